@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// One vitest run covers every package so CI gets a single pass/fail count. Workspace packages resolve to
+// their TypeScript sources through the "source" export condition, so tests never need a prior build.
+const conditions = ["source", "import", "module", "node", "default"];
+const project = (name: string, root: string, extra: Record<string, unknown> = {}) => ({
+  extends: true as const,
+  test: { name, root, include: ["test/**/*.test.ts"], ...extra },
+});
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["source"] } },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: [
+      project("core", "packages/core"),
+      project("backend-local", "packages/backend-local"),
+      project("backend-openwhisk", "packages/backend-openwhisk"),
+      project("backend-lambda", "packages/backend-lambda"),
+      project("cli", "packages/cli"),
+      project("pi", "examples/pi"),
+    ],
+  },
+});
