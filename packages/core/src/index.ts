@@ -1,1 +1,11 @@
-export const hello = 1;
+export * from "./errors.js";
+export * from "./json.js";
+export * from "./params.js";
+export * from "./job.js";
+export * from "./partition.js";
+export * from "./backend.js";
+export * from "./report.js";
+export * from "./scheduler.js";
+export * from "./bundle.js";
+export * from "./run.js";
+export { runTask, openEnvelope, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";

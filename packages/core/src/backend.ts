@@ -1,0 +1,77 @@
+/** Where the job lives, so a backend can bundle it or load it remotely. */
+export interface JobRef {
+  /** Absolute path of the module that exports the job. */
+  modulePath: string;
+  /** The job's name among that module's exports. */
+  jobName: string;
+}
+
+/** Static facts about a backend that the scheduler and the partitioner plan with. */
+export interface BackendFacts {
+  /** Concurrency used when the caller sets none. */
+  defaultConcurrency: number;
+  /** A hard upper bound the platform imposes, if any. */
+  maxConcurrency?: number;
+  /** Largest task or partial (JSON bytes) that travels inline; larger ones go through the object store. */
+  inlinePayloadBytes?: number;
+}
+
+/** Passed to `prepare` once per run, before any task is invoked. */
+export interface PrepareContext {
+  job: JobRef;
+  runId: string;
+  concurrency: number;
+  signal?: AbortSignal;
+  /** Progress messages for people (deploying, uploading...). */
+  log?: (message: string) => void;
+}
+
+/** One attempt of one task. */
+export interface InvokeRequest {
+  task: unknown;
+  taskIndex: number;
+  attempt: number;
+  /** The deadline the scheduler enforces for this attempt; backends may pass it to the platform. */
+  timeoutMs: number;
+}
+
+/** What a successful attempt returns: the partial and what the platform said about the run. */
+export interface InvokeResult {
+  partial: unknown;
+  workerId?: string;
+  /** True when this attempt paid for a new worker, container or environment. */
+  coldStart?: boolean;
+  /** Time the function itself ran, as the platform measured it. */
+  durationMs?: number;
+  /** Time the platform bills for. */
+  billedMs?: number;
+  /** Cold-start initialisation time. */
+  initMs?: number;
+  /** Time the platform queued the request before running it. */
+  waitMs?: number;
+  /** Platform identifiers (activation id, request id) for tracing. */
+  platformId?: string;
+}
+
+/**
+ * The contract every backend implements. Backends throw `TaskError` from `invoke` so the scheduler can tell a
+ * retryable platform failure from the job's own error; they must stop work promptly when `signal` aborts.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly facts: BackendFacts;
+  /** Makes the job runnable (bundle, deploy, warm up); idempotent for the same job. */
+  prepare(ctx: PrepareContext): Promise<void>;
+  invoke(request: InvokeRequest, signal: AbortSignal): Promise<InvokeResult>;
+  /** Estimated cost in US dollars of the given attempts, when the platform bills for them. */
+  estimateCost?(usage: { invocations: number; billedMs: number }): number;
+  /** Releases everything `prepare` made (pools, deployed functions, object-store prefixes). */
+  dispose(): Promise<void>;
+}
+
+/** How a backend is offered by name (CLI `--backend NAME`): a description and a factory. */
+export interface BackendDescriptor<O = Record<string, unknown>> {
+  name: string;
+  description: string;
+  create(options: O): Backend | Promise<Backend>;
+}

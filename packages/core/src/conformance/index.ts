@@ -1,0 +1,178 @@
+// The suite every backend must pass, written once and run against each (local, the loopback OpenWhisk and
+// Lambda servers, and the live clouds when credentials are present).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunError, run, type RunOptions } from "../run.js";
+import { TaskError } from "../errors.js";
+import type { Backend, InvokeRequest } from "../backend.js";
+import { conformanceJob, fixturePayload, type FixtureTask } from "./fixture-job.js";
+
+export { conformanceJob, fixturePayload, fixtureBytes, type FixtureTask } from "./fixture-job.js";
+
+/** How to run the conformance suite against one backend. */
+export interface ConformanceOptions {
+  /** Shown in the test names. */
+  name: string;
+  /** Makes the backend under test; called once for the whole suite. */
+  createBackend(): Backend | Promise<Backend>;
+  /** Size of the "large" partial; pick one above the backend's inline limit to exercise its object store. Default 3 MiB. */
+  largePayloadBytes?: number;
+  /** Stretches every sleep and deadline for slow platforms (default 1). */
+  timeScale?: number;
+  /** When set, the suite is skipped and says why. */
+  skipReason?: string;
+}
+
+/** Registers the conformance tests with vitest. */
+export function describeConformance(opts: ConformanceOptions): void {
+  const scale = opts.timeScale ?? 1;
+  const ms = (n: number) => Math.round(n * scale);
+  const title = `conformance: ${opts.name}${opts.skipReason ? ` (skipped: ${opts.skipReason})` : ""}`;
+  describe.skipIf(Boolean(opts.skipReason))(title, () => {
+    let backend: Backend;
+    const calls: { req: InvokeRequest; settledAt?: number; startedAt: number }[] = [];
+    // Watches every invocation, so the suite can prove what the backend did after a cancellation.
+    let watched: Backend;
+    beforeAll(async () => {
+      backend = await opts.createBackend();
+      watched = {
+        name: backend.name,
+        facts: backend.facts,
+        prepare: (ctx) => backend.prepare(ctx),
+        dispose: () => backend.dispose(),
+        invoke(req, signal) {
+          const call: (typeof calls)[number] = { req, startedAt: performance.now() };
+          calls.push(call);
+          const p = backend.invoke(req, signal);
+          p.then(
+            () => (call.settledAt = performance.now()),
+            () => (call.settledAt = performance.now()),
+          );
+          return p;
+        },
+      };
+    });
+    afterAll(async () => {
+      await backend?.dispose();
+    });
+
+    const go = (tasks: FixtureTask[], extra: Partial<RunOptions> = {}) =>
+      run(conformanceJob, { tasks }, { backend: watched, concurrency: 3, retries: 3, backoff: { baseMs: 20, maxMs: 200 }, ...extra });
+    const failure = async (p: Promise<unknown>): Promise<RunError> => {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, "the run should have failed").toBeInstanceOf(RunError);
+      return err as RunError;
+    };
+
+    it("reduces partials in task order whatever the completion order", async () => {
+      const n = 8;
+      const tasks: FixtureTask[] = Array.from({ length: n }, (_, i) => ({ op: "echo", value: i, sleepMs: ms((n - i) * 40) }));
+      const { output, report } = await go(tasks, { concurrency: n });
+      expect((output as { value: number }[]).map((p) => p.value)).toEqual([...Array(n).keys()]);
+      const finish = report.tasks.map((t) => t.finishedAt!);
+      expect(finish[n - 1]!).toBeLessThan(finish[0]!);
+      expect(report.status).toBe("succeeded");
+      expect(report.totals.succeeded).toBe(n);
+    });
+
+    it("returns partials intact: unicode, deeply nested, binary as base64, and large", async () => {
+      const large = opts.largePayloadBytes ?? 3 * 1024 * 1024;
+      const tasks: FixtureTask[] = [
+        { op: "payload", kind: "unicode", seed: 1 },
+        { op: "payload", kind: "nested", seed: 2 },
+        { op: "payload", kind: "binary", seed: 3 },
+        { op: "payload", kind: "large", seed: 4, bytes: large },
+      ];
+      const { output } = await go(tasks);
+      const out = output as unknown[];
+      expect(out[0]).toEqual(fixturePayload("unicode", 1));
+      expect(out[1]).toEqual(fixturePayload("nested", 2));
+      expect(out[2]).toEqual(fixturePayload("binary", 3));
+      expect((out[3] as { data: string }).data.length).toBe(large);
+      expect(out[3]).toEqual(fixturePayload("large", 4, large));
+    });
+
+    it("surfaces a throwing task's remote message and stack, and does not retry it", async () => {
+      const err = await failure(go([{ op: "echo", value: 1 }, { op: "throw", message: "boom from task 💥" }]));
+      expect(err.code).toBe("TASK_FAILED");
+      expect(err.message).toContain("task 1");
+      expect(err.message).toContain("TypeError: boom from task 💥");
+      const cause = err.cause as TaskError;
+      expect(cause).toBeInstanceOf(TaskError);
+      expect(cause.origin).toBe("remote");
+      expect(cause.remoteStack).toContain("throwFromFixture");
+      expect(err.report.tasks[1]!.attempts).toBe(1);
+      expect(err.report.status).toBe("failed");
+    });
+
+    it("retries a retryable failure until it succeeds", async () => {
+      const { output, report } = await go([{ op: "flaky", failUntilAttempt: 3, value: "ok" }]);
+      expect(output).toEqual([{ value: "ok", attempt: 3 }]);
+      expect(report.tasks[0]!.attempts).toBe(3);
+      expect(report.totals.retries).toBe(2);
+    });
+
+    it("gives up on a retryable failure after the retry budget", async () => {
+      const err = await failure(go([{ op: "flaky", failUntilAttempt: 99, value: 0 }], { retries: 2 }));
+      expect(err.code).toBe("TASK_FAILED");
+      expect(err.report.tasks[0]!.attempts).toBe(3);
+    });
+
+    it("fails a crashed worker's attempt retryably and completes the run", async () => {
+      const { output, report } = await go([
+        { op: "crash", onAttempt: 1, value: "survived" },
+        { op: "echo", value: 2 },
+      ]);
+      expect((output as { value: unknown }[])[0]).toEqual({ value: "survived", attempt: 2 });
+      expect(report.tasks[0]!.attempts).toBe(2);
+    });
+
+    it("times out a task that runs past its deadline", async () => {
+      const t0 = performance.now();
+      const err = await failure(go([{ op: "sleep", ms: ms(20_000) }], { timeoutMs: ms(800), retries: 0 }));
+      expect(err.code).toBe("TASK_TIMEOUT");
+      expect(performance.now() - t0).toBeLessThan(ms(15_000));
+    });
+
+    it("rejects a partial that is not JSON, naming the task", async () => {
+      const err = await failure(go([{ op: "echo", value: 0 }, { op: "notJson" }]));
+      expect(err.message).toMatch(/task 1/);
+      expect(err.message).toMatch(/not JSON-serializable/);
+      expect(err.report.tasks[1]!.attempts).toBe(1);
+    });
+
+    it("never exceeds the concurrency bound", async () => {
+      const tasks: FixtureTask[] = Array.from({ length: 12 }, (_, i) => ({ op: "echo", value: i, sleepMs: ms(120) }));
+      const { output, report } = await go(tasks, { concurrency: 3 });
+      expect(report.totals.peakConcurrency).toBeLessThanOrEqual(3);
+      // The remote side's own clock agrees: never more than 3 map calls overlap.
+      const spans = (output as { startedAt: number; finishedAt: number }[]).map((p) => [p.startedAt, p.finishedAt] as const);
+      const maxOverlap = Math.max(...spans.map(([s]) => spans.filter(([a, b]) => a <= s && s < b).length));
+      expect(maxOverlap).toBeLessThanOrEqual(3);
+      expect(maxOverlap).toBeGreaterThanOrEqual(2);
+    });
+
+    it("stops outstanding work promptly when cancelled", async () => {
+      const controller = new AbortController();
+      const tasks: FixtureTask[] = Array.from({ length: 12 }, () => ({ op: "sleep", ms: ms(2_000) }));
+      const before = calls.length;
+      setTimeout(() => controller.abort(), ms(600));
+      const t0 = performance.now();
+      const err = await failure(go(tasks, { concurrency: 3, signal: controller.signal }));
+      const cancelledAt = performance.now();
+      expect(err.code).toBe("CANCELLED");
+      expect(err.report.status).toBe("cancelled");
+      expect(cancelledAt - t0).toBeLessThan(ms(2_000) + 1_500);
+      const mine = calls.slice(before);
+      expect(mine.length).toBe(3); // nothing new was invoked after the abort
+      await new Promise((r) => setTimeout(r, ms(1_000)));
+      // Every in-flight invocation honoured the abort signal instead of running to completion.
+      for (const c of mine) {
+        expect(c.settledAt, "invocation settled after cancel").toBeDefined();
+        expect(c.settledAt! - cancelledAt).toBeLessThan(ms(1_000));
+      }
+    });
+  });
+}

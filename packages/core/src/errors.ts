@@ -1,0 +1,75 @@
+/** Stable error codes: scripts and tests match on these, never on message text. */
+export type ErrorCode =
+  | "BAD_INPUT"
+  | "UNKNOWN_BACKEND"
+  | "UNKNOWN_JOB"
+  | "MODULE_NOT_FOUND"
+  | "NO_JOB_EXPORT"
+  | "NOT_JSON"
+  | "BUNDLE_FAILED"
+  | "BACKEND_CONFIG"
+  | "TASK_FAILED"
+  | "TASK_TIMEOUT"
+  | "CANCELLED"
+  | "PAYLOAD_TOO_LARGE"
+  | "INTERNAL";
+
+/** The one error family of superfaas: a stable `code`, a message saying what went wrong, a `hint` saying how to fix it. */
+export class SuperfaasError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  constructor(code: ErrorCode, message: string, hint = "", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SuperfaasError";
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** A failure of one task attempt as reported by a backend; `retryable` tells the scheduler whether another attempt may succeed. */
+export class TaskError extends Error {
+  readonly retryable: boolean;
+  /** Where it happened: `remote` for the job's own code, `platform` for the backend or transport, `timeout` for a deadline. */
+  readonly origin: "remote" | "platform" | "timeout";
+  readonly remoteStack: string | undefined;
+  /** When set, the scheduler waits at least this long before the next attempt (throttling hints). */
+  readonly retryAfterMs: number | undefined;
+  /** The platform refused the attempt for load (HTTP 429): the scheduler slows down instead of counting a failure. */
+  readonly throttled: boolean;
+  constructor(
+    message: string,
+    opts: {
+      retryable: boolean;
+      origin: "remote" | "platform" | "timeout";
+      remoteName?: string;
+      remoteStack?: string;
+      retryAfterMs?: number;
+      throttled?: boolean;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = opts.remoteName ?? "TaskError";
+    this.retryable = opts.retryable;
+    this.origin = opts.origin;
+    this.remoteStack = opts.remoteStack;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.throttled = opts.throttled ?? false;
+  }
+}
+
+/** Thrown from a job's `map` to ask for another attempt (a transient failure such as a flaky download). */
+export class RetryableError extends Error {
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = "RetryableError";
+  }
+}
+
+/** Formats any error as the CLI's single line: `error[CODE]: message — hint`. */
+export function formatErrorLine(err: unknown): string {
+  if (err instanceof SuperfaasError) return `error[${err.code}]: ${err.message}${err.hint ? ` — ${err.hint}` : ""}`;
+  const message = err instanceof Error ? err.message : String(err);
+  return `error[INTERNAL]: ${message} — this is a bug in superfaas; rerun with --verbose and report the stack`;
+}

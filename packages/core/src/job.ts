@@ -1,0 +1,126 @@
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { SuperfaasError } from "./errors.js";
+import type { InputOf, ParamSpecs } from "./params.js";
+import type { RunReport } from "./report.js";
+
+/** How the scheduler intends to run a job; `partition` uses it to size its tasks. */
+export interface PartitionPlan {
+  /** The number of tasks to aim for (resolved from `--tasks N|auto`). */
+  tasks: number;
+  /** How many tasks may run at once on the chosen backend. */
+  concurrency: number;
+}
+
+/** What `map` learns about the attempt it runs in. */
+export interface MapContext {
+  taskIndex: number;
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  attempt: number;
+  /** Identifies the worker, container or execution environment running this attempt. */
+  workerId: string;
+}
+
+/** The parts a job author writes. Only `map` runs remotely; `partition` and `reduce` run where `run` is called. */
+export interface JobDefinition<I, T, P, O> {
+  /** A short identifier, unique within its module; the remote side finds the job by it. */
+  name: string;
+  description?: string;
+  /** Parameters that make up the input; the CLI offers each as a `--flag`. */
+  params?: ParamSpecs;
+  /** Default for `--tasks` when the caller gives none. */
+  defaultTasks?: number | "auto";
+  /** Splits the input into JSON tasks. */
+  partition(input: I, plan: PartitionPlan): T[];
+  /** Computes one partial result; must be a pure function of the task for results to match across backends. */
+  map(task: T, ctx: MapContext): P | Promise<P>;
+  /** Combines the partials, given in task order, into the output. */
+  reduce(partials: P[], input: I): O;
+  /** Derived figures that depend on the run, not only the input (throughput, say); kept out of the output. */
+  metrics?(output: O, report: RunReport): Record<string, number | string>;
+  /** Renders the output for people; the CLI prints it. */
+  format?(output: O, metrics: Record<string, number | string>): string;
+  /** Retry errors thrown by `map` too, not just platform failures (default false: a bug fails fast). */
+  retryUserErrors?: boolean;
+  /** The file that defines the job, as a path or file URL; captured from the call site when omitted. */
+  module?: string;
+}
+
+const JOB = Symbol.for("superfaas.job");
+
+/** A job made by `defineJob`. */
+export interface Job<I = unknown, T = unknown, P = unknown, O = unknown> extends Readonly<JobDefinition<I, T, P, O>> {
+  readonly [JOB]: true;
+  /** Absolute path of the module that defines the job, when known. */
+  readonly modulePath: string | undefined;
+}
+
+/** Input type of a job. */
+export type JobInput<J> = J extends Job<infer I, unknown, unknown, unknown> ? I : never;
+/** Output type of a job. */
+export type JobOutput<J> = J extends Job<unknown, unknown, unknown, infer O> ? O : never;
+
+function callerFile(): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, defineJob);
+  for (const line of (holder.stack ?? "").split("\n").slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+(?::[^():]+)*?):\d+:\d+\)?\s*$/.exec(line.trim());
+    if (m?.[1]) return m[1].startsWith("file://") ? fileURLToPath(m[1]) : m[1];
+  }
+  return undefined;
+}
+
+/** Defines a job; with `params`, the input type is inferred from them. */
+export function defineJob<const PS extends ParamSpecs, T, P, O>(
+  def: JobDefinition<InputOf<PS>, T, P, O> & { params: PS },
+): Job<InputOf<PS>, T, P, O>;
+export function defineJob<I, T, P, O>(def: JobDefinition<I, T, P, O>): Job<I, T, P, O>;
+export function defineJob<I, T, P, O>(def: JobDefinition<I, T, P, O>): Job<I, T, P, O> {
+  const parsed = jobShape.safeParse(def);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SuperfaasError(
+      "BAD_INPUT",
+      `defineJob: ${issue ? `${issue.path.join(".") || "definition"}: ${issue.message}` : "invalid job definition"}`,
+      "a job needs a name and the functions partition, map and reduce",
+    );
+  }
+  const modulePath = def.module ? (def.module.startsWith("file:") ? fileURLToPath(def.module) : def.module) : callerFile();
+  return Object.freeze({ ...def, [JOB]: true as const, modulePath });
+}
+
+const jobShape = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' or '-'"),
+  partition: z.function(),
+  map: z.function(),
+  reduce: z.function(),
+  metrics: z.function().optional(),
+  format: z.function().optional(),
+  module: z.string().optional(),
+});
+
+/** True for values made by `defineJob`, even by another copy of this library. */
+export function isJob(value: unknown): value is Job {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[JOB] === true;
+}
+
+/** Finds a job among a module's exports: by name when given, else the only one. */
+export function findJob(mod: Record<string, unknown>, name?: string, where = "the module"): Job {
+  const jobs = Object.values(mod).filter(isJob);
+  const unique = [...new Set(jobs)];
+  if (name !== undefined) {
+    const hit = unique.find((j) => j.name === name);
+    if (hit) return hit;
+    throw new SuperfaasError(
+      "NO_JOB_EXPORT",
+      `${where} exports no job named ${JSON.stringify(name)}`,
+      unique.length ? `it exports: ${unique.map((j) => j.name).join(", ")}` : "export a job made with defineJob()",
+    );
+  }
+  if (unique.length === 1) return unique[0]!;
+  throw new SuperfaasError(
+    "NO_JOB_EXPORT",
+    unique.length ? `${where} exports several jobs (${unique.map((j) => j.name).join(", ")})` : `${where} exports no job`,
+    unique.length ? "pick one with --job NAME" : "export a job made with defineJob() from @superfaas/core, e.g. `export const job = defineJob({...})`",
+  );
+}

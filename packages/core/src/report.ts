@@ -1,0 +1,75 @@
+/** One task's life in a run. Times are milliseconds since the run started. */
+export interface TaskRecord {
+  index: number;
+  queuedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  attempts: number;
+  status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+  workerId?: string;
+  coldStart?: boolean;
+  durationMs?: number;
+  billedMs?: number;
+  initMs?: number;
+  waitMs?: number;
+  platformId?: string;
+  /** Failures of earlier attempts (and of the last one when the task failed). */
+  errors?: { attempt: number; at: number; message: string; retryable: boolean }[];
+}
+
+/** The machine-readable account of a run (`--json`, `report.json`). */
+export interface RunReport {
+  schemaVersion: 1;
+  runId: string;
+  job: string;
+  backend: string;
+  status: "succeeded" | "failed" | "cancelled";
+  startedAt: string;
+  /** Time spent in `prepare` (bundling, deploying, warming workers). */
+  prepareMs: number;
+  /** Time from the first invocation to the last result. */
+  executeMs: number;
+  /** Whole run, prepare and reduce included. */
+  wallMs: number;
+  concurrency: number;
+  input: unknown;
+  totals: {
+    tasks: number;
+    succeeded: number;
+    failed: number;
+    attempts: number;
+    retries: number;
+    throttled: number;
+    coldStarts: number;
+    billedMs: number;
+    costUsd?: number;
+    /** Highest number of attempts in flight at once. */
+    peakConcurrency: number;
+  };
+  throughput: { tasksPerSec: number };
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  metrics: Record<string, number | string>;
+  error?: { code: string; message: string };
+  tasks: TaskRecord[];
+}
+
+/** The q-quantile (0..1) of the values, by nearest rank; 0 for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Short human summary lines for a report (used by the CLI). */
+export function summarizeReport(r: RunReport): string[] {
+  const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+  const t = r.totals;
+  return [
+    `backend ${r.backend}, ${t.tasks} tasks, concurrency ${r.concurrency}: ${r.status} in ${s(r.wallMs)} (prepare ${s(r.prepareMs)}, execute ${s(r.executeMs)})`,
+    `task latency p50 ${s(r.latencyMs.p50)}, p95 ${s(r.latencyMs.p95)}, p99 ${s(r.latencyMs.p99)}; ${r.throughput.tasksPerSec.toFixed(1)} tasks/s; peak in flight ${t.peakConcurrency}`,
+    `attempts ${t.attempts} (retries ${t.retries}, throttled ${t.throttled}), cold starts ${t.coldStarts}` +
+      (t.billedMs ? `, billed ${s(t.billedMs)}` : "") +
+      (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}` : ""),
+  ];
+}

@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import { SuperfaasError } from "./errors.js";
+import { assertJson } from "./json.js";
+import { resolveParams } from "./params.js";
+import { resolveTaskCount } from "./partition.js";
+import { schedule, type ProgressEvent } from "./scheduler.js";
+import { quantile, type RunReport } from "./report.js";
+import type { Backend } from "./backend.js";
+import type { Job } from "./job.js";
+
+/** Options of one run. */
+export interface RunOptions {
+  backend: Backend;
+  /** Most tasks in flight at once; defaults to the backend's own default. */
+  concurrency?: number;
+  /** Number of tasks, or "auto" (a few per concurrent worker); defaults to the job's `defaultTasks` or "auto". */
+  tasks?: number | "auto";
+  /** Deadline of one attempt in ms (default 15 minutes). */
+  timeoutMs?: number;
+  /** Extra attempts for retryable failures (default 3). */
+  retries?: number;
+  /** Base and cap of the exponential retry backoff. */
+  backoff?: { baseMs: number; maxMs: number };
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called with messages about preparation (bundling, deploying). */
+  log?: (message: string) => void;
+}
+
+/** The output of a run and its report. */
+export interface RunResult<O> {
+  output: O;
+  report: RunReport;
+}
+
+/** An error that ends a run, with the report of what happened up to then. */
+export class RunError extends SuperfaasError {
+  constructor(
+    cause: SuperfaasError,
+    readonly report: RunReport,
+  ) {
+    super(cause.code, cause.message, cause.hint, { cause: cause.cause ?? cause });
+    this.name = "RunError";
+  }
+}
+
+function positiveInt(name: string, v: number | undefined, flag: string): void {
+  if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
+    throw new SuperfaasError("BAD_INPUT", `${name} must be a whole number >= 1, got ${v}`, `pass ${flag} 1 or more`);
+  }
+}
+
+/**
+ * Runs a job: partitions the input, runs every task's `map` on the backend through the scheduler, reduces the
+ * partials in task order, and returns the output with a run report. Throws `RunError` (with the report) when a
+ * task fails for good or the run is cancelled. The backend stays open; the caller disposes it.
+ */
+export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunOptions): Promise<RunResult<O>> {
+  const origin = performance.now();
+  const startedAt = new Date().toISOString();
+  const runId = randomUUID();
+  const backend = opts.backend;
+  positiveInt("concurrency", opts.concurrency, "--concurrency");
+  positiveInt("timeout", opts.timeoutMs, "--timeout");
+  if (opts.retries !== undefined && (!Number.isSafeInteger(opts.retries) || opts.retries < 0)) {
+    throw new SuperfaasError("BAD_INPUT", `retries must be a whole number >= 0, got ${opts.retries}`, "pass --retries 0 or more");
+  }
+  if (!job.modulePath) {
+    throw new SuperfaasError(
+      "NO_JOB_EXPORT",
+      `cannot tell which module defines job ${JSON.stringify(job.name)}`,
+      "pass `module: import.meta.url` to defineJob()",
+    );
+  }
+  const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
+  let concurrency = opts.concurrency ?? backend.facts.defaultConcurrency;
+  if (backend.facts.maxConcurrency !== undefined) concurrency = Math.min(concurrency, backend.facts.maxConcurrency);
+  const taskCount = resolveTaskCount(opts.tasks ?? job.defaultTasks ?? "auto", concurrency);
+  const tasks = job.partition(resolvedInput, { tasks: taskCount, concurrency });
+  if (!Array.isArray(tasks)) {
+    throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");
+  }
+  tasks.forEach((t, i) => assertJson(t, `task ${i} of job ${job.name}`));
+
+  await backend.prepare({ job: { modulePath: job.modulePath, jobName: job.name }, runId, concurrency, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  const prepared = performance.now();
+  const sched = await schedule(tasks, backend, {
+    concurrency,
+    timeoutMs: opts.timeoutMs ?? 15 * 60_000,
+    retries: opts.retries ?? 3,
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    origin,
+  });
+  const executed = performance.now();
+
+  const records = sched.records;
+  const succeeded = records.filter((r) => r.status === "succeeded");
+  const latencies = succeeded.map((r) => r.finishedAt! - r.startedAt!);
+  const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
+  const costUsd = backend.estimateCost?.({ invocations: sched.attempts, billedMs });
+  const report: RunReport = {
+    schemaVersion: 1,
+    runId,
+    job: job.name,
+    backend: backend.name,
+    status: sched.failure ? (sched.failure.code === "CANCELLED" ? "cancelled" : "failed") : "succeeded",
+    startedAt,
+    prepareMs: prepared - origin,
+    executeMs: executed - prepared,
+    wallMs: executed - origin,
+    concurrency,
+    input: resolvedInput,
+    totals: {
+      tasks: tasks.length,
+      succeeded: succeeded.length,
+      failed: records.filter((r) => r.status === "failed").length,
+      attempts: sched.attempts,
+      retries: sched.retries,
+      throttled: sched.throttled,
+      coldStarts: records.filter((r) => r.coldStart).length,
+      billedMs,
+      ...(costUsd !== undefined ? { costUsd } : {}),
+      peakConcurrency: sched.peakConcurrency,
+    },
+    throughput: { tasksPerSec: succeeded.length / Math.max(1e-9, (executed - prepared) / 1000) },
+    latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99), max: quantile(latencies, 1) },
+    metrics: {},
+    tasks: records,
+  };
+  if (sched.failure) {
+    report.error = { code: sched.failure.code, message: sched.failure.message };
+    throw new RunError(sched.failure, report);
+  }
+  const output = job.reduce(sched.partials as P[], resolvedInput);
+  report.wallMs = performance.now() - origin;
+  report.metrics = job.metrics?.(output, report) ?? {};
+  return { output, report };
+}

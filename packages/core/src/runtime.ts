@@ -1,0 +1,91 @@
+// The remote half of superfaas: bundled into every function next to the job. Keep it small and free of
+// anything that only the orchestrating side needs (no esbuild, no file system).
+import { TaskError } from "./errors.js";
+import { findNonJson } from "./json.js";
+import type { Job } from "./job.js";
+import type { InvokeResult } from "./backend.js";
+
+export { findJob } from "./job.js";
+
+/** What a backend sends to the remote side for one attempt. */
+export interface TaskPayload {
+  task: unknown;
+  taskIndex: number;
+  attempt: number;
+}
+
+/** An error as it crosses the wire. */
+export interface RemoteError {
+  name: string;
+  message: string;
+  stack?: string;
+  retryable: boolean;
+}
+
+/** The remote side's answer for one attempt; always a JSON object, whatever happened. */
+export type TaskEnvelope =
+  | { ok: true; partial: unknown; workerId: string; coldStart: boolean; durationMs: number }
+  | { ok: false; error: RemoteError; workerId: string; coldStart: boolean; durationMs: number };
+
+let attemptsInThisWorker = 0;
+
+/** Runs the job's `map` for one attempt and wraps the outcome, so errors cross the wire with message and stack. */
+export async function runTask(job: Job, payload: TaskPayload, workerId: string): Promise<TaskEnvelope> {
+  const coldStart = attemptsInThisWorker++ === 0;
+  const t0 = performance.now();
+  const done = () => performance.now() - t0;
+  try {
+    const partial = await job.map(payload.task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId });
+    const problem = findNonJson(partial);
+    if (problem) {
+      return {
+        ok: false,
+        workerId,
+        coldStart,
+        durationMs: done(),
+        error: {
+          name: "NotJsonError",
+          message: `the partial of task ${payload.taskIndex} is not JSON-serializable: ${problem}`,
+          retryable: false,
+        },
+      };
+    }
+    return { ok: true, partial, workerId, coldStart, durationMs: done() };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(typeof err === "string" ? err : JSON.stringify(err));
+    const retryable = (e as { retryable?: unknown }).retryable === true || job.retryUserErrors === true;
+    return {
+      ok: false,
+      workerId,
+      coldStart,
+      durationMs: done(),
+      error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), retryable },
+    };
+  }
+}
+
+/** Turns an envelope back into a result, or throws the remote error as a `TaskError` (orchestrating side). */
+export function openEnvelope(envelope: unknown): InvokeResult {
+  const env = envelope as Partial<TaskEnvelope> | null;
+  if (!env || typeof env !== "object" || typeof env.ok !== "boolean") {
+    throw new TaskError(`the function returned an unexpected answer: ${JSON.stringify(envelope)?.slice(0, 200)}`, {
+      retryable: true,
+      origin: "platform",
+    });
+  }
+  if (env.ok === false) {
+    const e = env.error!;
+    throw new TaskError(e.message, {
+      retryable: e.retryable,
+      origin: "remote",
+      remoteName: e.name,
+      ...(e.stack ? { remoteStack: e.stack } : {}),
+    });
+  }
+  return {
+    partial: (env as { partial?: unknown }).partial,
+    ...(env.workerId !== undefined ? { workerId: env.workerId } : {}),
+    ...(env.coldStart !== undefined ? { coldStart: env.coldStart } : {}),
+    ...(env.durationMs !== undefined ? { durationMs: env.durationMs } : {}),
+  };
+}

@@ -1,0 +1,232 @@
+import { SuperfaasError, TaskError } from "./errors.js";
+import type { Backend, InvokeResult } from "./backend.js";
+import type { TaskRecord } from "./report.js";
+
+/** How the scheduler drives a backend. */
+export interface ScheduleOptions {
+  /** Most attempts in flight at once. */
+  concurrency: number;
+  /** Deadline of one attempt; a late attempt is aborted and counts as a retryable failure. */
+  timeoutMs: number;
+  /** Extra attempts a task gets after retryable failures (throttling is budgeted separately). */
+  retries: number;
+  /** Exponential backoff: the n-th retry waits about base·2^(n-1), capped at max, with jitter. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Throttled attempts a task may see before the run gives up. */
+  maxThrottleRetries?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** `performance.now()` of the run's start; record times are relative to it. */
+  origin?: number;
+}
+
+/** A change in the run's progress, for bars and logs. */
+export interface ProgressEvent {
+  type: "started" | "succeeded" | "retrying" | "failed";
+  taskIndex: number;
+  attempt: number;
+  done: number;
+  total: number;
+  inFlight: number;
+  elapsedMs: number;
+  message?: string;
+}
+
+/** What a scheduling pass produced; `failure` is set when the run did not complete. */
+export interface ScheduleResult {
+  partials: unknown[];
+  records: TaskRecord[];
+  attempts: number;
+  retries: number;
+  throttled: number;
+  peakConcurrency: number;
+  failure?: SuperfaasError;
+}
+
+const DEFAULT_BACKOFF = { baseMs: 200, maxMs: 10_000 };
+
+/** Delay before retry number `n` (1-based): exponential with "equal jitter", never below `floorMs`. */
+export function backoffDelay(n: number, backoff = DEFAULT_BACKOFF, floorMs = 0, random = Math.random): number {
+  const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, n - 1));
+  return Math.max(floorMs, ceiling / 2 + random() * (ceiling / 2));
+}
+
+class Abort {
+  constructor(readonly kind: "timeout" | "cancelled" | "run-failed") {}
+}
+
+/**
+ * Runs every task on the backend: at most `concurrency` attempts in flight (lowered while the platform
+ * throttles, raised again as attempts succeed), per-attempt timeouts, retries with backoff for retryable
+ * failures only, and prompt cancellation. Partials come back in task order whatever the completion order.
+ */
+export async function schedule(tasks: readonly unknown[], backend: Backend, opts: ScheduleOptions): Promise<ScheduleResult> {
+  const origin = opts.origin ?? performance.now();
+  const now = () => performance.now() - origin;
+  const total = tasks.length;
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const maxThrottle = opts.maxThrottleRetries ?? 200;
+  const partials: unknown[] = new Array(total);
+  const queuedAt = now();
+  const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
+  const throttleCount = new Uint32Array(total);
+  const ready: number[] = [];
+  let nextFresh = 0;
+  let inFlight = 0;
+  let done = 0;
+  let attempts = 0;
+  let retries = 0;
+  let throttled = 0;
+  let peak = 0;
+  // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
+  let window = Math.max(1, opts.concurrency);
+  let failure: SuperfaasError | undefined;
+  const controllers = new Set<AbortController>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const settleIfIdle = () => {
+    if (inFlight === 0 && (failure || done === total)) finish();
+  };
+
+  const emit = (type: ProgressEvent["type"], taskIndex: number, attempt: number, message?: string) =>
+    opts.onProgress?.({ type, taskIndex, attempt, done, total, inFlight, elapsedMs: now(), ...(message ? { message } : {}) });
+
+  const fail = (err: SuperfaasError) => {
+    if (failure) return;
+    failure = err;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    for (const c of controllers) c.abort(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
+    for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
+    settleIfIdle();
+  };
+
+  const onRunAbort = () =>
+    fail(new SuperfaasError("CANCELLED", `run cancelled after ${done} of ${total} tasks`, "nothing was reduced; run again to get a result"));
+  if (opts.signal?.aborted) onRunAbort();
+  else opts.signal?.addEventListener("abort", onRunAbort, { once: true });
+
+  const pump = () => {
+    while (!failure && inFlight < Math.floor(window)) {
+      const index = ready.length ? ready.shift()! : nextFresh < total ? nextFresh++ : -1;
+      if (index < 0) break;
+      void attempt(index);
+    }
+    settleIfIdle();
+  };
+
+  const attempt = async (index: number) => {
+    const rec = records[index]!;
+    const n = ++rec.attempts;
+    attempts++;
+    inFlight++;
+    if (inFlight > peak) peak = inFlight;
+    rec.status = "running";
+    if (rec.startedAt === undefined) rec.startedAt = now();
+    emit("started", index, n);
+    const controller = new AbortController();
+    controllers.add(controller);
+    const timer = setTimeout(() => controller.abort(new Abort("timeout")), opts.timeoutMs);
+    let result: InvokeResult | undefined;
+    let error: unknown;
+    try {
+      const aborted = new Promise<never>((_, reject) =>
+        controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }),
+      );
+      const call = backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal);
+      call.catch(() => undefined);
+      result = await Promise.race([call, aborted]);
+    } catch (err) {
+      error = err;
+    } finally {
+      clearTimeout(timer);
+      controllers.delete(controller);
+      inFlight--;
+    }
+    if (failure) {
+      settleIfIdle();
+      return;
+    }
+    if (result) {
+      partials[index] = result.partial;
+      rec.status = "succeeded";
+      rec.finishedAt = now();
+      if (result.workerId !== undefined) rec.workerId = result.workerId;
+      if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
+      if (result.durationMs !== undefined) rec.durationMs = result.durationMs;
+      if (result.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
+      if (result.initMs !== undefined) rec.initMs = result.initMs;
+      if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
+      if (result.platformId !== undefined) rec.platformId = result.platformId;
+      done++;
+      if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
+      emit("succeeded", index, n);
+      pump();
+      return;
+    }
+    handleFailure(index, n, toTaskError(error, opts.timeoutMs));
+  };
+
+  const handleFailure = (index: number, n: number, err: TaskError) => {
+    const rec = records[index]!;
+    (rec.errors ??= []).push({ attempt: n, at: now(), message: err.message, retryable: err.retryable });
+    let delay: number;
+    if (err.throttled) {
+      throttled++;
+      window = Math.max(1, window / 2);
+      rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
+      if (++throttleCount[index]! > maxThrottle) return giveUp(index, err, "throttled too often");
+      delay = backoffDelay(Math.min(throttleCount[index]!, 6), backoff, err.retryAfterMs ?? 0);
+    } else if (err.retryable && rec.attempts <= opts.retries) {
+      delay = backoffDelay(rec.attempts, backoff, err.retryAfterMs ?? 0);
+    } else {
+      return giveUp(index, err, err.retryable ? `gave up after ${rec.attempts} attempts` : "");
+    }
+    retries++;
+    rec.status = "pending";
+    emit("retrying", index, n, err.message);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      ready.push(index);
+      pump();
+    }, delay);
+    timers.add(t);
+    pump();
+  };
+
+  const giveUp = (index: number, err: TaskError, why: string) => {
+    const rec = records[index]!;
+    rec.status = "failed";
+    rec.finishedAt = now();
+    emit("failed", index, rec.attempts, err.message);
+    const where = err.origin === "remote" ? `task ${index} failed in map: ${err.name}: ${err.message}` : `task ${index} failed: ${err.message}`;
+    const e = new SuperfaasError(
+      err.origin === "timeout" ? "TASK_TIMEOUT" : "TASK_FAILED",
+      why ? `${where} (${why})` : where,
+      err.origin === "timeout"
+        ? "raise --timeout, or split the work into more tasks with --tasks"
+        : err.origin === "remote"
+          ? "fix the job's map function (the remote stack is in the report and shown with --verbose)"
+          : "check the backend's configuration and health, then run again",
+      { cause: err },
+    );
+    fail(e);
+  };
+
+  pump();
+  await finished;
+  opts.signal?.removeEventListener("abort", onRunAbort);
+  return { partials, records, attempts, retries, throttled, peakConcurrency: peak, ...(failure ? { failure } : {}) };
+}
+
+function toTaskError(err: unknown, timeoutMs: number): TaskError {
+  if (err instanceof TaskError) return err;
+  if (err instanceof Abort && err.kind === "timeout") {
+    return new TaskError(`attempt timed out after ${timeoutMs} ms`, { retryable: true, origin: "timeout" });
+  }
+  // A backend that lets a raw error escape has hit something unexpected on its side: treat it as transient.
+  const message = err instanceof Error ? err.message : String(err);
+  return new TaskError(message, { retryable: true, origin: "platform", cause: err });
+}
