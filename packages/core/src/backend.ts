@@ -69,9 +69,19 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
-/** How a backend is offered by name (CLI `--backend NAME`): a description and a factory. */
+/** A command-line flag a backend accepts (`--<name> <value>`, or a switch when `value` is absent). */
+export interface BackendFlag {
+  name: string;
+  description: string;
+  /** Placeholder shown in help, e.g. "URL"; omit for an on/off switch. */
+  value?: string;
+}
+
+/** How a backend is offered by name (CLI `--backend NAME`): a description, its flags and a factory. */
 export interface BackendDescriptor<O = Record<string, unknown>> {
   name: string;
   description: string;
+  flags?: BackendFlag[];
+  /** Creates the backend from flag values (camelCased); throws BACKEND_CONFIG when settings are missing. */
   create(options: O): Backend | Promise<Backend>;
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from "./main.js";
+
+const controller = new AbortController();
+let interrupts = 0;
+process.on("SIGINT", () => {
+  // First Ctrl-C cancels the run (outstanding tasks are stopped and partial stats printed); a second one quits at once.
+  if (++interrupts > 1) process.exit(130);
+  process.stderr.write("\ncancelling: stopping outstanding tasks (Ctrl-C again to quit at once)\n");
+  controller.abort();
+});
+process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });

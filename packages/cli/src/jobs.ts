@@ -1,0 +1,43 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { bundleJob, findJob, SuperfaasError, type Job } from "@superfaas/core";
+
+/** Examples shipped with superfaas, runnable by name. */
+export const EXAMPLES: Record<string, { pkg: string; description: string }> = {
+  pi: { pkg: "@superfaas/example-pi", description: "Monte Carlo estimate of pi (counter-based RNG, exact across task counts)" },
+};
+
+const HOST_ENTRY = `export * from JOB_MODULE;`;
+
+/** Loads a job by example name or module path; TypeScript modules are bundled first. */
+export async function loadJob(spec: string, jobName?: string): Promise<Job> {
+  let modulePath: string;
+  const example = EXAMPLES[spec];
+  if (example) {
+    modulePath = new URL(import.meta.resolve(example.pkg)).pathname;
+  } else {
+    modulePath = resolvePath(spec);
+    if (!existsSync(modulePath) || !statSync(modulePath).isFile()) {
+      const names = Object.keys(EXAMPLES).join(", ");
+      throw new SuperfaasError(
+        existsSync(modulePath) ? "MODULE_NOT_FOUND" : spec.includes("/") || spec.includes(".") ? "MODULE_NOT_FOUND" : "UNKNOWN_JOB",
+        spec.includes("/") || spec.includes(".") ? `job module not found: ${modulePath}` : `unknown job ${JSON.stringify(spec)}`,
+        `give the path of a module that exports a job, or one of the examples: ${names}`,
+      );
+    }
+  }
+  let importPath = modulePath;
+  if (/\.(c|m)?tsx?$/.test(modulePath)) {
+    // Node 20 cannot import TypeScript: load a bundled copy, but keep the original path for the backends.
+    importPath = (await bundleJob({ job: { modulePath, jobName: jobName ?? "host" }, target: "host", entry: HOST_ENTRY, format: "esm" })).path;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(importPath).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new SuperfaasError("MODULE_NOT_FOUND", `could not load job module ${modulePath}: ${(err as Error).message}`, "fix the error in the module (run it with node to see the stack)", { cause: err });
+  }
+  const job = findJob(mod, jobName, modulePath);
+  return job.modulePath === modulePath ? job : Object.freeze({ ...job, modulePath });
+}

@@ -1,0 +1,198 @@
+import { Command, CommanderError, Option } from "commander";
+import {
+  formatErrorLine,
+  parseCount,
+  RunError,
+  run,
+  summarizeReport,
+  SuperfaasError,
+  TaskError,
+  type BackendDescriptor,
+  type Job,
+  type ParamSpec,
+  type RunReport,
+} from "@superfaas/core";
+import { createContainer, listBackends, resolveBackend } from "./container.js";
+import { EXAMPLES, loadJob } from "./jobs.js";
+import { createProgress } from "./progress.js";
+
+/** Where the CLI writes; injectable so tests run it in-process. */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean });
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
+
+/** Exit code for an error: 2 for bad input, 130 for a cancelled run, 1 for a failed run. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof SuperfaasError) return BAD_INPUT_CODES.has(err.code) ? 2 : err.code === "CANCELLED" ? 130 : 1;
+  return 1;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function countOption(name: string, min: number) {
+  return (value: string): number => {
+    const n = parseCount(value);
+    if (Number.isNaN(n) || n < min) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a whole number >= ${min} (1000, 1e3 or 1_000)`);
+    }
+    return n;
+  };
+}
+
+function tasksOption(value: string): number | "auto" {
+  return value === "auto" ? "auto" : countOption("tasks", 1)(value);
+}
+
+function secondsOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --timeout`, "--timeout takes seconds > 0, e.g. 900 or 0.5");
+  return n;
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option("-b, --backend <name>", "where tasks run (see `superfaas backends`)", "local")
+    .option("--job <name>", "which job to run when the module exports several")
+    .option("--tasks <n|auto>", "number of tasks, or auto (4 per concurrent worker)", tasksOption)
+    .option("-c, --concurrency <n>", "most tasks in flight at once (default: the backend's)", countOption("concurrency", 1))
+    .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
+    .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
+    .option("--json", "print the run report as JSON only")
+    .option("-v, --verbose", "show stacks and preparation steps");
+}
+
+function addJobOptions(cmd: Command, job: Job): void {
+  for (const [name, spec] of Object.entries(job.params ?? {}) as [string, ParamSpec][]) {
+    const opt = spec.type === "boolean" ? new Option(`--${name}`, spec.description) : new Option(`--${name} <${spec.type === "count" ? "n" : spec.type}>`, spec.description);
+    opt.default(spec.default);
+    cmd.addOption(opt);
+  }
+}
+
+function addBackendOptions(cmd: Command, backend: BackendDescriptor<never>): void {
+  for (const f of backend.flags ?? []) cmd.addOption(new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`));
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const container = createContainer();
+  let verbose = argv.includes("--verbose") || argv.includes("-v");
+  const out = (s: string) => io.stdout.write(`${s}\n`);
+  const err = (s: string) => io.stderr.write(`${s}\n`);
+  const program = new Command("superfaas")
+    .description("Serverless supercomputing on any FaaS platform: split a job into tasks, fan them out, reduce the results.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
+    .showHelpAfterError(false);
+
+  program
+    .command("backends")
+    .description("list the backends tasks can run on")
+    .action(() => {
+      for (const b of listBackends(container)) out(`${b.name.padEnd(12)} ${b.description}`);
+    });
+
+  program
+    .command("examples")
+    .description("list the example jobs runnable by name")
+    .action(() => {
+      for (const [name, e] of Object.entries(EXAMPLES)) out(`${name.padEnd(22)} ${e.description}`);
+    });
+
+  let exitCode = 0;
+  const runCmd = addRunOptions(program.command("run").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+    .description("run a job and print its result (add --help after the job to see its own flags)")
+    .allowUnknownOption()
+    .helpOption(false)
+    .option("-h, --help", "show help, including the job's and the backend's flags")
+    .action(async (spec: string, first: { backend: string; job?: string; help?: boolean }) => {
+      // Second pass: now that the job and the backend are known, parse strictly with their flags too.
+      const backendDesc = resolveBackend(container, first.backend);
+      const job = await loadJob(spec, first.job);
+      const strict = addRunOptions(new Command(`superfaas run ${spec}`))
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
+        .allowExcessArguments(false)
+        .argument("<job>");
+      addJobOptions(strict, job);
+      addBackendOptions(strict, backendDesc);
+      if (first.help) {
+        strict.outputHelp();
+        return;
+      }
+      const runArgs = argv.slice(argv.indexOf("run") + 1);
+      strict.parse(runArgs, { from: "user" });
+      const opts = strict.opts<Record<string, unknown>>();
+      verbose = Boolean(opts.verbose);
+      const input: Record<string, unknown> = {};
+      for (const name of Object.keys(job.params ?? {})) input[name] = opts[camel(name)];
+      const backendOptions: Record<string, unknown> = {};
+      for (const f of backendDesc.flags ?? []) if (opts[camel(f.name)] !== undefined) backendOptions[camel(f.name)] = opts[camel(f.name)];
+      const backend = await backendDesc.create(backendOptions as never);
+      const progress = opts.json ? undefined : createProgress(job.name, io.stderr as NodeJS.WriteStream);
+      try {
+        const result = await run(job, input, {
+          backend,
+          ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency as number } : {}),
+          ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
+          timeoutMs: Math.round((opts.timeout as number) * 1000),
+          retries: opts.retries as number,
+          ...(io.signal ? { signal: io.signal } : {}),
+          ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
+          ...(verbose ? { log: (m) => err(m) } : {}),
+        });
+        progress?.stop();
+        if (opts.json) {
+          out(JSON.stringify({ ...result.report, output: result.output }, null, 2));
+        } else {
+          out(job.format ? job.format(result.output as never, result.report.metrics) : JSON.stringify(result.output, null, 2));
+          for (const line of summarizeReport(result.report)) out(line);
+        }
+      } catch (e) {
+        progress?.stop();
+        if (e instanceof RunError) {
+          if (opts.json) out(JSON.stringify(e.report, null, 2));
+          else printPartialStats(e.report, err);
+        }
+        throw e;
+      } finally {
+        await backend.dispose();
+      }
+    });
+  void runCmd;
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      const message = e.message.replace(/^error: /, "");
+      err(formatErrorLine(new SuperfaasError("BAD_INPUT", message, "run `superfaas --help` or `superfaas run <job> --help` for the flags")));
+      return 2;
+    }
+    err(formatErrorLine(e));
+    if (verbose) {
+      const cause = (e as { cause?: unknown }).cause;
+      if (cause instanceof TaskError && cause.remoteStack) err(`remote stack:\n${cause.remoteStack}`);
+      if (e instanceof Error && e.stack) err(e.stack);
+    }
+    exitCode = exitCodeFor(e);
+    return exitCode;
+  }
+}
+
+function printPartialStats(report: RunReport, err: (s: string) => void): void {
+  for (const line of summarizeReport(report)) err(line);
+  const t = report.totals;
+  err(`${t.succeeded} of ${t.tasks} tasks had finished; ${report.tasks.filter((r) => r.status === "cancelled").length} were cancelled`);
+}
