@@ -8,16 +8,22 @@ export const BACKEND = Symbol.for("superfaas.backend");
 /** The backends this build of the CLI ships, in the order `superfaas backends` lists them. */
 export const builtInBackends: BackendDescriptor<never>[] = [localBackendDescriptor as BackendDescriptor<never>];
 
+/** The identifier under which every backend is bound once more, unnamed, so all of them can be listed. */
+export const BACKEND_LIST = Symbol.for("superfaas.backend-list");
+
 /** The composition root: binds every backend descriptor by name. */
 export function createContainer(backends: BackendDescriptor<never>[] = builtInBackends): Container {
   const container = new Container();
-  for (const b of backends) container.bind<BackendDescriptor<never>>(BACKEND).toConstantValue(b).whenNamed(b.name);
+  for (const b of backends) {
+    container.bind<BackendDescriptor<never>>(BACKEND).toConstantValue(b).whenNamed(b.name);
+    container.bind<BackendDescriptor<never>>(BACKEND_LIST).toConstantValue(b);
+  }
   return container;
 }
 
 /** All registered backends. */
 export function listBackends(container: Container): BackendDescriptor<never>[] {
-  return container.getAll<BackendDescriptor<never>>(BACKEND);
+  return container.getAll<BackendDescriptor<never>>(BACKEND_LIST);
 }
 
 /** Resolves `--backend NAME`; an unknown name fails with the list of known ones. */

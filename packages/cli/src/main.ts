@@ -108,6 +108,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const runCmd = addRunOptions(program.command("run").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
     .description("run a job and print its result (add --help after the job to see its own flags)")
     .allowUnknownOption()
+    .allowExcessArguments(true)
     .helpOption(false)
     .option("-h, --help", "show help, including the job's and the backend's flags")
     .action(async (spec: string, first: { backend: string; job?: string; help?: boolean }) => {
@@ -118,7 +119,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         .exitOverride()
         .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
         .allowExcessArguments(false)
-        .argument("<job>");
+        .argument("<job>")
+        .action(() => {});
       addJobOptions(strict, job);
       addBackendOptions(strict, backendDesc);
       if (first.help) {

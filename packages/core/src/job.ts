@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
 import type { InputOf, ParamSpecs } from "./params.js";
 import type { RunReport } from "./report.js";
@@ -89,14 +89,16 @@ export function defineJob<I, T, P, O>(def: JobDefinition<I, T, P, O>): Job<I, T,
   return Object.freeze({ ...def, [JOB]: true as const, modulePath });
 }
 
+// zod/mini keeps the remote bundles small: defineJob also runs inside every function.
+const fn = z.custom<(...args: unknown[]) => unknown>((v) => typeof v === "function", { error: "expected a function" });
 const jobShape = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' or '-'"),
-  partition: z.function(),
-  map: z.function(),
-  reduce: z.function(),
-  metrics: z.function().optional(),
-  format: z.function().optional(),
-  module: z.string().optional(),
+  name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' or '-'")),
+  partition: fn,
+  map: fn,
+  reduce: fn,
+  metrics: z.optional(fn),
+  format: z.optional(fn),
+  module: z.optional(z.string()),
 });
 
 /** True for values made by `defineJob`, even by another copy of this library. */

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { main } from "../src/main.js";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+function capture() {
+  let text = "";
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, get text() { return text; } };
+}
+
+async function cli(args: string[], signal?: AbortSignal) {
+  const out = capture();
+  const err = capture();
+  const code = await main(args, { stdout: out.stream, stderr: err.stream, ...(signal ? { signal } : {}) });
+  return { code, stdout: out.text, stderr: err.text };
+}
+
+describe("superfaas CLI", () => {
+  it("lists the backends", async () => {
+    const r = await cli(["backends"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^local\s+worker threads/m);
+  });
+
+  it("runs a TypeScript job module by path and prints its output and a summary", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--n", "1e4", "--tasks", "7", "--concurrency", "2"]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe(String((1e4 * (1e4 - 1)) / 2));
+    expect(r.stdout).toMatch(/backend local, 7 tasks, concurrency 2: succeeded/);
+  });
+
+  it("accepts counts written as 1e6, 1_000_000 and 1000000 alike", async () => {
+    const outputs = new Set<string>();
+    for (const n of ["1e6", "1_000_000", "1000000"]) {
+      const r = await cli(["run", fixture("sum-job.ts"), "--n", n, "--json"]);
+      expect(r.code).toBe(0);
+      outputs.add(JSON.stringify(JSON.parse(r.stdout).output));
+    }
+    expect([...outputs]).toEqual([String((1e6 * (1e6 - 1)) / 2)]);
+  });
+
+  it("prints only the report with --json", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--json", "--tasks", "3"]);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ schemaVersion: 1, job: "sum", backend: "local", status: "succeeded", output: 499500 });
+    expect(report.tasks).toHaveLength(3);
+  });
+
+  const badInputs: [string, string[], RegExp][] = [
+    ["an unknown backend", ["run", "pi", "--backend", "nope"], /^error\[UNKNOWN_BACKEND\]: unknown backend "nope" — choose one of: local/],
+    ["non-numeric points", ["run", fixture("sum-job.ts"), "--n", "lots"], /^error\[BAD_INPUT\]: invalid value "lots" for n: .* — --n takes a whole number/],
+    ["negative points", ["run", fixture("sum-job.ts"), "--n", "-5"], /^error\[BAD_INPUT\]: invalid value "-5" for n/],
+    ["tasks below one", ["run", fixture("sum-job.ts"), "--tasks", "0"], /^error\[BAD_INPUT\]: invalid value "0" for --tasks — --tasks takes a whole number >= 1/],
+    ["a module path that does not exist", ["run", "./nowhere/job.mjs"], /^error\[MODULE_NOT_FOUND\]: job module not found: .*nowhere\/job\.mjs — give the path/],
+    ["an unknown example name", ["run", "pie"], /^error\[UNKNOWN_JOB\]: unknown job "pie" — give the path of a module that exports a job, or one of the examples: pi/],
+    ["a module that exports no job", ["run", fixture("no-job.mjs")], /^error\[NO_JOB_EXPORT\]: .*no-job\.mjs exports no job — export a job made with defineJob/],
+    ["a module with several jobs and no --job", ["run", fixture("two-jobs.mjs")], /^error\[NO_JOB_EXPORT\]: .* exports several jobs \(a, b\) — pick one with --job NAME/],
+    ["an unknown flag", ["run", fixture("sum-job.ts"), "--frobnicate"], /^error\[BAD_INPUT\]: unknown option '--frobnicate' — run `superfaas --help`/],
+  ];
+  for (const [what, args, expected] of badInputs) {
+    it(`rejects ${what} with one clear line and exit code 2`, async () => {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(expected);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    });
+  }
+
+  it("adds the stack with --verbose", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--n", "lots", "--verbose"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").length).toBeGreaterThan(3);
+    expect(r.stderr).toMatch(/at coerceParam/);
+  });
+
+  it("selects a job with --job", async () => {
+    const r = await cli(["run", fixture("two-jobs.mjs"), "--job", "b", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).job).toBe("b");
+  });
+
+  it("reports a failing map with its remote message, exit code 1, and the remote stack under --verbose", async () => {
+    const r = await cli(["run", fixture("throws.mjs"), "--verbose"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[TASK_FAILED\]: task 1 failed in map: RangeError: task one is cursed/);
+    expect(r.stderr).toMatch(/remote stack:\nRangeError: task one is cursed\n\s+at (Object\.)?map/);
+  });
+
+  it("cancels on abort: prints partial stats and exits 130", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 700);
+    const r = await cli(["run", fixture("sum-job.ts"), "--slow", "400", "--tasks", "20", "--concurrency", "2"], controller.signal);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/error\[CANCELLED\]: run cancelled after \d+ of 20 tasks/);
+    expect(r.stderr).toMatch(/\d+ of 20 tasks had finished; \d+ were cancelled/);
+  });
+
+  it("shows the job's own flags in run help", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--n <n>\s+sum the integers below n \(default: 1000\)/);
+    expect(r.stdout).toMatch(/--backend <name>/);
+  });
+});
