@@ -81,8 +81,17 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
   let window = Math.max(1, opts.concurrency);
   let failure: SuperfaasError | undefined;
-  const controllers = new Set<AbortController>();
+  // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
+  // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
+  const controllers = new Map<AbortController, number>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  const sweep = setInterval(
+    () => {
+      const t = performance.now();
+      for (const [c, deadline] of controllers) if (t >= deadline) c.abort(new Abort("timeout"));
+    },
+    Math.min(1_000, Math.max(5, opts.timeoutMs / 20)),
+  );
 
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -90,15 +99,16 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     if (inFlight === 0 && (failure || done === total)) finish();
   };
 
+  const onProgress = opts.onProgress;
   const emit = (type: ProgressEvent["type"], taskIndex: number, attempt: number, message?: string) =>
-    opts.onProgress?.({ type, taskIndex, attempt, done, total, inFlight, elapsedMs: now(), ...(message ? { message } : {}) });
+    onProgress?.({ type, taskIndex, attempt, done, total, inFlight, elapsedMs: now(), ...(message ? { message } : {}) });
 
   const fail = (err: SuperfaasError) => {
     if (failure) return;
     failure = err;
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    for (const c of controllers) c.abort(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
+    for (const c of controllers.keys()) c.abort(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
     for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
     settleIfIdle();
   };
@@ -127,24 +137,29 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     if (rec.startedAt === undefined) rec.startedAt = now();
     emit("started", index, n);
     const controller = new AbortController();
-    controllers.add(controller);
-    const timer = setTimeout(() => controller.abort(new Abort("timeout")), opts.timeoutMs);
-    let result: InvokeResult | undefined;
-    let error: unknown;
-    try {
-      const aborted = new Promise<never>((_, reject) =>
-        controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }),
-      );
-      const call = backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal);
-      call.catch(() => undefined);
-      result = await Promise.race([call, aborted]);
-    } catch (err) {
-      error = err;
-    } finally {
-      clearTimeout(timer);
-      controllers.delete(controller);
-      inFlight--;
-    }
+    controllers.set(controller, performance.now() + opts.timeoutMs);
+    // One promise per attempt: settles with the backend's answer or with the abort (timeout, cancel, run failure),
+    // whichever comes first, so a backend that ignores its signal cannot hang the run.
+    const outcome = await new Promise<{ result?: InvokeResult; error?: unknown }>((resolve) => {
+      let settled = false;
+      const settle = (o: { result?: InvokeResult; error?: unknown }) => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      controller.signal.addEventListener("abort", () => settle({ error: controller.signal.reason }), { once: true });
+      try {
+        backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal).then(
+          (result) => settle({ result }),
+          (error: unknown) => settle({ error }),
+        );
+      } catch (error) {
+        settle({ error });
+      }
+    });
+    controllers.delete(controller);
+    inFlight--;
+    const { result, error } = outcome;
     if (failure) {
       settleIfIdle();
       return;
@@ -217,6 +232,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 
   pump();
   await finished;
+  clearInterval(sweep);
   opts.signal?.removeEventListener("abort", onRunAbort);
   return { partials, records, attempts, retries, throttled, peakConcurrency: peak, ...(failure ? { failure } : {}) };
 }

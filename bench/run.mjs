@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// `pnpm bench`: every figure is a ratio against a baseline measured in the same run, because these machines are
+// shared and noisy. Prints a table and writes bench/results/latest.json.
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { run } from "@superfaas/core";
+import { localBackend } from "@superfaas/backend-local";
+import { pi } from "@superfaas/example-pi";
+import { noop } from "./jobs/noop.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+const cores = availableParallelism();
+const results = {};
+const rows = [];
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+
+async function piSeconds(workers, points, repeats) {
+  const backend = localBackend({ workers });
+  try {
+    let best = Infinity;
+    let hits;
+    for (let i = 0; i < repeats; i++) {
+      const { output, report } = await run(pi, { points, seed: 7 }, { backend, tasks: workers * 4 });
+      best = Math.min(best, report.executeMs / 1000);
+      if (hits !== undefined && hits !== output.hits) throw new Error("pi gave different counts for the same input");
+      hits = output.hits;
+    }
+    return { seconds: best, hits };
+  } finally {
+    await backend.dispose();
+  }
+}
+
+if (want("kernel")) {
+  const kernelBench = join(here, "pi-kernel.mjs");
+  if (existsSync(kernelBench)) {
+    log("pi kernel: native C (gcc -O3 -march=native) vs WebAssembly vs plain JS, one core");
+    const { benchPiKernel } = await import(kernelBench);
+    const k = await benchPiKernel();
+    results.piKernel = k;
+    rows.push(["pi kernel, WASM vs native C (points/s per core)", k.ratioWasmToNative, ">= 0.8", `${(k.wasm.pointsPerSec / 1e6).toFixed(0)} vs ${(k.native.pointsPerSec / 1e6).toFixed(0)} M/s`]);
+    rows.push(["pi kernel, plain JS vs native C", k.ratioJsToNative, "(reference)", `${(k.js.pointsPerSec / 1e6).toFixed(0)} M/s`]);
+  } else log("pi kernel: skipped (bench/pi-kernel.mjs missing)");
+}
+
+if (want("scaling")) {
+  const points = Number(process.env.BENCH_PI_POINTS ?? 4e9);
+  log(`parallel efficiency: pi with ${points.toExponential(1)} points on 1 worker vs ${cores} workers (local backend)`);
+  const one = await piSeconds(1, points, 2);
+  const all = await piSeconds(cores, points, 2);
+  if (one.hits !== all.hits) throw new Error("pi gave different counts on 1 and all workers");
+  const speedup = one.seconds / all.seconds;
+  const efficiency = speedup / cores;
+  results.parallelEfficiency = { points, workers: cores, secondsOne: one.seconds, secondsAll: all.seconds, speedup, efficiency };
+  rows.push([`pi parallel efficiency, 1 -> ${cores} workers`, efficiency, ">= 0.9", `speedup ${speedup.toFixed(2)}x, ${((points / all.seconds) / 1e6).toFixed(0)} M points/s`]);
+}
+
+if (want("overhead")) {
+  const n = Number(process.env.BENCH_NOOP_TASKS ?? 10_000);
+  log(`scheduler overhead: ${n} no-op tasks through run() vs straight to piscina, ${cores} workers`);
+  const viaRun = [];
+  const direct = [];
+  const backend = localBackend({ workers: cores });
+  const pool = new Piscina({ filename: join(here, "jobs", "noop-worker.mjs"), minThreads: cores, maxThreads: cores, concurrentTasksPerWorker: 1 });
+  try {
+    for (let rep = 0; rep < 4; rep++) {
+      // Alternate the two so drift on a shared machine hits both alike.
+      const { report } = await run(noop, { n }, { backend, tasks: n });
+      viaRun.push(report.executeMs);
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: n }, (_, i) => pool.run(i)));
+      direct.push(performance.now() - t0);
+    }
+  } finally {
+    await backend.dispose();
+    await pool.destroy();
+  }
+  const best = (xs) => Math.min(...xs.slice(1)); // the first round warms both up
+  const ratio = best(viaRun) / best(direct);
+  results.schedulerOverhead = { tasks: n, runMs: best(viaRun), piscinaMs: best(direct), ratio };
+  rows.push([`scheduler overhead, ${n} no-op tasks (run / piscina)`, ratio, "<= 1.2", `${best(viaRun).toFixed(0)} ms vs ${best(direct).toFixed(0)} ms`]);
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  date: new Date().toISOString(),
+};
+console.log(`\nsuperfaas benchmarks on ${machine.cpu}, ${cores} cores, Node ${machine.node}\n`);
+console.log(`${"measure".padEnd(58)} ${"ratio".padStart(7)}  ${"goal".padEnd(12)} detail`);
+for (const [name, ratio, goal, detail] of rows) console.log(`${name.padEnd(58)} ${ratio.toFixed(3).padStart(7)}  ${goal.padEnd(12)} ${detail}`);
+await mkdir(join(here, "results"), { recursive: true });
+await writeFile(join(here, "results", "latest.json"), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+console.log(`\nwrote bench/results/latest.json`);

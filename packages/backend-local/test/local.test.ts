@@ -1,0 +1,54 @@
+import { availableParallelism } from "node:os";
+import { describe, expect, it } from "vitest";
+import { run } from "@superfaas/core";
+import { localBackend } from "../src/index.js";
+import { hostile } from "./fixtures/hostile-job.mjs";
+
+describe("local backend", () => {
+  it("defaults to one worker per available core", () => {
+    expect(localBackend().facts.defaultConcurrency).toBe(availableParallelism());
+  });
+
+  it("rejects a worker count below one", () => {
+    expect(() => localBackend({ workers: 0 })).toThrow(/workers must be a whole number >= 1/);
+  });
+
+  it("survives workers that run out of heap, throw outside the task, or exit, and never hangs", async () => {
+    const backend = localBackend({ workers: 2, maxHeapMb: 32 });
+    try {
+      const { output, report } = await run(hostile, { tasks: ["oom", "uncaught", "exit", "fine"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } });
+      expect((output as { task: string; attempt: number }[]).map((p) => [p.task, p.attempt])).toEqual([
+        ["oom", 2],
+        ["uncaught", 2],
+        ["exit", 2],
+        ["fine", 1],
+      ]);
+      expect(report.totals.retries).toBe(3);
+      const messages = report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message);
+      expect(messages.some((m) => /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(m))).toBe(true);
+      expect(messages.some((m) => /thrown from a timer/.test(m))).toBe(true);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("stops a worker stuck in a busy loop when its attempt times out", async () => {
+    const backend = localBackend({ workers: 1 });
+    try {
+      const { output } = await run(hostile, { tasks: ["busy"] }, { backend, timeoutMs: 300, retries: 1, backoff: { baseMs: 10, maxMs: 10 } });
+      expect(output).toMatchObject([{ task: "busy", attempt: 2 }]);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("runs map off the main thread, on the pool's workers", async () => {
+    const backend = localBackend({ workers: 2 });
+    try {
+      const { output } = await run(hostile, { tasks: ["fine", "fine", "fine", "fine"] }, { backend });
+      for (const p of output as { workerId: string }[]) expect(p.workerId).toMatch(new RegExp(`^local:${process.pid}:[1-9]\\d*$`));
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
