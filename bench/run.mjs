@@ -69,7 +69,7 @@ if (want("overhead")) {
   const backend = localBackend({ workers: cores });
   const pool = new Piscina({ filename: join(here, "jobs", "noop-worker.mjs"), minThreads: cores, maxThreads: cores, concurrentTasksPerWorker: 1 });
   try {
-    for (let rep = 0; rep < 4; rep++) {
+    for (let rep = 0; rep < 7; rep++) {
       // Alternate the two so drift on a shared machine hits both alike.
       const { report } = await run(noop, { n }, { backend, tasks: n });
       viaRun.push(report.executeMs);

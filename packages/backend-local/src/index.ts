@@ -77,7 +77,8 @@ export class LocalBackend implements Backend {
   async invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
     const pool = this.pool;
     if (!pool) throw new SuperfaasError("INTERNAL", "local backend used before prepare()", "call run(), which prepares the backend");
-    const payload: TaskPayload = { task: req.task, taskIndex: req.taskIndex, attempt: req.attempt };
+    // The request already carries the payload's fields (task, taskIndex, attempt).
+    const payload: TaskPayload = req;
     let envelope: unknown;
     try {
       envelope = await pool.run(payload, { signal });

@@ -82,10 +82,6 @@ export function openEnvelope(envelope: unknown): InvokeResult {
       ...(e.stack ? { remoteStack: e.stack } : {}),
     });
   }
-  return {
-    partial: (env as { partial?: unknown }).partial,
-    ...(env.workerId !== undefined ? { workerId: env.workerId } : {}),
-    ...(env.coldStart !== undefined ? { coldStart: env.coldStart } : {}),
-    ...(env.durationMs !== undefined ? { durationMs: env.durationMs } : {}),
-  };
+  // The envelope already has the shape of an InvokeResult (partial, workerId, coldStart, durationMs): no copy.
+  return env as InvokeResult;
 }
