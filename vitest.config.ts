@@ -20,6 +20,7 @@ export default defineConfig({
       project("backend-openwhisk", "packages/backend-openwhisk"),
       project("backend-lambda", "packages/backend-lambda"),
       project("cli", "packages/cli"),
+      project("store-s3", "packages/store-s3"),
       project("pi", "examples/pi"),
     ],
   },
