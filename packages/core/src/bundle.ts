@@ -63,7 +63,7 @@ export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
       target: opts.nodeTarget ?? "node20",
       conditions: ["source"],
       mainFields: ["module", "main"],
-      external: ["esbuild"],
+      external: ["esbuild", "fflate"],
       legalComments: "none",
       logLevel: "silent",
       // ESM bundles of CommonJS dependencies need a real `require` for Node built-ins.
@@ -92,4 +92,18 @@ export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
     await rename(tmp, path); // atomic: concurrent runs never see half a file
   }
   return { path, hash, code, format: opts.format };
+}
+
+/** Packs a bundle as a zip holding `fileName` (and a package.json naming it as main), as function platforms take code. */
+export async function zipBundle(bundle: Bundle, fileName: string): Promise<Uint8Array> {
+  const { zipSync, strToU8 } = await import("fflate");
+  // A fixed timestamp keeps the zip, and so the platform's code hash, identical for identical code.
+  const mtime = new Date("2020-01-01T00:00:00Z");
+  return zipSync(
+    {
+      [fileName]: [strToU8(bundle.code), { mtime }],
+      "package.json": [strToU8(JSON.stringify({ name: "superfaas-function", main: fileName, private: true })), { mtime }],
+    },
+    { level: 6 },
+  );
 }

@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { SuperfaasError } from "@superfaas/core";
+import type { S3StoreConfig } from "@superfaas/store-s3";
+
+/** Everything the OpenWhisk backend can be told, from flags or code. Unset values come from the environment. */
+export interface OpenWhiskOptions {
+  /** API host, e.g. `https://openwhisk.apps.example.com` or `localhost:3233` (https assumed without a scheme). */
+  apihost?: string;
+  /** `uuid:key`, as `wsk property set --auth` takes it. */
+  auth?: string;
+  /** Namespace; `_` means the credentials' default namespace. */
+  namespace?: string;
+  /** Accept self-signed certificates (local OpenShift routes). */
+  insecure?: boolean;
+  /** Action runtime kind (default `nodejs:20`). */
+  kind?: string;
+  /** Action memory in MB, 128–512 on a stock deployment (default 256). */
+  memory?: number;
+  /** Action time limit in seconds, 0.1–300 (default 300). */
+  actionTimeout?: number;
+  /** Activations one container may run at once (limits.concurrency, default 1). */
+  actionConcurrency?: number;
+  /** Keep the action after the run (it is deleted otherwise). */
+  keep?: boolean;
+  /** Most invocations in flight (default 30, a stock deployment's per-namespace limit). */
+  maxInFlight?: number;
+  /** Bucket for payloads over the 1 MB parameter/result limits (S3-compatible: Ceph RGW, MinIO, Swift S3). */
+  bucket?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  /** Path of the wsk properties file (default `$WSK_CONFIG_FILE` or `~/.wskprops`). */
+  wskprops?: string;
+  /** Environment to read (default `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Settings after resolution and validation. */
+export interface OpenWhiskConfig {
+  apihost: string;
+  auth: string;
+  namespace: string;
+  insecure: boolean;
+  kind: string;
+  memory: number;
+  actionTimeoutMs: number;
+  actionConcurrency: number;
+  keep: boolean;
+  maxInFlight: number;
+  s3?: S3StoreConfig;
+}
+
+/** Parses a wsk properties file (`KEY=value` lines). */
+export function parseWskprops(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+const bad = (what: string, hint: string): never => {
+  throw new SuperfaasError("BACKEND_CONFIG", `openwhisk: ${what}`, hint);
+};
+
+const schema = z.object({
+  apihost: z.string().min(1),
+  auth: z.string().regex(/^[^:\s]+:[^:\s]+$/, "must look like UUID:KEY"),
+  namespace: z.string().min(1),
+  kind: z.string().regex(/^nodejs:\d+$/, "must be a Node.js kind such as nodejs:20"),
+  memory: z.number().int().min(128).max(2048),
+  actionTimeoutMs: z.number().int().min(100).max(300_000),
+  actionConcurrency: z.number().int().min(1).max(500),
+  maxInFlight: z.number().int().min(1),
+});
+
+/** Resolves flags, then `__OW_*` environment variables, then the wsk properties file; throws BACKEND_CONFIG naming what is missing. */
+export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfig {
+  const env = o.env ?? process.env;
+  const propsPath = o.wskprops ?? env.WSK_CONFIG_FILE ?? join(homedir(), ".wskprops");
+  let props: Record<string, string> = {};
+  try {
+    props = parseWskprops(readFileSync(propsPath, "utf8"));
+  } catch (err) {
+    if (o.wskprops) bad(`cannot read ${propsPath}: ${(err as Error).message}`, "check the --wskprops path");
+  }
+  const apihost = o.apihost ?? env.__OW_API_HOST ?? props.APIHOST;
+  const auth = o.auth ?? env.__OW_API_KEY ?? props.AUTH;
+  if (!apihost) bad("the API host is not set", `pass --apihost, set __OW_API_HOST, or run \`wsk property set --apihost HOST\` (writes ${propsPath})`);
+  if (!auth) bad("the auth key is not set", `pass --auth UUID:KEY, set __OW_API_KEY, or run \`wsk property set --auth UUID:KEY\` (writes ${propsPath})`);
+  const insecure = o.insecure ?? (env.__OW_IGNORE_CERTS === "true" || props.INSECURE_SSL === "true");
+  const candidate = {
+    apihost: /^https?:\/\//.test(apihost!) ? apihost!.replace(/\/+$/, "") : `https://${apihost}`,
+    auth: auth!,
+    namespace: o.namespace ?? env.__OW_NAMESPACE ?? props.NAMESPACE ?? "_",
+    kind: o.kind ?? "nodejs:20",
+    memory: o.memory ?? 256,
+    actionTimeoutMs: Math.round((o.actionTimeout ?? 300) * 1000),
+    actionConcurrency: o.actionConcurrency ?? 1,
+    maxInFlight: o.maxInFlight ?? 30,
+  };
+  const parsed = schema.safeParse(candidate);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = String(issue.path[0]);
+    const flag = { apihost: "--apihost", auth: "--auth", namespace: "--namespace", kind: "--kind", memory: "--memory", actionTimeoutMs: "--action-timeout", actionConcurrency: "--action-concurrency", maxInFlight: "--concurrency" }[field] ?? field;
+    bad(`invalid ${flag}: ${issue.message}`, field === "auth" ? "the key is two parts separated by a colon, as in ~/.wskprops AUTH=" : `fix ${flag}`);
+  }
+  try {
+    new URL(candidate.apihost);
+  } catch {
+    bad(`invalid API host ${JSON.stringify(apihost)}`, "give a host name with an optional port and scheme, e.g. https://openwhisk.example.com or localhost:3233");
+  }
+  const bucket = o.bucket ?? env.SUPERFAAS_BUCKET;
+  const s3Endpoint = o.s3Endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const s3: S3StoreConfig | undefined = bucket
+    ? {
+        bucket,
+        region: o.s3Region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+        ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
+        ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+          ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+          : {}),
+      }
+    : undefined;
+  if (s3 && !s3.credentials) {
+    bad(
+      `bucket ${bucket} is set but no S3 credentials are`,
+      "actions reach the bucket with keys bound as a parameter: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (an access key of the object store)",
+    );
+  }
+  return { ...candidate, insecure, keep: o.keep ?? false, ...(s3 ? { s3 } : {}) };
+}

@@ -1,0 +1,39 @@
+import type { BackendDescriptor } from "@superfaas/core";
+import { OpenWhiskBackend } from "./backend.js";
+import type { OpenWhiskOptions } from "./config.js";
+
+export { OpenWhiskBackend, OPENWHISK_PAYLOAD_LIMIT } from "./backend.js";
+export { resolveOpenWhiskConfig, parseWskprops, type OpenWhiskOptions, type OpenWhiskConfig } from "./config.js";
+
+/** Creates an OpenWhisk backend; settings not given come from `__OW_*` variables and ~/.wskprops. */
+export function openWhiskBackend(options: OpenWhiskOptions = {}): OpenWhiskBackend {
+  return new OpenWhiskBackend(options);
+}
+
+// CLI flag values arrive as text; the options want numbers.
+function numbersFromFlags(o: OpenWhiskOptions): OpenWhiskOptions {
+  const num = (v: unknown) => (typeof v === "string" ? Number(v) : (v as number | undefined));
+  const memory = num(o.memory);
+  const actionTimeout = num(o.actionTimeout);
+  return { ...o, ...(memory !== undefined ? { memory } : {}), ...(actionTimeout !== undefined ? { actionTimeout } : {}) };
+}
+
+/** The OpenWhisk backend as offered by name to the CLI. */
+export const openWhiskBackendDescriptor: BackendDescriptor<OpenWhiskOptions> = {
+  name: "openwhisk",
+  description: "Apache OpenWhisk actions (settings: flags, __OW_* variables, ~/.wskprops)",
+  flags: [
+    { name: "apihost", value: "URL", description: "API host (default: __OW_API_HOST or APIHOST in ~/.wskprops)" },
+    { name: "auth", value: "UUID:KEY", description: "auth key (default: __OW_API_KEY or AUTH in ~/.wskprops)" },
+    { name: "namespace", value: "NS", description: "namespace (default: __OW_NAMESPACE, NAMESPACE in ~/.wskprops, or _)" },
+    { name: "insecure", description: "accept self-signed certificates" },
+    { name: "kind", value: "KIND", description: "action runtime kind (default nodejs:20)" },
+    { name: "memory", value: "MB", description: "action memory (default 256)" },
+    { name: "action-timeout", value: "SECONDS", description: "action time limit (default 300)" },
+    { name: "keep", description: "keep the action after the run" },
+    { name: "bucket", value: "NAME", description: "S3-compatible bucket for payloads over 1 MB (default: SUPERFAAS_BUCKET)" },
+    { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3)" },
+    { name: "wskprops", value: "PATH", description: "wsk properties file (default ~/.wskprops)" },
+  ],
+  create: (options) => new OpenWhiskBackend(numbersFromFlags(options)),
+};
