@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { run } from "@superfaas/core";
 import { localBackend } from "@superfaas/backend-local";
-import { pi } from "@superfaas/example-pi";
 import { noop } from "./jobs/noop.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +20,7 @@ const rows = [];
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
 
 async function piSeconds(workers, points, repeats) {
+  const { pi } = await import("@superfaas/example-pi");
   const backend = localBackend({ workers });
   try {
     let best = Infinity;

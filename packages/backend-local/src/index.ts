@@ -17,6 +17,12 @@ import {
 export interface LocalBackendOptions {
   /** Worker threads in the pool (default: the number of available cores). */
   workers?: number;
+  /**
+   * Attempts one worker runs at once (default 1, right for CPU-bound jobs). Raise it for jobs whose `map` mostly
+   * waits (I/O, timers): their attempts interleave on the worker's event loop. Attempts that are cancelled or time
+   * out then run on until they return (or the backend is disposed) instead of having their worker terminated.
+   */
+  tasksPerWorker?: number;
   /** Per-worker heap cap in MB; a worker that exceeds it dies and the attempt is retried. */
   maxHeapMb?: number;
   /** Where job bundles are cached. */
@@ -33,6 +39,52 @@ const workerId = "local:" + process.pid + ":" + threadId;
 export default function (payload) { return runTask(job, payload, workerId); }
 `;
 
+// Piscina cancels a queued or running task (terminating its worker) when the signal it was given fires. Listening
+// on every attempt's AbortSignal (an EventTarget) costs more than a small task, so piscina gets a tiny emitter
+// instead and one sweeping timer relays aborts to it: a cancelled or timed-out attempt's worker stops within ~20 ms.
+// (The scheduler has already settled the attempt by then; the sweep only frees the worker.)
+interface RelayedAbort {
+  aborted: boolean;
+  reason?: unknown;
+  listener?: () => void;
+  once(event: "abort", fn: () => void): void;
+  // piscina's types name `off`; its code calls `removeListener`.
+  off(event: "abort", fn: () => void): void;
+  removeListener(event: "abort", fn: () => void): void;
+}
+const watched = new Map<AbortSignal, RelayedAbort>();
+let sweep: ReturnType<typeof setInterval> | undefined;
+
+function watchAbort(signal: AbortSignal): RelayedAbort {
+  const relay: RelayedAbort = {
+    aborted: false,
+    once(_event, fn) {
+      relay.listener = fn;
+    },
+    off: () => relay.removeListener("abort", () => {}),
+    removeListener() {
+      relay.listener = undefined;
+      watched.delete(signal);
+    },
+  };
+  watched.set(signal, relay);
+  sweep ??= setInterval(() => {
+    for (const [s, r] of watched) {
+      if (!s.aborted) continue;
+      watched.delete(s);
+      r.aborted = true;
+      r.reason = s.reason;
+      r.listener?.();
+    }
+    if (watched.size === 0) {
+      clearInterval(sweep);
+      sweep = undefined;
+    }
+  }, 20);
+  sweep.unref();
+  return relay;
+}
+
 /** Runs tasks on a pool of worker threads on this machine: the embedded default, no cloud account needed. */
 export class LocalBackend implements Backend {
   readonly name = "local";
@@ -40,14 +92,22 @@ export class LocalBackend implements Backend {
   private pool: Piscina | undefined;
   private bundleHash: string | undefined;
   private readonly workers: number;
+  private readonly perWorker: number;
 
   constructor(private readonly options: LocalBackendOptions = {}) {
     const workers = options.workers ?? availableParallelism();
     if (!Number.isSafeInteger(workers) || workers < 1) {
       throw new SuperfaasError("BAD_INPUT", `local backend: workers must be a whole number >= 1, got ${workers}`, "pass --workers 1 or more");
     }
+    const perWorker = options.tasksPerWorker ?? 1;
+    if (!Number.isSafeInteger(perWorker) || perWorker < 1) {
+      throw new SuperfaasError("BAD_INPUT", `local backend: tasks per worker must be a whole number >= 1, got ${perWorker}`, "pass --tasks-per-worker 1 or more");
+    }
     this.workers = workers;
-    this.facts = { defaultConcurrency: workers };
+    this.perWorker = perWorker;
+    // Twice as many attempts in flight as the workers can run: the next attempt already waits in the pool when a
+    // worker finishes, so workers never sit idle for a round trip through the main thread.
+    this.facts = { defaultConcurrency: 2 * workers * perWorker };
   }
 
   async prepare(ctx: PrepareContext): Promise<void> {
@@ -59,15 +119,20 @@ export class LocalBackend implements Backend {
       nodeTarget: `node${process.versions.node.split(".")[0]}`,
       ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}),
     });
-    const threads = Math.max(1, Math.min(ctx.concurrency, this.workers * 4));
-    if (this.pool && this.bundleHash === bundle.hash && this.pool.options.maxThreads >= threads) return;
+    // Parallelism is workers × tasks per worker; attempts beyond it (up to the concurrency) wait in the pool's queue.
+    const threads = Math.max(1, Math.min(ctx.concurrency, this.workers));
+    const perWorker = this.perWorker;
+    if (this.pool && this.bundleHash === bundle.hash && this.pool.options.maxThreads === threads && this.pool.options.concurrentTasksPerWorker === perWorker) return;
     await this.pool?.destroy();
     ctx.log?.(`local: starting ${threads} worker threads`);
     this.pool = new Piscina({
       filename: bundle.path,
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: perWorker,
+      // piscina's default ("sync") parks an idle worker in Atomics.wait, which blocks its event loop and so would
+      // stall the other asynchronous attempts the worker holds; without atomics, messages arrive as events.
+      atomics: perWorker > 1 ? "disabled" : "sync",
       idleTimeout: 60_000,
       ...(this.options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb } } : {}),
     });
@@ -81,7 +146,17 @@ export class LocalBackend implements Backend {
     const payload: TaskPayload = req;
     let envelope: unknown;
     try {
-      envelope = await pool.run(payload, { signal });
+      if (signal.aborted) throw signal.reason;
+      const relay = watchAbort(signal);
+      if (this.perWorker === 1) envelope = await pool.run(payload, { signal: relay });
+      else {
+        // piscina gives an abortable attempt a worker of its own, so with several attempts per worker the abort
+        // only settles this attempt; its code runs on until it returns or the pool is disposed.
+        envelope = await new Promise((resolve, reject) => {
+          relay.once("abort", () => reject(signal.reason));
+          pool.run(payload).then(resolve, reject).finally(() => relay.removeListener("abort", () => {}));
+        });
+      }
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // The worker died under the attempt (process.exit, uncaught exception, heap limit): another may succeed.
@@ -104,9 +179,24 @@ export function localBackend(options: LocalBackendOptions = {}): LocalBackend {
   return new LocalBackend(options);
 }
 
+// CLI flag values arrive as text; a value that is not a number is passed on as NaN and rejected by the constructor.
+function numbersFromFlags(o: LocalBackendOptions): LocalBackendOptions {
+  const out: LocalBackendOptions = { ...o };
+  for (const key of ["workers", "tasksPerWorker", "maxHeapMb"] as const) {
+    const v = o[key] as unknown;
+    if (typeof v === "string") out[key] = v.trim() === "" ? Number.NaN : Number(v);
+  }
+  return out;
+}
+
 /** The local backend as offered by name to the CLI. */
 export const localBackendDescriptor: BackendDescriptor<LocalBackendOptions> = {
   name: "local",
   description: "worker threads on this machine (default; no cloud account needed)",
-  create: (options) => new LocalBackend(options),
+  flags: [
+    { name: "workers", value: "N", description: "worker threads (default: the number of available cores)" },
+    { name: "tasks-per-worker", value: "N", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
+    { name: "max-heap-mb", value: "MB", description: "heap cap per worker; a worker over it dies and the attempt is retried" },
+  ],
+  create: (options) => new LocalBackend(numbersFromFlags(options)),
 };

@@ -1,4 +1,4 @@
 import { describeConformance } from "@superfaas/core/conformance";
 import { localBackend } from "../src/index.js";
 
-describeConformance({ name: "local", createBackend: () => localBackend({ workers: 3 }) });
+describeConformance({ name: "local", createBackend: () => localBackend({ workers: 3, tasksPerWorker: 3 }) });

@@ -5,12 +5,15 @@ import { localBackend } from "../src/index.js";
 import { hostile } from "./fixtures/hostile-job.mjs";
 
 describe("local backend", () => {
-  it("defaults to one worker per available core", () => {
-    expect(localBackend().facts.defaultConcurrency).toBe(availableParallelism());
+  it("defaults to one worker per available core and two attempts in flight per worker", () => {
+    expect(localBackend().facts.defaultConcurrency).toBe(2 * availableParallelism());
+    expect(localBackend({ workers: 3 }).facts.defaultConcurrency).toBe(6);
+    expect(localBackend({ workers: 3, tasksPerWorker: 2 }).facts.defaultConcurrency).toBe(12);
   });
 
   it("rejects a worker count below one", () => {
     expect(() => localBackend({ workers: 0 })).toThrow(/workers must be a whole number >= 1/);
+    expect(() => localBackend({ tasksPerWorker: 0 })).toThrow(/tasks per worker must be a whole number >= 1/);
   });
 
   it("survives workers that run out of heap, throw outside the task, or exit, and never hangs", async () => {

@@ -83,12 +83,18 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   let failure: SuperfaasError | undefined;
   // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
   // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
-  const controllers = new Map<AbortController, number>();
+  // Each entry also holds the attempt's settle function, so an abort settles the attempt directly: a listener on
+  // every attempt's AbortSignal (an EventTarget) costs more than a no-op task.
+  const controllers = new Map<AbortController, { deadline: number; settle: (o: { error: unknown }) => void }>();
+  const abortAttempt = (c: AbortController, reason: Abort, entry: { settle: (o: { error: unknown }) => void }) => {
+    c.abort(reason);
+    entry.settle({ error: reason });
+  };
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const sweep = setInterval(
     () => {
       const t = performance.now();
-      for (const [c, deadline] of controllers) if (t >= deadline) c.abort(new Abort("timeout"));
+      for (const [c, entry] of controllers) if (t >= entry.deadline) abortAttempt(c, new Abort("timeout"), entry);
     },
     Math.min(1_000, Math.max(5, opts.timeoutMs / 20)),
   );
@@ -108,7 +114,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     failure = err;
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    for (const c of controllers.keys()) c.abort(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
+    const reason = new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed");
+    for (const [c, entry] of controllers) abortAttempt(c, reason, entry);
     for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
     settleIfIdle();
   };
@@ -137,7 +144,6 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     if (rec.startedAt === undefined) rec.startedAt = now();
     emit("started", index, n);
     const controller = new AbortController();
-    controllers.set(controller, performance.now() + opts.timeoutMs);
     // One promise per attempt: settles with the backend's answer or with the abort (timeout, cancel, run failure),
     // whichever comes first, so a backend that ignores its signal cannot hang the run.
     const outcome = await new Promise<{ result?: InvokeResult; error?: unknown }>((resolve) => {
@@ -147,7 +153,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
         settled = true;
         resolve(o);
       };
-      controller.signal.addEventListener("abort", () => settle({ error: controller.signal.reason }), { once: true });
+      controllers.set(controller, { deadline: performance.now() + opts.timeoutMs, settle });
       try {
         backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal).then(
           (result) => settle({ result }),

@@ -1,0 +1,2 @@
+// The Lambda backend is being written; see issue 4.
+export {};
