@@ -20,8 +20,10 @@ export default defineConfig({
       project("backend-openwhisk", "packages/backend-openwhisk"),
       project("backend-lambda", "packages/backend-lambda"),
       project("cli", "packages/cli"),
+      project("report", "packages/report"),
       project("store-s3", "packages/store-s3"),
       project("pi", "examples/pi"),
+      project("image-classification", "examples/image-classification"),
     ],
   },
 });

@@ -41,3 +41,18 @@ if (!has("pnpm")) {
 const stamp = join(root, "node_modules", ".modules.yaml");
 if (!existsSync(stamp) || process.env.CI) sh("pnpm", ["install", "--frozen-lockfile", "--prefer-offline"], "installing dependencies (pnpm install)");
 sh("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], "building packages (turbo run build)");
+
+// The report package's browser test opens report.html in headless Chromium at /usr/bin/chromium and skips, saying
+// why, when it is absent. Installing a browser would make setup slow, so it happens only when asked for
+// (SUPERFAAS_INSTALL_CHROMIUM=1, as root on Debian or Ubuntu). .ci/run installs it itself.
+const CHROMIUM = "/usr/bin/chromium";
+if (process.env.SUPERFAAS_INSTALL_CHROMIUM === "1" && !existsSync(CHROMIUM)) {
+  if (process.getuid?.() === 0 && has("apt-get")) {
+    say("installing chromium for the browser test (apt-get install -y chromium)");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const apt = (args) => spawnSync("apt-get", args, { stdio: quiet ? "ignore" : "inherit", env }).status === 0;
+    if (!(apt(["update", "-qq"]) && apt(["install", "-y", "-qq", "chromium"]))) say("could not install chromium: the browser test will be skipped");
+  } else {
+    say(`chromium is not at ${CHROMIUM} and setup cannot install it here (needs root and apt-get): the browser test will be skipped`);
+  }
+}

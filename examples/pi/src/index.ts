@@ -56,6 +56,8 @@ export const pi = defineJob({
       kernels: [...new Set(partials.map((x) => x.kernel))],
     };
   },
+  // Backends may run different kernels (WASM SIMD or plain JS); the count, not the kernel's name, must agree.
+  equal: (a: PiOutput, b: PiOutput) => a.points === b.points && a.seed === b.seed && a.hits === b.hits,
   metrics: (output: PiOutput, report: RunReport) => {
     const seconds = report.executeMs / 1000;
     return {

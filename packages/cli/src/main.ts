@@ -1,20 +1,14 @@
-import { Command, CommanderError, Option } from "commander";
-import {
-  formatErrorLine,
-  parseCount,
-  RunError,
-  run,
-  summarizeReport,
-  SuperfaasError,
-  TaskError,
-  type BackendDescriptor,
-  type Job,
-  type ParamSpec,
-  type RunReport,
-} from "@superfaas/core";
+import { Command, CommanderError } from "commander";
+import type { Container } from "inversify";
+import { formatErrorLine, RunError, run, summarizeReport, SuperfaasError, TaskError, type RunReport } from "@superfaas/core";
+import { runDocument } from "@superfaas/report";
+import { registerCompare } from "./compare.js";
 import { createContainer, listBackends, resolveBackend } from "./container.js";
+import { saveReport } from "./execute.js";
+import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, jobInput } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { createProgress } from "./progress.js";
+import { registerScale } from "./scale.js";
 
 /** Where the CLI writes; injectable so tests run it in-process. */
 export interface Io {
@@ -32,55 +26,9 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-function countOption(name: string, min: number) {
-  return (value: string): number => {
-    const n = parseCount(value);
-    if (Number.isNaN(n) || n < min) {
-      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a whole number >= ${min} (1000, 1e3 or 1_000)`);
-    }
-    return n;
-  };
-}
-
-function tasksOption(value: string): number | "auto" {
-  return value === "auto" ? "auto" : countOption("tasks", 1)(value);
-}
-
-function secondsOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --timeout`, "--timeout takes seconds > 0, e.g. 900 or 0.5");
-  return n;
-}
-
-function addRunOptions(cmd: Command): Command {
-  return cmd
-    .option("-b, --backend <name>", "where tasks run (see `superfaas backends`)", "local")
-    .option("--job <name>", "which job to run when the module exports several")
-    .option("--tasks <n|auto>", "number of tasks, or auto (4 per concurrent worker)", tasksOption)
-    .option("-c, --concurrency <n>", "most tasks in flight at once (default: the backend's)", countOption("concurrency", 1))
-    .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
-    .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
-    .option("--json", "print the run report as JSON only")
-    .option("-v, --verbose", "show stacks and preparation steps");
-}
-
-function addJobOptions(cmd: Command, job: Job): void {
-  for (const [name, spec] of Object.entries(job.params ?? {}) as [string, ParamSpec][]) {
-    const opt = spec.type === "boolean" ? new Option(`--${name}`, spec.description) : new Option(`--${name} <${spec.type === "count" ? "n" : spec.type}>`, spec.description);
-    opt.default(spec.default);
-    cmd.addOption(opt);
-  }
-}
-
-function addBackendOptions(cmd: Command, backend: BackendDescriptor<never>): void {
-  for (const f of backend.flags ?? []) cmd.addOption(new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`));
-}
-
-/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[], io: Io): Promise<number> {
-  const container = createContainer();
+/** Runs the CLI with `argv` (without node and script) and returns the exit code; `container` replaces the built-in backends (tests). */
+export async function main(argv: string[], io: Io, options: { container?: Container } = {}): Promise<number> {
+  const container = options.container ?? createContainer();
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   const out = (s: string) => io.stdout.write(`${s}\n`);
   const err = (s: string) => io.stderr.write(`${s}\n`);
@@ -131,11 +79,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       strict.parse(runArgs, { from: "user" });
       const opts = strict.opts<Record<string, unknown>>();
       verbose = Boolean(opts.verbose);
-      const input: Record<string, unknown> = {};
-      for (const name of Object.keys(job.params ?? {})) input[name] = opts[camel(name)];
-      const backendOptions: Record<string, unknown> = {};
-      for (const f of backendDesc.flags ?? []) if (opts[camel(f.name)] !== undefined) backendOptions[camel(f.name)] = opts[camel(f.name)];
-      const backend = await backendDesc.create(backendOptions as never);
+      const input = jobInput(job, opts);
+      const backend = await backendDesc.create(backendOptions(backendDesc, opts) as never);
       const progress = opts.json ? undefined : createProgress(job.name, io.stderr as NodeJS.WriteStream);
       try {
         const result = await run(job, input, {
@@ -155,11 +100,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
           out(job.format ? job.format(result.output as never, result.report.metrics) : JSON.stringify(result.output, null, 2));
           for (const line of summarizeReport(result.report)) out(line);
         }
+        if (opts.report) await saveReport(opts.report as string, runDocument({ report: result.report, output: result.output }), io);
       } catch (e) {
         progress?.stop();
         if (e instanceof RunError) {
           if (opts.json) out(JSON.stringify(e.report, null, 2));
           else printPartialStats(e.report, err);
+          if (opts.report) await saveReport(opts.report as string, runDocument({ report: e.report }), io);
         }
         throw e;
       } finally {
@@ -167,6 +114,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
     });
   void runCmd;
+
+  const context = { container, io, argv, setVerbose: (v: boolean) => void (verbose = v) };
+  registerCompare(program, context);
+  registerScale(program, context);
 
   try {
     if (argv.length === 0) {

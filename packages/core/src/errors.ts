@@ -11,6 +11,8 @@ export type ErrorCode =
   | "TASK_FAILED"
   | "TASK_TIMEOUT"
   | "CANCELLED"
+  /** Runs of the same job and input on different backends gave different outputs. */
+  | "OUTPUTS_DIFFER"
   | "PAYLOAD_TOO_LARGE"
   | "INTERNAL";
 

@@ -40,6 +40,11 @@ export interface JobDefinition<I, T, P, O> {
   metrics?(output: O, report: RunReport): Record<string, number | string>;
   /** Renders the output for people; the CLI prints it. */
   format?(output: O, metrics: Record<string, number | string>): string;
+  /**
+   * Whether two outputs of the same input agree (`superfaas compare` checks backends with it); defaults to deep
+   * equality of their JSON. Override it to allow a tolerance or to ignore fields that describe the platform.
+   */
+  equal?(a: O, b: O): boolean;
   /** Retry errors thrown by `map` too, not just platform failures (default false: a bug fails fast). */
   retryUserErrors?: boolean;
   /** The file that defines the job, as a path or file URL; captured from the call site when omitted. */
@@ -98,6 +103,7 @@ const jobShape = z.object({
   reduce: fn,
   metrics: z.optional(fn),
   format: z.optional(fn),
+  equal: z.optional(fn),
   module: z.optional(z.string()),
 });
 

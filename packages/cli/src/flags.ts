@@ -1,0 +1,113 @@
+import { Command, Option } from "commander";
+import { parseCount, SuperfaasError, type BackendDescriptor, type Job, type ParamSpec } from "@superfaas/core";
+
+/** `--max-heap-mb` → `maxHeapMb`, as commander names option values. */
+export const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Parser of a whole-number flag (1000, 1e3 or 1_000) that rejects values below `min` as BAD_INPUT. */
+export function countOption(name: string, min: number) {
+  return (value: string): number => {
+    const n = parseCount(value);
+    if (Number.isNaN(n) || n < min) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a whole number >= ${min} (1000, 1e3 or 1_000)`);
+    }
+    return n;
+  };
+}
+
+/** Parser of `--tasks N|auto`. */
+export function tasksOption(value: string): number | "auto" {
+  return value === "auto" ? "auto" : countOption("tasks", 1)(value);
+}
+
+/** Parser of `--timeout SECONDS`. */
+export function secondsOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --timeout`, "--timeout takes seconds > 0, e.g. 900 or 0.5");
+  return n;
+}
+
+/** Parser of a comma-separated list of whole numbers >= 1 (`--workers 1,2,4,8`): sorted, without repeats. */
+export function levelsOption(name: string) {
+  return (value: string): number[] => {
+    const parts = value.split(",").map((s) => s.trim());
+    const levels = parts.map((p) => parseCount(p));
+    if (parts.length === 0 || levels.some((n) => Number.isNaN(n) || n < 1)) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes whole numbers >= 1 separated by commas, e.g. 1,2,4,8`);
+    }
+    return [...new Set(levels)].sort((a, b) => a - b);
+  };
+}
+
+/** Parser of a comma-separated list of backend names (`--backends local,openwhisk`), repeats kept. */
+export function namesOption(name: string) {
+  return (value: string): string[] => {
+    const names = value.split(",").map((s) => s.trim());
+    if (names.some((n) => n === "")) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes backend names separated by commas, e.g. local,openwhisk (see \`superfaas backends\`)`);
+    }
+    return names;
+  };
+}
+
+/** Flags every job-running command shares (run, compare, scale). */
+export function addCommonOptions(cmd: Command, json = "print the run report as JSON only"): Command {
+  return cmd
+    .option("--job <name>", "which job to run when the module exports several")
+    .option("--tasks <n|auto>", "number of tasks, or auto (4 per concurrent worker)", tasksOption)
+    .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
+    .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
+    .option("--report <dir>", "write report.json, a self-contained report.html with charts, and SVG charts to DIR")
+    .option("--json", json)
+    .option("-v, --verbose", "show stacks and preparation steps");
+}
+
+/** The flags of `superfaas run`. */
+export function addRunOptions(cmd: Command): Command {
+  return addCommonOptions(
+    cmd
+      .option("-b, --backend <name>", "where tasks run (see `superfaas backends`)", "local")
+      .option("-c, --concurrency <n>", "most tasks in flight at once (default: the backend's)", countOption("concurrency", 1)),
+  );
+}
+
+/** Adds a `--flag` for each of the job's parameters. */
+export function addJobOptions(cmd: Command, job: Job): void {
+  for (const [name, spec] of Object.entries(job.params ?? {}) as [string, ParamSpec][]) {
+    const opt = spec.type === "boolean" ? new Option(`--${name}`, spec.description) : new Option(`--${name} <${spec.type === "count" ? "n" : spec.type}>`, spec.description);
+    opt.default(spec.default);
+    cmd.addOption(opt);
+  }
+}
+
+/** Adds the backend's own flags, except those already on the command (several backends may share a flag). */
+export function addBackendOptions(cmd: Command, backend: BackendDescriptor<never>): void {
+  for (const f of backend.flags ?? []) {
+    if (cmd.options.some((o) => o.long === `--${f.name}`)) continue;
+    cmd.addOption(new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`));
+  }
+}
+
+/** The job's input from parsed flag values. */
+export function jobInput(job: Job, opts: Record<string, unknown>): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const name of Object.keys(job.params ?? {})) input[name] = opts[camel(name)];
+  return input;
+}
+
+/** The options a backend's `create` gets: the values of its own flags that were given, camelCased. */
+export function backendOptions(backend: BackendDescriptor<never>, opts: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of backend.flags ?? []) if (opts[camel(f.name)] !== undefined) out[camel(f.name)] = opts[camel(f.name)];
+  return out;
+}
+
+/** A second-pass command that parses strictly, now that the job and the backends (and so all flags) are known. */
+export function strictCommand(name: string, io: { stdout: NodeJS.WritableStream }): Command {
+  return new Command(name)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
+    .allowExcessArguments(false)
+    .argument("<job>")
+    .action(() => {});
+}

@@ -1,0 +1,92 @@
+import { Option, type Command } from "commander";
+import { resolveParams, resolveTaskCount, SuperfaasError, type BackendDescriptor } from "@superfaas/core";
+import { scaleDocument, scaleTable } from "@superfaas/report";
+import { resolveBackend } from "./container.js";
+import { runOn, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, jobInput, levelsOption, strictCommand } from "./flags.js";
+import { EXAMPLES, loadJob } from "./jobs.js";
+
+function addScaleOptions(cmd: Command): Command {
+  return addCommonOptions(
+    cmd
+      .option("-b, --backend <name>", "where tasks run (see `superfaas backends`)", "local")
+      .option("--workers <levels>", "worker/concurrency levels to run at, separated by commas, e.g. 1,2,4,8", levelsOption("workers"))
+      .addOption(new Option("--by <time>", "time the speedup divides: execute (first invocation to last result) or wall (the whole run)").choices(["execute", "wall"]).default("execute")),
+    "print the report (as in report.json) as JSON only",
+  );
+}
+
+/** Whether the backend sizes a pool of its own from a `workers` setting (the local backend's thread pool). */
+function takesWorkers(d: BackendDescriptor<never>): boolean {
+  return (d.flags ?? []).some((f) => f.name === "workers");
+}
+
+/**
+ * `superfaas scale <job> --backend B --workers 1,2,4`: runs the job at each level (concurrency = level, and for a
+ * backend with a worker pool, workers = level too) with the same task count, and reports wall time, speedup and
+ * parallel efficiency against the smallest level.
+ */
+export function registerScale(program: Command, ctx: CommandContext): void {
+  addScaleOptions(program.command("scale").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+    .description("run a job at several worker counts and report speedup and parallel efficiency")
+    .allowUnknownOption()
+    .allowExcessArguments(true)
+    .helpOption(false)
+    .option("-h, --help", "show help, including the job's and the backend's flags")
+    .action(async (spec: string, first: { backend: string; job?: string; help?: boolean }) => {
+      const { container, io } = ctx;
+      const descriptor = resolveBackend(container, first.backend);
+      const job = await loadJob(spec, first.job);
+      const strict = addScaleOptions(strictCommand(`superfaas scale ${spec}`, io));
+      addJobOptions(strict, job);
+      // --workers here means the levels; a backend flag of that name would clash, and the level sets it anyway.
+      addBackendOptions(strict, { ...descriptor, flags: (descriptor.flags ?? []).filter((f) => f.name !== "workers" && f.name !== "concurrency") });
+      if (first.help) {
+        strict.outputHelp();
+        return;
+      }
+      strict.parse(ctx.argv.slice(ctx.argv.indexOf("scale") + 1), { from: "user" });
+      const opts = strict.opts<Record<string, unknown>>();
+      ctx.setVerbose(Boolean(opts.verbose));
+      const levels = opts.workers as number[] | undefined;
+      if (!levels) throw new SuperfaasError("BAD_INPUT", "scale needs the levels to run at", "pass --workers with whole numbers separated by commas, e.g. --workers 1,2,4,8");
+      const input = jobInput(job, opts);
+      if (job.params) resolveParams(job.params, input);
+      // The same tasks at every level, or the levels would not be doing the same work: "auto" sizes for the largest.
+      const requested = (opts.tasks as number | "auto" | undefined) ?? job.defaultTasks ?? "auto";
+      const tasks = resolveTaskCount(requested, levels[levels.length - 1]!);
+      const baseOptions = backendOptions(descriptor, opts);
+
+      const runs: { level: number; outcome: RunOutcome }[] = [];
+      for (const level of levels) {
+        const settings = {
+          concurrency: level,
+          tasks,
+          timeoutMs: Math.round((opts.timeout as number) * 1000),
+          retries: opts.retries as number,
+          json: Boolean(opts.json),
+          verbose: Boolean(opts.verbose),
+        };
+        const options = takesWorkers(descriptor) ? { ...baseOptions, workers: level } : baseOptions;
+        const outcome = await runOn(descriptor, options, job, input, settings, io, `${job.name} ×${level}`);
+        if (!outcome.ok && outcome.error.code === "CANCELLED") throw outcome.error;
+        runs.push({ level, outcome });
+      }
+
+      const doc = scaleDocument({
+        job: job.name,
+        input: runs[0]!.outcome.report.input,
+        runs: runs.map((r) => ({ level: r.level, report: r.outcome.report, ...(r.outcome.ok ? { output: r.outcome.output } : {}) })),
+        basis: opts.by as "execute" | "wall",
+      });
+      if (opts.json) io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      else for (const line of scaleTable(doc)) io.stdout.write(`${line}\n`);
+      if (opts.report) await saveReport(opts.report as string, doc, io);
+
+      const failed = runs.find((r) => !r.outcome.ok);
+      if (failed && !failed.outcome.ok) {
+        const e = failed.outcome.error;
+        throw new SuperfaasError(e.code, `at ${failed.level} workers: ${e.message}`, e.hint, { cause: e.cause ?? e });
+      }
+    });
+}

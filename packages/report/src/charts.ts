@@ -1,0 +1,317 @@
+import type { TopLevelSpec } from "vega-lite";
+import { binEdges, concurrencySeries, histogram, taskLatencies, timeline } from "./model.js";
+import type { ReportDocument, RunEntry } from "./schema.js";
+
+/** A chart of a report: a Vega-Lite spec with its data inlined, and the words around it. */
+export interface ChartDef {
+  /** Stable id: `timeline`, `concurrency`, `latency`, `compare` or `scaling`. */
+  id: "timeline" | "concurrency" | "latency" | "compare" | "scaling";
+  title: string;
+  description: string;
+  spec: TopLevelSpec;
+}
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const WIDTH = 720;
+const s3 = (ms: number) => Math.round(ms) / 1000;
+// Runs get their own palette, so a backend's colour is never mistaken for the timeline's cold-start orange.
+const RUN_COLORS = { range: ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666", "#17becf", "#e6ab02"] };
+const TIME_AXIS = { tickCount: 12, labelOverlap: true, labelFlush: true };
+
+const KIND_COLORS: Record<string, string> = {
+  warm: "#4c78a8",
+  "cold start": "#f58518",
+  retried: "#b279a2",
+  failed: "#e45756",
+  cancelled: "#bab0ac",
+};
+
+function barKind(bar: { coldStart: boolean; attempts: number; status: string }): string {
+  if (bar.status === "failed") return "failed";
+  if (bar.status === "cancelled" || bar.status === "pending" || bar.status === "running") return "cancelled";
+  if (bar.attempts > 1) return "retried";
+  return bar.coldStart ? "cold start" : "warm";
+}
+
+/** Facets a unit or layer spec by run when the report has more than one, one row each. */
+function byRun<T extends Record<string, unknown>>(runs: readonly RunEntry[], inner: T, independentY: boolean): Record<string, unknown> {
+  if (runs.length <= 1) return inner;
+  const { width, height, ...rest } = inner as Record<string, unknown>;
+  return {
+    facet: { row: { field: "run", type: "nominal", sort: runs.map((r) => r.label), title: null, header: { labelAngle: 0, labelAlign: "left", labelFontWeight: "bold" } } },
+    spec: { width, height, ...rest },
+    ...(independentY ? { resolve: { scale: { y: "independent" } } } : {}),
+  };
+}
+
+function timelineChart(doc: ReportDocument): ChartDef | undefined {
+  const rows: Record<string, unknown>[] = [];
+  let maxLanes = 1;
+  const laneOrder: string[] = [];
+  for (const run of doc.runs) {
+    const tl = timeline(run.report);
+    maxLanes = Math.max(maxLanes, tl.lanes.length);
+    for (const lane of tl.lanes) if (!laneOrder.includes(lane)) laneOrder.push(lane);
+    const prepareEnd = s3(run.report.prepareMs);
+    for (const b of tl.bars) {
+      rows.push({
+        run: run.label,
+        task: b.task,
+        lane: b.lane,
+        worker: b.workerId ?? b.lane,
+        start: s3(b.startMs),
+        end: s3(b.endMs),
+        ms: Math.round((b.endMs - b.startMs) * 10) / 10,
+        attempts: b.attempts,
+        status: b.status,
+        kind: barKind(b),
+        cold: b.coldStart,
+        prepareEnd,
+      });
+    }
+  }
+  if (rows.length === 0) return undefined;
+  // Workers (w1, w2... in order of first use), then unnamed slots.
+  const laneSort = laneOrder.sort((a, b) => Number(a.startsWith("slot")) - Number(b.startsWith("slot")) || Number(a.replace(/\D/g, "")) - Number(b.replace(/\D/g, "")));
+  const kinds = Object.keys(KIND_COLORS).filter((k) => rows.some((r) => r.kind === k));
+  const step = Math.max(3, Math.min(18, Math.floor(420 / maxLanes)));
+  const inner = {
+    width: WIDTH,
+    height: { step },
+    layer: [
+      {
+        mark: { type: "bar", cornerRadius: 1 },
+        encoding: {
+          y: { field: "lane", type: "nominal", sort: laneSort, title: "worker", axis: maxLanes > 40 ? { labels: false, ticks: false } : {} },
+          x: { field: "start", type: "quantitative", title: "seconds since the run started", axis: TIME_AXIS },
+          x2: { field: "end" },
+          color: { field: "kind", type: "nominal", title: "task", scale: { domain: kinds, range: kinds.map((k) => KIND_COLORS[k]) } },
+          // Cold starts are outlined in black as well as coloured, so they stand out on retried and failed tasks too
+          // (a marker layer would need its own data fork, which faceted independent scales cannot size reliably);
+          // other bars get a thin white edge so back-to-back tasks on one worker stay apart.
+          stroke: { condition: { test: "datum.cold", value: "#222" }, value: "#fff" },
+          strokeWidth: { condition: { test: "datum.cold", value: 1.2 }, value: 0.6 },
+          tooltip: [
+            { field: "task", type: "quantitative" },
+            { field: "worker", type: "nominal" },
+            { field: "start", type: "quantitative", title: "start (s)" },
+            { field: "end", type: "quantitative", title: "end (s)" },
+            { field: "ms", type: "quantitative", title: "latency (ms)" },
+            { field: "attempts", type: "quantitative" },
+            { field: "kind", type: "nominal" },
+          ],
+        },
+      },
+      {
+        transform: [{ aggregate: [{ op: "max", field: "prepareEnd", as: "prepareEnd" }], groupby: ["run"] }],
+        mark: { type: "rule", strokeDash: [4, 3], color: "#888" },
+        encoding: { x: { field: "prepareEnd", type: "quantitative" }, tooltip: [{ field: "prepareEnd", type: "quantitative", title: "tasks start after prepare (s)" }] },
+      },
+    ],
+  };
+  const cold = doc.runs.reduce((n, r) => n + r.summary.coldStarts, 0);
+  return {
+    id: "timeline",
+    title: "Task timeline",
+    description:
+      "One row per worker, container or environment that ran tasks (in order of first use); a bar spans a task from its first start to its result. " +
+      `Cold starts are orange and outlined${cold ? "" : " (none in this report)"}; the dashed line marks the end of preparation (bundling, deploying, warming).`,
+    spec: { $schema: SCHEMA, data: { values: rows }, ...byRun(doc.runs, inner, true) } as TopLevelSpec,
+  };
+}
+
+function concurrencyChart(doc: ReportDocument): ChartDef | undefined {
+  const rows = doc.runs.flatMap((run) => concurrencySeries(run.report).map((p) => ({ run: run.label, t: s3(p.tMs), inFlight: p.inFlight })));
+  if (!doc.runs.some((r) => r.report.tasks.some((t) => t.startedAt !== undefined))) return undefined;
+  const several = doc.runs.length > 1;
+  return {
+    id: "concurrency",
+    title: "Tasks in flight",
+    description: "How many tasks were running at each moment (a task counts from its first start to its result, retries included).",
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      width: WIDTH,
+      height: 200,
+      mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: "seconds since the run started", axis: TIME_AXIS },
+        y: { field: "inFlight", type: "quantitative", title: "tasks in flight", axis: { tickMinStep: 1 } },
+        ...(several ? { color: { field: "run", type: "nominal", title: "run", sort: doc.runs.map((r) => r.label), scale: RUN_COLORS } } : {}),
+        tooltip: [
+          ...(several ? [{ field: "run", type: "nominal" }] : []),
+          { field: "t", type: "quantitative", title: "time (s)" },
+          { field: "inFlight", type: "quantitative", title: "in flight" },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+function latencyChart(doc: ReportDocument): ChartDef | undefined {
+  const latencies = doc.runs.map((r) => taskLatencies(r.report));
+  const all = latencies.flat();
+  if (all.length === 0) return undefined;
+  // The same bins for every run, so the rows can be compared by eye.
+  const edges = binEdges(all, 24);
+  const rows = doc.runs.flatMap((run, i) => histogram(latencies[i]!, edges).map((b) => ({ run: run.label, start: b.start, end: b.end, count: b.count })));
+  const inner = {
+    width: WIDTH,
+    height: 160,
+    mark: { type: "bar", color: "#4c78a8", binSpacing: 1 },
+    encoding: {
+      x: { field: "start", type: "quantitative", title: "task latency (ms)", bin: { binned: true, step: edges.step } },
+      x2: { field: "end" },
+      y: { field: "count", type: "quantitative", title: "tasks", axis: { tickMinStep: 1 } },
+      tooltip: [
+        { field: "start", type: "quantitative", title: "from (ms)" },
+        { field: "end", type: "quantitative", title: "to (ms)" },
+        { field: "count", type: "quantitative", title: "tasks" },
+      ],
+    },
+  };
+  return {
+    id: "latency",
+    title: "Task latency",
+    description: "How long tasks took from their first start to their result (queueing, cold starts and retries included), in bins of equal width.",
+    spec: { $schema: SCHEMA, data: { values: rows }, ...byRun(doc.runs, inner, false) } as TopLevelSpec,
+  };
+}
+
+function compareChart(doc: ReportDocument): ChartDef | undefined {
+  if (doc.kind !== "compare") return undefined;
+  const ok = doc.runs.filter((r) => r.status === "succeeded");
+  if (ok.length === 0) return undefined;
+  const metrics: [string, (r: RunEntry) => number | null | undefined][] = [
+    ["wall time (s)", (r) => s3(r.summary.wallMs)],
+    ["time to first result (s)", (r) => (r.summary.firstResultMs === null ? null : s3(r.summary.firstResultMs))],
+    ["latency p50 (s)", (r) => s3(r.summary.latencyMs.p50)],
+    ["latency p95 (s)", (r) => s3(r.summary.latencyMs.p95)],
+    ["latency p99 (s)", (r) => s3(r.summary.latencyMs.p99)],
+    ["throughput (tasks/s)", (r) => Math.round(r.summary.tasksPerSec * 100) / 100],
+    ["cold starts", (r) => r.summary.coldStarts],
+    ["retries", (r) => r.summary.retries],
+    ["est. cost ($)", (r) => r.summary.costUsd],
+  ];
+  const rows: Record<string, unknown>[] = [];
+  for (const [metric, get] of metrics) {
+    const values = ok.map((r) => [r.label, get(r)] as const);
+    // Figures that are missing or zero everywhere (no cost model, no retries) say nothing as bars; the table has them.
+    if (values.every(([, v]) => v === undefined || v === null || v === 0)) continue;
+    for (const [run, value] of values) if (value !== undefined && value !== null) rows.push({ metric, run, value });
+  }
+  const order = metrics.map(([m]) => m);
+  const panels = new Set(rows.map((r) => r.metric)).size;
+  // Three or four panels a row, whichever leaves fewer empty cells.
+  const columns = panels <= 4 ? panels : (4 - (panels % 4)) % 4 < (3 - (panels % 3)) % 3 ? 4 : 3;
+  return {
+    id: "compare",
+    title: "Backends side by side",
+    description: "The same job and input on each backend that ran. Times in seconds from the start of each run (preparation included); each panel has its own scale.",
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: "metric", type: "nominal", sort: order, title: null, header: { labelFontWeight: "bold" } },
+      columns,
+      spec: {
+        width: columns === 4 ? 160 : 200,
+        height: 130,
+        mark: { type: "bar" },
+        encoding: {
+          x: { field: "run", type: "nominal", sort: ok.map((r) => r.label), title: null, axis: { labelAngle: 0 } },
+          y: { field: "value", type: "quantitative", title: null },
+          color: { field: "run", type: "nominal", sort: ok.map((r) => r.label), legend: null, scale: RUN_COLORS },
+          tooltip: [
+            { field: "run", type: "nominal" },
+            { field: "metric", type: "nominal" },
+            { field: "value", type: "quantitative" },
+          ],
+        },
+      },
+      resolve: { scale: { y: "independent" } },
+    } as TopLevelSpec,
+  };
+}
+
+function scalingChart(doc: ReportDocument): ChartDef | undefined {
+  if (doc.kind !== "scale" || doc.scaling.points.length === 0) return undefined;
+  const { points, baselineLevel, basis } = doc.scaling;
+  const levels = points.map((p) => p.level);
+  const rows = points.map((p) => ({
+    level: p.level,
+    speedup: Math.round(p.speedup * 1000) / 1000,
+    ideal: p.level / baselineLevel,
+    efficiency: Math.round(p.efficiency * 1000) / 1000,
+    wall: s3(p.wallMs),
+    execute: s3(p.executeMs),
+  }));
+  const x = { field: "level", type: "quantitative", title: "workers", scale: { type: "log", base: 2, nice: false }, axis: { values: levels, format: "d" } };
+  const tooltip = [
+    { field: "level", type: "quantitative", title: "workers" },
+    { field: "speedup", type: "quantitative" },
+    { field: "efficiency", type: "quantitative", format: ".0%" },
+    { field: "wall", type: "quantitative", title: "wall (s)" },
+    { field: "execute", type: "quantitative", title: "execute (s)" },
+  ];
+  return {
+    id: "scaling",
+    title: "Speedup and parallel efficiency",
+    description:
+      `Against ${baselineLevel} worker${baselineLevel === 1 ? "" : "s"}, by ${basis === "execute" ? "execute time (first invocation to last result)" : "wall time (the whole run)"}. ` +
+      "The dashed line is perfect scaling.",
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      hconcat: [
+        {
+          title: "speedup",
+          width: 230,
+          height: 200,
+          layer: [
+            {
+              mark: { type: "line", strokeDash: [5, 4], color: "#999" },
+              encoding: { x, y: { field: "ideal", type: "quantitative", scale: { type: "log", base: 2, nice: false } } },
+            },
+            {
+              mark: { type: "line", point: true, color: "#4c78a8" },
+              encoding: { x, y: { field: "speedup", type: "quantitative", title: "speedup (×)" }, tooltip },
+            },
+          ],
+        },
+        {
+          title: "parallel efficiency",
+          width: 230,
+          height: 200,
+          layer: [
+            { mark: { type: "rule", strokeDash: [5, 4], color: "#999" }, encoding: { y: { datum: 1, type: "quantitative" } } },
+            {
+              mark: { type: "line", point: true, color: "#f58518" },
+              encoding: {
+                x,
+                y: { field: "efficiency", type: "quantitative", title: "efficiency", axis: { format: ".0%" }, scale: { domainMin: 0 } },
+                tooltip,
+              },
+            },
+          ],
+        },
+        {
+          title: `${basis} time`,
+          width: 230,
+          height: 200,
+          mark: { type: "bar", color: "#54a24b" },
+          encoding: {
+            x: { field: "level", type: "ordinal", title: "workers", sort: levels, axis: { labelAngle: 0 } },
+            y: { field: basis, type: "quantitative", title: `${basis} time (s)` },
+            tooltip,
+          },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
+/** The charts of a report, the main one first; charts without data are left out. */
+export function reportCharts(doc: ReportDocument): ChartDef[] {
+  const charts = [compareChart(doc), scalingChart(doc), timelineChart(doc), concurrencyChart(doc), latencyChart(doc)];
+  return charts.filter((c): c is ChartDef => c !== undefined);
+}
