@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // One vitest run covers every package so CI gets a single pass/fail count. Workspace packages resolve to
 // their TypeScript sources through the "source" export condition, so tests never need a prior build.
-const conditions = ["source", "import", "module", "node", "default"];
+const conditions = ["source", "import", "node", "default"];
 const project = (name: string, root: string, extra: Record<string, unknown> = {}) => ({
   extends: true as const,
   test: { name, root, include: ["test/**/*.test.ts"], ...extra },

@@ -1,5 +1,8 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import openwhisk from "openwhisk";
 import {
   bundleJob,
@@ -10,12 +13,14 @@ import {
   zipBundle,
   type Backend,
   type BackendFacts,
+  type Bundle,
   type InvokeRequest,
+  type JobRef,
   type InvokeResult,
   type PrepareContext,
   type TaskPayload,
 } from "@superfaas/core";
-import { S3Store } from "@superfaas/store-s3";
+import type { S3Store } from "@superfaas/store-s3";
 import { resolveOpenWhiskConfig, type OpenWhiskConfig, type OpenWhiskOptions } from "./config.js";
 
 /** The platform's documented limits on parameters and results (1 MB each); we keep a margin for the envelope. */
@@ -24,20 +29,49 @@ const INLINE_LIMIT = OPENWHISK_PAYLOAD_LIMIT - 16 * 1024;
 const S3_PARAM = "__superfaas_s3";
 
 // The action: a zip whose index.js exports main(params). It loads the job once per container.
-const entry = (withStore: boolean) => `
+// A failed attempt's envelope goes back inside `error`: the platform keeps only the `error` field of a result that
+// has one (the rest of the object is dropped) and reports the activation as an "application error", so the whole
+// envelope (message, stack, retryable) must live in that field to reach us.
+const entry = (storeModule: string | undefined) => `
 import * as mod from JOB_MODULE;
 import { findJob, runTask } from CORE_RUNTIME;
 import { hostname } from "node:os";
-${withStore ? `import { S3Store } from "@superfaas/store-s3";` : ""}
+${storeModule ? `import { S3Store } from ${JSON.stringify(storeModule)};` : ""}
 const job = findJob(mod, JOB_NAME);
 const workerId = "openwhisk:" + hostname() + ":" + process.pid;
 let store;
 export async function main(params) {
   const { ${S3_PARAM}: s3, ...payload } = params;
-  ${withStore ? `if (s3 && !store) store = new S3Store(s3);` : ""}
-  return runTask(job, payload, workerId, store);
+  ${storeModule ? `if (s3 && !store) store = new S3Store(s3);` : ""}
+  const envelope = await runTask(job, payload, workerId, store);
+  return envelope.ok ? envelope : { error: envelope };
 }
 `;
+
+/**
+ * The file of @superfaas/store-s3 that the action bundle imports. It is resolved from this package, not left to the
+ * bundler: the bundler resolves imports from the job module's folder, and a job's package (an example, a user's
+ * project) rarely depends on the store itself. Prefers the TypeScript source when present, as the bundler does.
+ */
+function storeModulePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkgDir = join(dir, "node_modules", "@superfaas", "store-s3");
+    if (existsSync(join(pkgDir, "package.json"))) {
+      const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports?: { ".": Record<string, string> } };
+      const targets = pkg.exports?.["."] ?? {};
+      for (const condition of ["source", "default", "import"]) {
+        const target = targets[condition];
+        if (target && existsSync(join(pkgDir, target))) return join(pkgDir, target);
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new SuperfaasError("BUNDLE_FAILED", "cannot find @superfaas/store-s3 for the action bundle", "reinstall @superfaas/backend-openwhisk (it depends on @superfaas/store-s3)");
+    }
+    dir = parent;
+  }
+}
 
 interface Activation {
   activationId: string;
@@ -51,6 +85,10 @@ interface OwError extends Error {
   error?: Record<string, unknown> & { error?: unknown; response?: Activation["response"]; activationId?: string };
   activationId?: string;
 }
+
+/** What the client hands back for an accepted activation whose result is not there yet (HTTP 202). */
+const isPending = (v: unknown): v is { activationId: string } =>
+  typeof v === "object" && v !== null && !(v instanceof Error) && typeof (v as { activationId?: unknown }).activationId === "string" && !("response" in v);
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -73,16 +111,22 @@ export class OpenWhiskBackend implements Backend {
   readonly config: OpenWhiskConfig;
   private readonly client: ReturnType<typeof openwhisk>;
   private readonly agent: HttpAgent;
-  private readonly store: S3Store | undefined;
+  /** Made in prepare when a bucket is configured: runs without one never load the AWS SDK. */
+  private store: S3Store | undefined;
   private action: string | undefined;
   private runPrefix = "";
+  /** Every run's object-store prefix, so dispose cleans up after all the runs this backend served, not just the last. */
+  private readonly runPrefixes = new Set<string>();
   private readonly deployed = new Set<string>();
+  private readonly bundles = new Map<string, { mtimeMs: number; bundle: Bundle }>();
 
   constructor(options: OpenWhiskOptions = {}) {
     this.config = resolveOpenWhiskConfig(options);
     this.facts = { defaultConcurrency: this.config.maxInFlight, inlinePayloadBytes: INLINE_LIMIT };
     // One keep-alive pool for every call: thousands of tasks reuse a few sockets instead of opening thousands.
-    const agentOptions = { keepAlive: true, maxSockets: this.config.maxInFlight + 4, maxFreeSockets: this.config.maxInFlight + 4 };
+    // Idle sockets are closed after 30 s, before proxies in front of the controller (nginx, OpenShift's router) drop
+    // them: reusing a socket that the other side is closing fails the request with ECONNRESET.
+    const agentOptions = { keepAlive: true, timeout: 30_000, maxSockets: this.config.maxInFlight + 4, maxFreeSockets: this.config.maxInFlight + 4 };
     this.agent = this.config.apihost.startsWith("https:")
       ? new HttpsAgent({ ...agentOptions, rejectUnauthorized: !this.config.insecure })
       : new HttpAgent(agentOptions);
@@ -93,13 +137,17 @@ export class OpenWhiskBackend implements Backend {
       ignore_certs: this.config.insecure,
       agent: this.agent,
     } as Parameters<typeof openwhisk>[0]);
-    this.store = this.config.s3 ? new S3Store(this.config.s3) : undefined;
   }
 
   async prepare(ctx: PrepareContext): Promise<void> {
-    const bundle = await bundleJob({ job: ctx.job, target: "openwhisk", entry: entry(Boolean(this.store)), format: "cjs", nodeTarget: "node20" });
+    if (this.config.s3 && !this.store) {
+      const { S3Store } = await import("@superfaas/store-s3");
+      this.store = new S3Store(this.config.s3);
+    }
+    const bundle = await this.bundle(ctx.job);
     const name = `superfaas-${ctx.job.jobName}-${bundle.hash.slice(0, 12)}`;
     this.runPrefix = `superfaas/${ctx.runId}/`;
+    if (this.store) this.runPrefixes.add(this.runPrefix);
     this.agent.maxSockets = ctx.concurrency + 4;
     this.agent.maxFreeSockets = ctx.concurrency + 4;
     this.action = name;
@@ -108,7 +156,8 @@ export class OpenWhiskBackend implements Backend {
     const zip = await zipBundle(bundle, "index.js");
     ctx.log?.(`openwhisk: deploying action ${name} (${(zip.length / 1024).toFixed(0)} KB zip, kind ${this.config.kind})`);
     try {
-      const exists = await this.client.actions.get({ name }).then(
+      // code=false: only whether it exists matters, not its (megabytes of) code.
+      const exists = await this.client.actions.get({ name, code: false } as never).then(
         () => true,
         (e: OwError) => (e.statusCode === 404 ? false : Promise.reject(e)),
       );
@@ -127,6 +176,27 @@ export class OpenWhiskBackend implements Backend {
       throw this.configError(err, `deploying action ${name}`);
     }
     this.deployed.add(name);
+  }
+
+  /**
+   * The job's action code. Within one backend's life an unchanged job module (same path, same modification time) is
+   * bundled once: with a bucket the bundle carries the AWS SDK, and esbuild then takes most of a second per run. A
+   * change to a module the job imports is picked up by the next backend (the CLI makes one per run).
+   */
+  private async bundle(job: JobRef): Promise<Bundle> {
+    const storeModule = this.store ? storeModulePath() : undefined;
+    const key = `${job.modulePath}\0${job.jobName}\0${storeModule ?? ""}`;
+    let mtimeMs = -1;
+    try {
+      mtimeMs = statSync(job.modulePath).mtimeMs;
+    } catch {
+      // bundleJob reports a missing module with its own error.
+    }
+    const hit = this.bundles.get(key);
+    if (hit && hit.mtimeMs === mtimeMs) return hit.bundle;
+    const bundle = await bundleJob({ job, target: "openwhisk", entry: entry(storeModule), format: "cjs", nodeTarget: "node20" });
+    this.bundles.set(key, { mtimeMs, bundle });
+    return bundle;
   }
 
   private configError(err: unknown, doing: string): SuperfaasError {
@@ -166,36 +236,44 @@ export class OpenWhiskBackend implements Backend {
 
   /** Blocking invoke; falls back to polling when the platform's blocking window (60 s) runs out first. */
   private async activate(name: string, params: TaskPayload, signal: AbortSignal): Promise<Activation> {
-    const call = this.client.actions.invoke({ name, params: params as never, blocking: true, result: false }) as Promise<Activation>;
+    // The signal reaches the HTTP request (the client hands its options to needle), so an aborted attempt frees its
+    // socket at once instead of holding one of the pool's sockets until the blocking window ends.
+    const call = this.client.actions.invoke({ name, params: params as never, blocking: true, result: false, signal } as never) as Promise<Activation | { activationId: string }>;
     let aborted: (() => void) | undefined;
     const abort = new Promise<never>((_, reject) => {
       aborted = () => reject(signal.reason);
       signal.addEventListener("abort", aborted, { once: true });
     });
+    const startedAt = performance.now();
+    let answer: Activation | { activationId: string };
     try {
-      return await Promise.race([call, abort]);
+      answer = await Promise.race([call, abort]);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const e = err as OwError;
-      // The client rejects a 202 (blocking window over) with the plain {activationId} object.
-      const pending = !(err instanceof Error) && typeof (err as { activationId?: unknown }).activationId === "string";
-      if (pending) return this.poll((err as { activationId: string }).activationId, signal);
-      if (e.statusCode === 502 && e.error?.response) return e.error as unknown as Activation;
-      throw this.invokeError(e);
+      if (isPending(err)) answer = err;
+      // An activation that ran and failed comes back with its record: 502 for application and developer errors,
+      // 500 for whisk internal errors. The record says more than the status does.
+      else if (e.error?.response && typeof e.error.activationId === "string") answer = e.error as unknown as Activation;
+      else throw this.invokeError(e);
     } finally {
       if (aborted) signal.removeEventListener("abort", aborted);
       call.catch(() => undefined);
     }
+    // With result=false the client resolves a 202 (blocking window over) with the plain {activationId}; with
+    // result=true it would reject with it. Either way the activation is still running: poll for its record.
+    return isPending(answer) ? this.poll(answer.activationId, startedAt, signal) : answer;
   }
 
-  private async poll(activationId: string, signal: AbortSignal): Promise<Activation> {
+  private async poll(activationId: string, invokedAt: number, signal: AbortSignal): Promise<Activation> {
     // An activation that is still not recorded well after the action's own time limit is lost: run it again.
-    const giveUpAt = performance.now() + this.config.actionTimeoutMs + 60_000;
+    const giveUpAt = invokedAt + this.config.actionTimeoutMs + this.config.activationGraceMs;
     for (let i = 0; ; i++) {
       await sleep(Math.min(2_000, 100 * 2 ** i), signal);
       try {
-        return (await this.client.activations.get({ name: activationId } as never)) as Activation;
+        return await this.getActivation(activationId, signal);
       } catch (err) {
+        if (signal.aborted) throw signal.reason;
         const e = err as OwError;
         if (e.statusCode !== 404) {
           const te = this.invokeError(e);
@@ -205,6 +283,21 @@ export class OpenWhiskBackend implements Backend {
           throw new TaskError(`activation ${activationId} was never recorded (lost by the platform)`, { retryable: true, origin: "platform" });
         }
       }
+    }
+  }
+
+  /**
+   * One poll. needle never removes the abort listener it adds to a request's signal, so each poll gets a signal of
+   * its own, linked to the attempt's: a long poll loop would otherwise pile listeners onto the attempt's signal.
+   */
+  private async getActivation(activationId: string, signal: AbortSignal): Promise<Activation> {
+    const own = new AbortController();
+    const relay = () => own.abort(signal.reason);
+    signal.addEventListener("abort", relay, { once: true });
+    try {
+      return (await this.client.activations.get({ name: activationId, signal: own.signal } as never)) as Activation;
+    } finally {
+      signal.removeEventListener("abort", relay);
     }
   }
 
@@ -236,12 +329,19 @@ export class OpenWhiskBackend implements Backend {
       ...(note("initTime") !== undefined ? { initMs: note("initTime") } : {}),
       coldStart: note("initTime") !== undefined,
     };
+    // Success: the envelope is the result. A failed attempt: the action put its envelope in `error` (see entry).
     const envelope = result && typeof result === "object" && "ok" in result ? result : result?.error && typeof result.error === "object" && "ok" in (result.error as object) ? result.error : undefined;
     if (envelope && (status === "success" || status === "application error")) {
       const r = await openEnvelopeWithStore(envelope, this.store);
       return { ...r, ...stats, workerId: r.workerId ?? a.activationId };
     }
-    const message = typeof result?.error === "string" ? result.error : JSON.stringify(result ?? {});
+    const error = result?.error;
+    const message = typeof error === "string" ? error : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : JSON.stringify(result ?? {});
+    if (status === "application error") {
+      // An application error without our envelope did not come from map: the platform refused the result (over
+      // 1 MB without a bucket) or the action's own code failed outside runTask. Both happen again on a retry.
+      throw new TaskError(`openwhisk activation ${a.activationId} failed: ${message}`, { retryable: false, origin: "platform" });
+    }
     if (status === "action developer error" && /Initialization has failed|Cannot find module|SyntaxError/.test(message)) {
       throw new TaskError(`openwhisk could not start the action: ${message}`, { retryable: false, origin: "platform" });
     }
@@ -252,10 +352,12 @@ export class OpenWhiskBackend implements Backend {
   async dispose(): Promise<void> {
     const tasks: Promise<unknown>[] = [];
     if (!this.config.keep) for (const name of this.deployed) tasks.push(this.client.actions.delete({ name }).catch(() => undefined));
-    if (this.store && this.runPrefix) tasks.push(this.store.deletePrefix(this.runPrefix).catch(() => undefined));
+    if (this.store) for (const prefix of this.runPrefixes) tasks.push(this.store.deletePrefix(prefix).catch(() => undefined));
     await Promise.all(tasks);
     this.deployed.clear();
+    this.runPrefixes.clear();
     this.store?.destroy();
+    this.store = undefined;
     this.agent.destroy();
   }
 }

@@ -27,6 +27,11 @@ export interface OpenWhiskOptions {
   keep?: boolean;
   /** Most invocations in flight (default 30, a stock deployment's per-namespace limit). */
   maxInFlight?: number;
+  /**
+   * How long past the action's time limit an activation may stay unrecorded before it counts as lost and is
+   * invoked again, in ms (default 60 000: records can lag behind under load).
+   */
+  activationGraceMs?: number;
   /** Bucket for payloads over the 1 MB parameter/result limits (S3-compatible: Ceph RGW, MinIO, Swift S3). */
   bucket?: string;
   s3Endpoint?: string;
@@ -49,6 +54,7 @@ export interface OpenWhiskConfig {
   actionConcurrency: number;
   keep: boolean;
   maxInFlight: number;
+  activationGraceMs: number;
   s3?: S3StoreConfig;
 }
 
@@ -77,6 +83,7 @@ const schema = z.object({
   actionTimeoutMs: z.number().int().min(100).max(300_000),
   actionConcurrency: z.number().int().min(1).max(500),
   maxInFlight: z.number().int().min(1),
+  activationGraceMs: z.number().int().min(0),
 });
 
 /** Resolves flags, then `__OW_*` environment variables, then the wsk properties file; throws BACKEND_CONFIG naming what is missing. */
@@ -103,6 +110,7 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
     actionTimeoutMs: Math.round((o.actionTimeout ?? 300) * 1000),
     actionConcurrency: o.actionConcurrency ?? 1,
     maxInFlight: o.maxInFlight ?? 30,
+    activationGraceMs: o.activationGraceMs ?? 60_000,
   };
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {

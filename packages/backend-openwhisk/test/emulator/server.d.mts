@@ -1,0 +1,139 @@
+// Types of server.mjs, the loopback OpenWhisk emulator.
+import type { Server } from "node:http";
+
+/** How the emulator is set up; every field has the stock deployment's value by default. */
+export interface OpenWhiskEmulatorOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 0: a random free one). */
+  port?: number;
+  /** The one namespace (default "guest"); `_` in paths means it. */
+  namespace?: string;
+  /** `uuid:key` accepted by basic auth (default: a random one, see `emulator.auth`). */
+  auth?: string;
+  /** Invokers (default 1). */
+  invokers?: number;
+  /** Containers one invoker runs at once, like INVOKER_MAX_CONTAINERS (default 8). */
+  containersPerInvoker?: number;
+  /** Per-namespace activations in flight, queued ones included (default 30, a stock deployment's). */
+  concurrentInvocations?: number;
+  /** Per-namespace invocations per wall-clock minute (default 60, a stock deployment's). */
+  invocationsPerMinute?: number;
+  /** How long a blocking invocation waits before answering 202 (default 60 000 ms). */
+  blockingWindowMs?: number;
+  /** Largest invocation body (default 1 MiB): larger ones get 413. */
+  maxParameterBytes?: number;
+  /** Largest result (default 1 MiB): larger ones end as an application error. */
+  maxResultBytes?: number;
+  /** Largest action code (default 48 MiB). */
+  maxCodeBytes?: number;
+  memoryMb?: { min: number; max: number; std: number };
+  timeoutMs?: { min: number; max: number; std: number };
+  logsMb?: { min: number; max: number; std: number };
+  actionConcurrency?: { min: number; max: number; std: number };
+  /** Activation records kept (oldest dropped first; default 100 000). */
+  activationsKept?: number;
+  /** How long a container may take to start listening (default 30 000 ms). */
+  containerStartTimeoutMs?: number;
+  /** Copy every container's output to stderr (default false). */
+  log?: boolean;
+  /** The wall clock the per-minute throttle counts by (default Date.now). */
+  clock?: () => number;
+}
+
+/** Limits in force; tests may change them between runs. */
+export interface OpenWhiskEmulatorLimits {
+  concurrentInvocations: number;
+  invocationsPerMinute: number;
+  blockingWindowMs: number;
+  maxParameterBytes: number;
+  maxResultBytes: number;
+  maxCodeBytes: number;
+  containersPerInvoker: number;
+}
+
+export type ActivationStatus = "success" | "application error" | "action developer error" | "whisk internal error";
+
+/** An activation record as GET /activations/{id} returns it. */
+export interface ActivationRecord {
+  namespace: string;
+  name: string;
+  version: string;
+  subject: string;
+  activationId: string;
+  start: number;
+  end: number;
+  duration: number;
+  statusCode: 0 | 1 | 2 | 3;
+  response: { status: ActivationStatus; statusCode: 0 | 1 | 2 | 3; success: boolean; result: Record<string, unknown>; size: number };
+  logs: string[];
+  annotations: { key: string; value: unknown }[];
+  publish: boolean;
+}
+
+export interface OpenWhiskEmulatorStats {
+  requests: number;
+  /** GET /activations/{id} calls. */
+  polls: number;
+  invocations: number;
+  accepted: number;
+  throttled: number;
+  rejected: number;
+  completed: number;
+  coldStarts: number;
+  warmStarts: number;
+  containersStarted: number;
+  containersKilled: number;
+  peakContainers: number;
+  peakInFlight: number;
+  byStatus: Record<ActivationStatus, number>;
+}
+
+/** A container: one child process running proxy.mjs. */
+export interface EmulatorContainer {
+  id: string;
+  key: string;
+  version: string;
+  state: "starting" | "ready" | "dead";
+  running: Set<unknown>;
+  child: import("node:child_process").ChildProcess | undefined;
+}
+
+export declare class OpenWhiskEmulator {
+  constructor(options?: OpenWhiskEmulatorOptions);
+  readonly options: Required<OpenWhiskEmulatorOptions>;
+  readonly limits: OpenWhiskEmulatorLimits;
+  readonly namespace: string;
+  readonly auth: string;
+  readonly stats: OpenWhiskEmulatorStats;
+  readonly activations: Map<string, ActivationRecord>;
+  readonly server: Server;
+  /** `http://127.0.0.1:PORT`, once listening. */
+  readonly url: string;
+  readonly port: number;
+  /** apihost, auth and namespace for OpenWhiskBackend. */
+  readonly clientOptions: { apihost: string; auth: string; namespace: string };
+  listen(): Promise<this>;
+  /** The next invocations answer 429 with the platform's message. */
+  throttleNext(count?: number, opts?: { reason?: "concurrent" | "minute" }): void;
+  /** The next invocations answer a 5xx (502/504 as a proxy's HTML page, others as JSON). */
+  failNext(count?: number, opts?: { status?: number }): void;
+  /** The next activations end as "application error" with `{error: message}`, without running. */
+  applicationErrorNext(count?: number, opts?: { message?: string }): void;
+  /** The next activations wait `delayMs` (default: the blocking window + 300 ms) before they run. */
+  slowNext(count?: number, opts?: { delayMs?: number }): void;
+  /** The next activations are accepted, never run and never recorded. */
+  loseNext(count?: number): void;
+  /** The next activations' containers are killed `afterMs` after the run request reaches them. */
+  crashNext(count?: number, opts?: { afterMs?: number }): void;
+  clearFaults(): void;
+  /** Kills every container, as an invoker restart would. */
+  killContainers(): void;
+  /** Every live container. */
+  containers(): EmulatorContainer[];
+  /** Stops the server and every container, and removes their files. */
+  close(): Promise<void>;
+}
+
+/** Starts an emulator and resolves once it listens. */
+export declare function startOpenWhiskEmulator(options?: OpenWhiskEmulatorOptions): Promise<OpenWhiskEmulator>;

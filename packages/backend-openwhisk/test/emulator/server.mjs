@@ -1,0 +1,954 @@
+// A loopback stand-in for Apache OpenWhisk: the controller's REST API (actions, activations, namespaces, basic
+// auth, per-namespace throttles, payload limits, the blocking window) and its invokers (warm containers per
+// action, a container cap per invoker with queueing, action time limits). Every container is a real Node.js child
+// process running test/emulator/proxy.mjs, which speaks the Node.js runtime protocol (/init, /run), so an action
+// zip runs here as it would on the platform. Faults are injected on demand through methods of the emulator.
+//
+// Plain ESM JavaScript (types in server.d.mts) so that vitest and the benchmarks (plain node) can both import it.
+// Run it on its own with `node server.mjs '{"port":3233}'`: it prints {url, auth, namespace} as one JSON line.
+import { fork } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { Agent, createServer, request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const PROXY = join(dirname(fileURLToPath(import.meta.url)), "proxy.mjs");
+/** The runtime writes this line to stdout and stderr after each activation; the logs of one end there. */
+const MARKER = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
+const MB = 1024 * 1024;
+
+/** Runtime kinds this emulator runs (all on the local Node.js); `nodejs:default` is an alias, as on the platform. */
+const KINDS = new Map([
+  ["nodejs:18", "nodejs:18"],
+  ["nodejs:20", "nodejs:20"],
+  ["nodejs:22", "nodejs:22"],
+  ["nodejs:default", "nodejs:20"],
+]);
+
+/** `response.status` by `response.statusCode`, as the platform words them. */
+const STATUS = ["success", "application error", "action developer error", "whisk internal error"];
+const SUCCESS = 0;
+const APPLICATION_ERROR = 1;
+const DEVELOPER_ERROR = 2;
+const WHISK_ERROR = 3;
+
+// The controller's and invoker's messages, worded as the platform words them (clients match on some of them).
+const msg = {
+  unauthenticated: "The supplied authentication is invalid.",
+  notAuthorized: (ns) => `The supplied authentication is not authorized to access '${ns}'.`,
+  notFound: "The requested resource does not exist.",
+  exists: "resource already exists",
+  tooManyRequests: (count, allowed) => `Too many requests in the last minute (count: ${count}, allowed: ${allowed}).`,
+  tooManyConcurrent: (count, allowed) => `Too many concurrent requests in flight (count: ${count}, allowed: ${allowed}).`,
+  overloaded: "System is overloaded, try again later.",
+  tooBig: (field, size, limit) => `${field} larger than allowed: ${size} > ${limit} bytes.`,
+  malformed: (why) => `The request content was malformed:\n${why}`,
+  abnormalInit: "The action did not initialize and exited unexpectedly.",
+  abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
+  invalidInit: (text) => `The action failed during initialization${text ? `: ${text}` : "."}`,
+  invalidRun: (text) => `The action did not produce a valid JSON response${text ? `: ${text}` : "."}`,
+  truncated: (size, limit) => `The action produced a response that exceeded the allowed length: ${size} > ${limit} bytes.`,
+  timedOut: (ms, init) => `The action exceeded its time limits of ${ms} milliseconds${init ? " during initialization." : "."}`,
+  removed: "Action could not be found or may have been deleted.",
+};
+
+const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 0,
+  namespace: "guest",
+  invokers: 1,
+  containersPerInvoker: 8,
+  concurrentInvocations: 30,
+  invocationsPerMinute: 60,
+  blockingWindowMs: 60_000,
+  maxParameterBytes: MB,
+  maxResultBytes: MB,
+  maxCodeBytes: 48 * MB,
+  memoryMb: { min: 128, max: 512, std: 256 },
+  timeoutMs: { min: 100, max: 300_000, std: 60_000 },
+  logsMb: { min: 0, max: 10, std: 10 },
+  actionConcurrency: { min: 1, max: 500, std: 1 },
+  activationsKept: 100_000,
+  containerStartTimeoutMs: 30_000,
+  log: false,
+  clock: () => Date.now(),
+};
+
+const hex = (bytes) => randomBytes(bytes).toString("hex");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts an emulator on a loopback port (random unless `port` is given) and resolves once it listens. */
+export async function startOpenWhiskEmulator(options = {}) {
+  const emulator = new OpenWhiskEmulator(options);
+  await emulator.listen();
+  return emulator;
+}
+
+/** The emulator: one controller, `invokers` invokers, one namespace with one key. */
+export class OpenWhiskEmulator {
+  constructor(options = {}) {
+    const o = { ...DEFAULTS, ...options };
+    this.options = o;
+    /** Limits in force; tests may change them between runs. */
+    this.limits = {
+      concurrentInvocations: o.concurrentInvocations,
+      invocationsPerMinute: o.invocationsPerMinute,
+      blockingWindowMs: o.blockingWindowMs,
+      maxParameterBytes: o.maxParameterBytes,
+      maxResultBytes: o.maxResultBytes,
+      maxCodeBytes: o.maxCodeBytes,
+      containersPerInvoker: o.containersPerInvoker,
+    };
+    this.namespace = o.namespace;
+    this.auth = o.auth ?? `${randomUUID()}:${hex(32)}`;
+    this.subject = `${this.namespace}@example.com`;
+    /** Counters for tests and benchmarks. */
+    this.stats = {
+      requests: 0,
+      polls: 0,
+      invocations: 0,
+      accepted: 0,
+      throttled: 0,
+      rejected: 0,
+      completed: 0,
+      coldStarts: 0,
+      warmStarts: 0,
+      containersStarted: 0,
+      containersKilled: 0,
+      peakContainers: 0,
+      peakInFlight: 0,
+      byStatus: { success: 0, "application error": 0, "action developer error": 0, "whisk internal error": 0 },
+    };
+    this.actions = new Map(); // "ns/name" -> action document (with code)
+    this.activations = new Map(); // id -> record
+    this.lost = new Set();
+    this.pending = new Map(); // id -> in-flight activation
+    this.queue = [];
+    this.invokers = Array.from({ length: o.invokers }, (_, index) => ({ index, containers: new Set() }));
+    this.ns = { inFlight: 0, minute: -1, minuteCount: 0 };
+    this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [] };
+    this.timers = new Set();
+    this.closed = false;
+    this.root = mkdtempSync(join(tmpdir(), "ow-emulator-"));
+    this.childAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
+    this.server = createServer((req, res) => this.handle(req, res));
+    // Longer than any client keeps an idle socket, so a reused socket is never closed under a request; no
+    // per-request deadline, since a blocking invocation may legitimately wait out the whole blocking window.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
+    this.server.requestTimeout = 0;
+  }
+
+  listen() {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        const { port } = this.server.address();
+        this.port = port;
+        this.url = `http://${this.options.host}:${port}`;
+        resolve(this);
+      });
+    });
+  }
+
+  /** Settings for OpenWhiskBackend (apihost, auth, namespace). */
+  get clientOptions() {
+    return { apihost: this.url, auth: this.auth, namespace: this.namespace };
+  }
+
+  // ---- fault injection: each applies to the next `count` invocations (POST .../actions/NAME) -------------------
+
+  /** The next invocations answer 429 with the platform's message (`reason`: "concurrent" or "minute"). */
+  throttleNext(count = 1, { reason = "concurrent" } = {}) {
+    this.faults.throttle.push({ left: count, reason });
+  }
+  /** The next invocations answer a 5xx: 502 and 504 as an HTML page (a proxy in front), others as JSON. */
+  failNext(count = 1, { status = 503 } = {}) {
+    this.faults.serverError.push({ left: count, status });
+  }
+  /** The next activations end as "application error" with `{error: message}`, without running. */
+  applicationErrorNext(count = 1, { message = "injected application error" } = {}) {
+    this.faults.applicationError.push({ left: count, message });
+  }
+  /** The next activations wait `delayMs` in the invoker's queue before they run (default: past the blocking window). */
+  slowNext(count = 1, { delayMs } = {}) {
+    this.faults.slow.push({ left: count, delayMs: delayMs ?? this.limits.blockingWindowMs + 300 });
+  }
+  /** The next activations are accepted but never run nor recorded: GET answers 404 for ever. */
+  loseNext(count = 1) {
+    this.faults.lost.push({ left: count });
+  }
+  /** The next activations' containers die (SIGKILL) `afterMs` after the run request reaches them. */
+  crashNext(count = 1, { afterMs = 0 } = {}) {
+    this.faults.crash.push({ left: count, afterMs });
+  }
+  /** Drops every fault not yet used. */
+  clearFaults() {
+    for (const list of Object.values(this.faults)) list.length = 0;
+  }
+  /** Kills every container (an invoker restart); activations running in them fail as the platform reports it. */
+  killContainers() {
+    for (const c of this.containers()) this.kill(c, "killed by the test");
+  }
+
+  takeFault(kind) {
+    const list = this.faults[kind];
+    const f = list[0];
+    if (!f) return undefined;
+    if (--f.left <= 0) list.shift();
+    return f;
+  }
+
+  /** Every live container. */
+  containers() {
+    return this.invokers.flatMap((i) => [...i.containers]);
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------------------------
+
+  send(res, status, body, headers = {}) {
+    if (res.headersSent || res.destroyed) return;
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    res.writeHead(status, {
+      "content-type": typeof body === "string" ? "text/html" : "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  error(res, status, error, headers) {
+    this.send(res, status, { error, code: hex(16) }, headers);
+  }
+
+  /** Reads a body, keeping at most `limit` bytes; `size` counts all of it. */
+  readBody(req, limit) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      let size = 0;
+      req.on("data", (c) => {
+        size += c.length;
+        if (size <= limit) chunks.push(c);
+      });
+      req.on("error", reject);
+      req.on("end", () => resolve({ size, tooLarge: size > limit, text: size > limit ? "" : Buffer.concat(chunks).toString("utf8") }));
+    });
+  }
+
+  authorized(req) {
+    const h = req.headers.authorization ?? "";
+    const m = /^Basic\s+(\S+)$/i.exec(h);
+    if (!m) return false;
+    return Buffer.from(m[1], "base64").toString("utf8") === this.auth;
+  }
+
+  handle(req, res) {
+    this.stats.requests++;
+    this.route(req, res).catch((err) => {
+      this.error(res, 500, `emulator failure: ${err?.stack ?? err}`);
+    });
+  }
+
+  async route(req, res) {
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== "api" || parts[1] !== "v1") return this.error(res, 404, msg.notFound);
+    if (parts.length === 2) return this.send(res, 200, { description: "OpenWhisk emulator", api_paths: ["/api/v1"] });
+    if (!this.authorized(req)) return this.error(res, 401, msg.unauthenticated);
+    if (parts[2] !== "namespaces") return this.error(res, 404, msg.notFound);
+    if (parts.length === 3) return req.method === "GET" ? this.send(res, 200, [this.namespace]) : this.error(res, 405, "Method not allowed.");
+    const ns = parts[3] === "_" ? this.namespace : parts[3];
+    if (ns !== this.namespace) return this.error(res, 403, msg.notAuthorized(ns));
+    const collection = parts[4];
+    const rest = parts.slice(5);
+    if (collection === "actions") return this.actionsRoute(req, res, url, ns, rest);
+    if (collection === "activations") return this.activationsRoute(req, res, url, ns, rest);
+    return this.error(res, 404, msg.notFound);
+  }
+
+  // ---- actions ----------------------------------------------------------------------------------------------
+
+  async actionsRoute(req, res, url, ns, rest) {
+    if (rest.length === 0) {
+      if (req.method !== "GET") return this.error(res, 405, "Method not allowed.");
+      const list = [...this.actions.values()].filter((a) => a.namespace === ns).map((a) => this.actionView(a, false));
+      return this.send(res, 200, list);
+    }
+    const name = rest.join("/");
+    const key = `${ns}/${name}`;
+    switch (req.method) {
+      case "GET": {
+        const a = this.actions.get(key);
+        if (!a) return this.error(res, 404, msg.notFound);
+        return this.send(res, 200, this.actionView(a, url.searchParams.get("code") !== "false"));
+      }
+      case "PUT":
+        return this.putAction(req, res, url, ns, name, key);
+      case "DELETE": {
+        const a = this.actions.get(key);
+        if (!a) return this.error(res, 404, msg.notFound);
+        this.actions.delete(key);
+        for (const c of this.containers()) if (c.key === key) this.kill(c, "action deleted");
+        this.pump();
+        return this.send(res, 200, this.actionView(a, false));
+      }
+      case "POST":
+        return this.invoke(req, res, url, ns, name, key);
+      default:
+        return this.error(res, 405, "Method not allowed.");
+    }
+  }
+
+  actionView(a, withCode) {
+    const { code, ...exec } = a.exec;
+    return { ...a, exec: withCode ? { ...exec, code } : exec };
+  }
+
+  async putAction(req, res, url, ns, name, key) {
+    if (!/^[\w@ .-]+(\/[\w@ .-]+)?$/.test(name) || /^[ .@-]|[ ]$/.test(name)) return this.error(res, 400, "The name of the entity contains illegal characters.");
+    const body = await this.readBody(req, Math.ceil(this.limits.maxCodeBytes * 1.4) + MB);
+    if (body.tooLarge) return this.error(res, 413, msg.tooBig("Request", body.size, Math.ceil(this.limits.maxCodeBytes * 1.4) + MB));
+    let doc;
+    try {
+      doc = body.text ? JSON.parse(body.text) : {};
+    } catch (err) {
+      return this.error(res, 400, msg.malformed(err.message));
+    }
+    const existing = this.actions.get(key);
+    const overwrite = url.searchParams.get("overwrite") === "true";
+    if (existing && !overwrite) return this.error(res, 409, msg.exists);
+    const o = this.options;
+    const exec = doc.exec ?? existing?.exec;
+    if (!exec || typeof exec !== "object") return this.error(res, 400, "exec undefined");
+    const kind = KINDS.get(exec.kind);
+    if (!kind) return this.error(res, 400, `kind '${exec.kind}' not in Set(${[...KINDS.keys()].join(", ")})`);
+    if (typeof exec.code !== "string" || !exec.code) return this.error(res, 400, "exec malformed: code is required");
+    const codeBytes = Buffer.byteLength(exec.code);
+    if (codeBytes > this.limits.maxCodeBytes) return this.error(res, 413, msg.tooBig("Exec", codeBytes, this.limits.maxCodeBytes));
+    // Base64 that opens like a zip ("PK\x03\x04") is taken as a zip, as on the platform.
+    const binary = exec.binary === true || exec.code.startsWith("UEsDB");
+    const given = { ...(existing?.limits ?? {}), ...(doc.limits ?? {}) };
+    const limits = {
+      timeout: given.timeout ?? o.timeoutMs.std,
+      memory: given.memory ?? o.memoryMb.std,
+      logs: given.logs ?? o.logsMb.std,
+      concurrency: given.concurrency ?? o.actionConcurrency.std,
+    };
+    const range = (what, v, r, unit) => {
+      if (!Number.isInteger(v)) return `${what} must be an integer`;
+      if (v < r.min) return `${what} ${v} ${unit} below allowed threshold of ${r.min} ${unit}`;
+      if (v > r.max) return `${what} ${v} ${unit} exceeds allowed threshold of ${r.max} ${unit}`;
+      return undefined;
+    };
+    const bad =
+      range("timeout", limits.timeout, o.timeoutMs, "ms") ??
+      range("memory", limits.memory, o.memoryMb, "MB") ??
+      range("logs", limits.logs, o.logsMb, "MB") ??
+      range("concurrency", limits.concurrency, o.actionConcurrency, "");
+    if (bad) return this.error(res, 400, `The request content was malformed:\nrequirement failed: ${bad}.`);
+    const version = existing ? bumpPatch(existing.version) : "0.0.1";
+    const action = {
+      namespace: ns,
+      name,
+      version,
+      publish: false,
+      exec: { kind, code: exec.code, binary, ...(exec.main ? { main: exec.main } : {}) },
+      annotations: [...(Array.isArray(doc.annotations) ? doc.annotations : existing?.annotations ?? []), { key: "exec", value: kind.split(":")[0] }],
+      parameters: Array.isArray(doc.parameters) ? doc.parameters : existing?.parameters ?? [],
+      limits,
+      updated: Date.now(),
+    };
+    this.actions.set(key, action);
+    // Containers of the old code never serve again: stop them now (a running activation fails as a crash would).
+    for (const c of this.containers()) if (c.key === key) this.kill(c, "action updated");
+    this.pump();
+    return this.send(res, 200, this.actionView(action, true));
+  }
+
+  // ---- invocations ------------------------------------------------------------------------------------------
+
+  async invoke(req, res, url, ns, name, key) {
+    this.stats.invocations++;
+    const failure = this.takeFault("serverError");
+    if (failure) {
+      this.stats.rejected++;
+      req.resume();
+      if (failure.status === 502 || failure.status === 504) {
+        const title = failure.status === 502 ? "502 Bad Gateway" : "504 Gateway Time-out";
+        return this.send(res, failure.status, `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`);
+      }
+      return this.error(res, failure.status, failure.status === 503 ? msg.overloaded : "Internal server error");
+    }
+    const body = await this.readBody(req, this.limits.maxParameterBytes);
+    if (body.tooLarge) {
+      this.stats.rejected++;
+      return this.error(res, 413, msg.tooBig("Request", body.size, this.limits.maxParameterBytes));
+    }
+    const action = this.actions.get(key);
+    if (!action) return this.error(res, 404, msg.notFound);
+    let params;
+    try {
+      params = body.text.trim() ? JSON.parse(body.text) : {};
+    } catch (err) {
+      return this.error(res, 400, msg.malformed(err.message));
+    }
+    if (params === null || typeof params !== "object" || Array.isArray(params)) return this.error(res, 400, msg.malformed("parameters must be a JSON object"));
+
+    // Throttles: the per-minute count (fixed wall-clock minutes, counting refused calls too), then the
+    // activations in flight, as the controller checks them.
+    const injected = this.takeFault("throttle");
+    const minute = Math.floor(this.options.clock() / 60_000);
+    if (minute !== this.ns.minute) {
+      this.ns.minute = minute;
+      this.ns.minuteCount = 0;
+    }
+    this.ns.minuteCount++;
+    const perMinute = this.limits.invocationsPerMinute;
+    const concurrent = this.limits.concurrentInvocations;
+    if (injected?.reason === "minute" || this.ns.minuteCount > perMinute) {
+      this.stats.throttled++;
+      return this.error(res, 429, msg.tooManyRequests(Math.max(this.ns.minuteCount, perMinute + 1), perMinute));
+    }
+    if (injected || this.ns.inFlight >= concurrent) {
+      this.stats.throttled++;
+      return this.error(res, 429, msg.tooManyConcurrent(Math.max(this.ns.inFlight, concurrent), concurrent));
+    }
+
+    const act = {
+      id: hex(16),
+      key,
+      ns,
+      action,
+      // Bound parameters first: invocation parameters override them.
+      params: { ...Object.fromEntries(action.parameters.map((p) => [p.key, p.value])), ...params },
+      acceptedAt: Date.now(),
+      waiters: new Set(),
+      logs: [],
+    };
+    this.stats.accepted++;
+    this.ns.inFlight++;
+    this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.ns.inFlight);
+    this.pending.set(act.id, act);
+
+    if (this.takeFault("lost")) {
+      // Accepted, then dropped on the way to an invoker: it never runs and is never recorded.
+      this.pending.delete(act.id);
+      this.ns.inFlight--;
+      this.lost.add(act.id);
+    } else {
+      const appError = this.takeFault("applicationError");
+      const slow = this.takeFault("slow");
+      const crash = this.takeFault("crash");
+      if (crash) act.crashAfterMs = crash.afterMs;
+      if (appError) {
+        const now = Date.now();
+        this.complete(act, { statusCode: APPLICATION_ERROR, result: { error: appError.message } }, { start: now, end: now });
+      } else if (slow) {
+        this.later(slow.delayMs, () => this.enqueue(act));
+      } else {
+        this.enqueue(act);
+      }
+    }
+
+    const blocking = url.searchParams.get("blocking") === "true";
+    const resultOnly = url.searchParams.get("result") === "true";
+    if (!blocking) return this.send(res, 202, { activationId: act.id });
+    const timeoutParam = Number(url.searchParams.get("timeout"));
+    const windowMs = Number.isFinite(timeoutParam) && timeoutParam > 0 ? Math.min(timeoutParam, this.limits.blockingWindowMs) : this.limits.blockingWindowMs;
+    const record = await this.waitFor(act, windowMs, res);
+    if (!record) return this.send(res, 202, { activationId: act.id });
+    const code = record.response.statusCode;
+    const status = code === SUCCESS ? 200 : code === WHISK_ERROR ? 500 : 502;
+    return this.send(res, status, resultOnly ? record.response.result : record);
+  }
+
+  /** Resolves with the record once the activation completes, or undefined when the window runs out first. */
+  waitFor(act, windowMs, res) {
+    const done = this.activations.get(act.id);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve) => {
+      const finish = (record) => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        act.waiters.delete(finish);
+        resolve(record);
+      };
+      const timer = setTimeout(() => finish(undefined), windowMs);
+      this.timers.add(timer);
+      act.waiters.add(finish);
+      res.once("close", () => finish(undefined));
+    });
+  }
+
+  later(ms, fn) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  // ---- activations ------------------------------------------------------------------------------------------
+
+  activationsRoute(req, res, url, ns, rest) {
+    if (req.method !== "GET") return this.error(res, 405, "Method not allowed.");
+    if (rest.length === 0) {
+      const limit = Math.min(200, Number(url.searchParams.get("limit") ?? 30) || 30);
+      const skip = Number(url.searchParams.get("skip") ?? 0) || 0;
+      const docs = url.searchParams.get("docs") === "true";
+      const name = url.searchParams.get("name");
+      const all = [...this.activations.values()].filter((r) => !name || r.name === name).reverse();
+      return this.send(res, 200, all.slice(skip, skip + limit).map((r) => (docs ? r : { ...r, response: undefined, logs: undefined })));
+    }
+    this.stats.polls++;
+    const record = this.activations.get(rest[0]);
+    if (!record) return this.error(res, 404, msg.notFound);
+    if (rest[1] === "result") return this.send(res, 200, record.response);
+    if (rest[1] === "logs") return this.send(res, 200, { logs: record.logs });
+    if (rest.length > 1) return this.error(res, 404, msg.notFound);
+    return this.send(res, 200, record);
+  }
+
+  /** Records an activation's outcome and answers whoever waits for it. */
+  complete(act, response, { start, end, waitTime, initTime, timedOut = false }) {
+    if (!this.pending.has(act.id)) return;
+    this.pending.delete(act.id);
+    this.ns.inFlight--;
+    const a = act.action;
+    const resultText = response.result === undefined ? "" : JSON.stringify(response.result);
+    const record = {
+      namespace: act.ns,
+      name: a.name,
+      version: a.version,
+      subject: this.subject,
+      activationId: act.id,
+      start,
+      end,
+      duration: Math.max(0, end - start),
+      statusCode: response.statusCode,
+      response: {
+        status: STATUS[response.statusCode],
+        statusCode: response.statusCode,
+        success: response.statusCode === SUCCESS,
+        result: response.result ?? {},
+        size: response.size ?? resultText.length,
+      },
+      logs: act.logs,
+      annotations: [
+        { key: "path", value: `${act.ns}/${a.name}` },
+        { key: "waitTime", value: Math.max(0, waitTime ?? start - act.acceptedAt) },
+        { key: "kind", value: a.exec.kind },
+        { key: "timeout", value: timedOut },
+        { key: "limits", value: a.limits },
+        ...(initTime !== undefined ? [{ key: "initTime", value: initTime }] : []),
+      ],
+      publish: false,
+    };
+    this.activations.set(act.id, record);
+    if (this.activations.size > this.options.activationsKept) this.activations.delete(this.activations.keys().next().value);
+    this.stats.completed++;
+    this.stats.byStatus[record.response.status]++;
+    for (const w of [...act.waiters]) w(record);
+  }
+
+  // ---- invokers and containers ------------------------------------------------------------------------------
+
+  enqueue(act) {
+    this.queue.push(act);
+    this.pump();
+  }
+
+  /** Places queued activations on containers: a warm one of the action, a new one, or one that evicts an idle container. */
+  pump() {
+    if (this.closed) return;
+    // Once one activation of an action finds no container, the later ones of that action will not either: skip
+    // them, so a long queue costs one look per action, not one per queued activation.
+    const full = new Set();
+    let noNewContainers = false;
+    for (let i = 0; i < this.queue.length; ) {
+      const act = this.queue[i];
+      if (full.has(act.key)) {
+        i++;
+        continue;
+      }
+      const placed = this.place(act, noNewContainers);
+      if (placed === "placed") this.queue.splice(i, 1);
+      else {
+        full.add(act.key);
+        noNewContainers = true;
+        i++;
+      }
+    }
+  }
+
+  /** @returns "placed", or "full" when no container can be had for it now. */
+  place(act, noNewContainers) {
+    const action = this.actions.get(act.key);
+    if (!action) {
+      const now = Date.now();
+      this.complete(act, { statusCode: WHISK_ERROR, result: { error: msg.removed } }, { start: now, end: now });
+      return "placed";
+    }
+    act.action = action;
+    const warm = this.containers()
+      .filter((c) => c.key === act.key && c.version === action.version && c.state === "ready" && c.running.size < action.limits.concurrency)
+      .sort((x, y) => x.running.size - y.running.size || y.lastUsed - x.lastUsed)[0];
+    if (warm) {
+      this.stats.warmStarts++;
+      void this.run(warm, act, {}).catch((err) => this.internalError(err));
+      return "placed";
+    }
+    // A container still starting for this action takes more activations when the action allows concurrency.
+    const starting = this.containers().find((c) => c.key === act.key && c.version === action.version && c.state === "starting" && c.backlog.length + 1 < action.limits.concurrency);
+    if (starting) {
+      starting.backlog.push(act);
+      return "placed";
+    }
+    if (noNewContainers) return "full";
+    const cap = this.limits.containersPerInvoker;
+    let invoker = this.invokers.filter((i) => i.containers.size < cap).sort((x, y) => x.containers.size - y.containers.size)[0];
+    if (!invoker) {
+      // At capacity: an idle container (of another action, or an old version) makes room, least recently used first.
+      const idle = this.containers()
+        .filter((c) => c.state === "ready" && c.running.size === 0)
+        .sort((x, y) => x.lastUsed - y.lastUsed)[0];
+      if (!idle) return "full";
+      this.kill(idle, "evicted for another action");
+      invoker = idle.invoker;
+    }
+    this.startContainer(invoker, action, act);
+    return "placed";
+  }
+
+  startContainer(invoker, action, first) {
+    const dir = join(this.root, `c-${hex(6)}`);
+    mkdirSync(dir);
+    const c = {
+      id: hex(6),
+      invoker,
+      key: `${action.namespace}/${action.name}`,
+      version: action.version,
+      state: "starting",
+      running: new Set(),
+      backlog: [],
+      lastUsed: Date.now(),
+      dir,
+      port: 0,
+      child: undefined,
+      runs: 0,
+      marks: { stdout: 0, stderr: 0 },
+      markWaiters: new Set(),
+      logTarget: undefined,
+    };
+    invoker.containers.add(c);
+    this.stats.containersStarted++;
+    this.stats.peakContainers = Math.max(this.stats.peakContainers, this.containers().length);
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: dir,
+      TMPDIR: dir,
+      // The AWS SDK nags about Node versions on stderr; that noise would only fill the activation logs.
+      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+    };
+    const child = fork(PROXY, [dir], {
+      // A container's memory limit, approximated by the heap limit of its Node.js.
+      execArgv: [`--max-old-space-size=${action.limits.memory}`],
+      env,
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    c.child = child;
+    const partial = { stdout: "", stderr: "" };
+    const collect = (stream) => (chunk) => {
+      const text = partial[stream] + String(chunk);
+      const lines = text.split("\n");
+      partial[stream] = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line === MARKER) {
+          c.marks[stream]++;
+          for (const w of [...c.markWaiters]) w();
+          continue;
+        }
+        if (this.options.log) process.stderr.write(`[ow ${c.id} ${stream}] ${line}\n`);
+        // Logs belong to an activation only when one runs at a time in the container (concurrency 1), as on the platform.
+        const act = c.logTarget;
+        if (act && act.logs.length < 1000) act.logs.push(`${new Date().toISOString()} ${stream}: ${line}`);
+      }
+    };
+    child.stdout.on("data", collect("stdout"));
+    child.stderr.on("data", collect("stderr"));
+    const ready = new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("container did not start")), this.options.containerStartTimeoutMs);
+      child.once("message", (m) => {
+        clearTimeout(t);
+        if (m && typeof m.port === "number") resolve(m.port);
+        else reject(new Error("container sent no port"));
+      });
+      child.once("exit", () => {
+        clearTimeout(t);
+        reject(new Error("container exited"));
+      });
+    });
+    c.exited = new Promise((resolve) => child.once("exit", resolve));
+    child.once("exit", () => {
+      c.state = "dead";
+      if (c.invoker.containers.delete(c)) this.stats.containersKilled++;
+      rmSync(c.dir, { recursive: true, force: true });
+      this.pump();
+    });
+    child.on("error", () => undefined);
+    ready.catch(() => undefined);
+    void this.initialize(c, action, first, ready).catch((err) => this.internalError(err));
+  }
+
+  /** A bug in the emulator itself: say so loudly rather than leave an activation hanging without a word. */
+  internalError(err) {
+    process.stderr.write(`openwhisk emulator: internal error: ${err?.stack ?? err}\n`);
+  }
+
+  async initialize(c, action, first, ready) {
+    const waitTime = Date.now() - first.acceptedAt;
+    const start = Date.now();
+    let port;
+    try {
+      port = await ready;
+    } catch {
+      this.fail([first, ...c.backlog.splice(0)], DEVELOPER_ERROR, msg.abnormalInit, { start, waitTime });
+      this.kill(c, "did not start");
+      return;
+    }
+    c.port = port;
+    this.stats.coldStarts++;
+    const initStart = Date.now();
+    let timedOut = false;
+    const timer = this.later(action.limits.timeout, () => {
+      timedOut = true;
+      this.kill(c, "init timed out");
+    });
+    let answer;
+    try {
+      answer = await this.post(c, "/init", {
+        value: {
+          name: action.name,
+          main: action.exec.main ?? "main",
+          code: action.exec.code,
+          binary: action.exec.binary,
+          env: {
+            __OW_API_HOST: this.url,
+            __OW_NAMESPACE: action.namespace,
+            __OW_ACTION_NAME: `/${action.namespace}/${action.name}`,
+            __OW_ACTION_VERSION: action.version,
+          },
+        },
+      });
+    } catch {
+      answer = undefined;
+    } finally {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    }
+    const initTime = Date.now() - initStart;
+    const everyone = [first, ...c.backlog.splice(0)];
+    if (!answer || answer.status !== 200) {
+      let error;
+      if (timedOut) error = msg.timedOut(action.limits.timeout, true);
+      else if (!answer) error = msg.abnormalInit;
+      else {
+        const parsed = parseObject(answer.text);
+        error = parsed && "error" in parsed ? parsed.error : msg.invalidInit(answer.text);
+      }
+      this.fail(everyone, DEVELOPER_ERROR, error, { start, waitTime, initTime, timedOut });
+      this.kill(c, "init failed");
+      return;
+    }
+    if (c.state === "dead") {
+      this.fail(everyone, DEVELOPER_ERROR, msg.abnormalInit, { start, waitTime, initTime });
+      return;
+    }
+    c.state = "ready";
+    for (const act of everyone) void this.run(c, act, { start, waitTime, initTime }).catch((err) => this.internalError(err));
+  }
+
+  fail(acts, code, error, times) {
+    const end = Date.now();
+    for (const act of acts) this.complete(act, { statusCode: code, result: { error } }, { end, ...times, start: times.start ?? end });
+  }
+
+  async run(c, act, cold) {
+    const action = act.action;
+    c.running.add(act);
+    c.lastUsed = Date.now();
+    const runNumber = ++c.runs;
+    const collectsLogs = action.limits.concurrency === 1;
+    if (collectsLogs) c.logTarget = act;
+    const start = cold.start ?? Date.now();
+    const waitTime = cold.waitTime ?? start - act.acceptedAt;
+    const timeout = action.limits.timeout;
+    let timedOut = false;
+    const timer = this.later(timeout, () => {
+      timedOut = true;
+      this.kill(c, "action timed out");
+    });
+    let answer;
+    try {
+      answer = await this.post(
+        c,
+        "/run",
+        {
+          value: act.params,
+          namespace: act.ns,
+          action_name: `/${act.ns}/${action.name}`,
+          action_version: action.version,
+          activation_id: act.id,
+          transaction_id: hex(16),
+          deadline: String(start + timeout),
+        },
+        act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => this.kill(c, "injected crash")) : undefined,
+      );
+    } catch {
+      answer = undefined;
+    } finally {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+      c.running.delete(act);
+      c.lastUsed = Date.now();
+    }
+    const end = Date.now();
+    if (act.crashAfterMs !== undefined) answer = undefined; // whatever it said, the container died under it
+    // The invoker reads the activation's logs up to the runtime's end markers before it records the activation.
+    if (answer && collectsLogs) await this.markers(c, runNumber);
+    if (c.logTarget === act) c.logTarget = undefined;
+    const times = { start, end, waitTime, ...(cold.initTime !== undefined ? { initTime: cold.initTime } : {}) };
+    if (timedOut) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.timedOut(timeout, false) } }, { ...times, timedOut: true });
+    else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.abnormalRun } }, times);
+    else this.complete(act, interpretRun(answer, this.limits.maxResultBytes), times);
+    this.pump();
+  }
+
+  /** Resolves once both streams carry `n` end markers, the container is gone, or 1 s passed. */
+  markers(c, n) {
+    const seen = () => c.state === "dead" || (c.marks.stdout >= n && c.marks.stderr >= n);
+    if (seen()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (!seen() && !timedOut) return;
+        clearTimeout(t);
+        this.timers.delete(t);
+        c.markWaiters.delete(done);
+        resolve();
+      };
+      let timedOut = false;
+      const t = setTimeout(() => {
+        timedOut = true;
+        done();
+      }, 1_000);
+      this.timers.add(t);
+      c.markWaiters.add(done);
+    });
+  }
+
+  /** POSTs JSON to a container; resolves {status, text, size, truncated}, rejects when the container dies. */
+  post(c, path, body, onSent) {
+    return new Promise((resolve, reject) => {
+      if (c.state === "dead") return reject(new Error("container is gone"));
+      const payload = JSON.stringify(body);
+      const limit = this.limits.maxResultBytes;
+      const req = httpRequest(
+        { host: "127.0.0.1", port: c.port, path, method: "POST", agent: this.childAgent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+        (res) => {
+          const chunks = [];
+          let size = 0;
+          res.on("data", (chunk) => {
+            size += chunk.length;
+            if (size <= limit) chunks.push(chunk);
+          });
+          res.on("error", reject);
+          res.on("aborted", () => reject(new Error("container closed the response")));
+          res.on("end", () => resolve({ status: res.statusCode, size, truncated: size > limit, text: Buffer.concat(chunks).toString("utf8") }));
+        },
+      );
+      req.on("error", reject);
+      req.end(payload, onSent);
+    });
+  }
+
+  kill(c, _why) {
+    if (c.state === "dead") return;
+    c.state = "dead";
+    for (const w of [...(c.markWaiters ?? [])]) w();
+    if (c.invoker.containers.delete(c)) this.stats.containersKilled++;
+    c.child?.kill("SIGKILL");
+  }
+
+  /** Stops the server, kills every container and removes their files. Safe to call twice. */
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const all = this.containers();
+    const exits = all.map((c) => c.exited ?? Promise.resolve());
+    for (const c of all) this.kill(c, "emulator closed");
+    for (const act of this.pending.values()) for (const w of [...act.waiters]) w(undefined);
+    const closed = new Promise((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    this.childAgent.destroy();
+    await Promise.race([Promise.all([closed, ...exits]), sleep(5_000)]);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function bumpPatch(version) {
+  const [a, b, c] = String(version).split(".").map(Number);
+  return `${a}.${b}.${(c || 0) + 1}`;
+}
+
+function parseObject(text) {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How the invoker reads a container's answer to /run (200 + object, {error}, non-200, truncated). */
+function interpretRun(answer, limit) {
+  if (answer.truncated) {
+    // The platform quotes the first `limit` bytes of the response; a short excerpt says as much here.
+    const excerpt = answer.text.slice(0, 256);
+    return { statusCode: APPLICATION_ERROR, result: { error: `${msg.truncated(answer.size, limit)} The truncated response was: ${excerpt}` }, size: answer.size };
+  }
+  const parsed = parseObject(answer.text);
+  if (!parsed) return { statusCode: DEVELOPER_ERROR, result: { error: msg.invalidRun(answer.text) }, size: answer.size };
+  if (answer.status === 200) {
+    return "error" in parsed
+      ? { statusCode: APPLICATION_ERROR, result: { error: parsed.error }, size: answer.size }
+      : { statusCode: SUCCESS, result: parsed, size: answer.size };
+  }
+  return { statusCode: DEVELOPER_ERROR, result: { error: "error" in parsed ? parsed.error : msg.invalidRun(answer.text) }, size: answer.size };
+}
+
+// `node server.mjs '{"port":3233,...}'`: serve until SIGINT/SIGTERM or until stdin closes (when a parent pipes it).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const options = process.argv[2] ? JSON.parse(process.argv[2]) : {};
+  const emulator = await startOpenWhiskEmulator(options);
+  process.stdout.write(`${JSON.stringify({ url: emulator.url, auth: emulator.auth, namespace: emulator.namespace, pid: process.pid })}\n`);
+  const stop = async () => {
+    await emulator.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("message", (m) => {
+    if (m === "stats") process.send?.({ stats: emulator.stats });
+  });
+  if (!process.stdin.isTTY) {
+    process.stdin.on("end", stop);
+    process.stdin.resume();
+  }
+}

@@ -1,0 +1,134 @@
+// What the platform does wrong, injected on demand: each run must still end with the right output (or, for an
+// application error, fail at once with the platform's message). One emulator with a stock deployment's throttles
+// and a 300 ms blocking window, one backend; the runs are small so the whole file stays under 60 invocations a
+// minute. The last test has its own emulator, where the per-minute limit is raised to isolate the concurrency one.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunError, run, type RunOptions, type RunReport } from "@superfaas/core";
+import { conformanceJob, type FixtureTask } from "@superfaas/core/conformance";
+import { backendFor, startOpenWhiskEmulator, withEmulator, type OpenWhiskEmulator } from "./helpers.js";
+import type { OpenWhiskBackend } from "../src/index.js";
+
+const echo = (n: number, sleepMs = 0): FixtureTask[] => Array.from({ length: n }, (_, i) => ({ op: "echo", value: i, ...(sleepMs ? { sleepMs } : {}) }));
+const values = (output: unknown) => (output as { value: unknown }[]).map((p) => p.value);
+const fast: Partial<RunOptions> = { backoff: { baseMs: 20, maxMs: 200 } };
+/** The task that needed a second attempt (which of several concurrent invocations meets a fault is up to the network). */
+const retried = (report: RunReport) => report.tasks.find((t) => t.attempts === 2)!;
+
+describe("openwhisk faults", () => {
+  let emulator: OpenWhiskEmulator;
+  let backend: OpenWhiskBackend;
+  const go = (tasks: FixtureTask[], extra: Partial<RunOptions> = {}) => run(conformanceJob, { tasks }, { backend, concurrency: 3, ...fast, ...extra });
+
+  beforeAll(async () => {
+    emulator = await startOpenWhiskEmulator({ blockingWindowMs: 300 });
+    // A 1 s action limit and a 500 ms grace: an activation unrecorded 1.5 s after its invocation is lost.
+    backend = backendFor(emulator, { actionTimeout: 1, activationGraceMs: 500 });
+    await go(echo(3)); // deploy and warm three containers
+  });
+  afterAll(async () => {
+    await backend?.dispose();
+    await emulator?.close();
+  });
+
+  it("adapts to 429s (too many concurrent requests) and completes without spending retries", async () => {
+    emulator.throttleNext(2);
+    const { output, report } = await go(echo(3));
+    expect(values(output)).toEqual([0, 1, 2]);
+    expect(report.totals.throttled).toBe(2);
+    expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1, 1]);
+    expect(report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message)).toEqual(
+      Array(2).fill("openwhisk throttled the invocation: Too many concurrent requests in flight (count: 30, allowed: 30)."),
+    );
+  });
+
+  it("waits out a per-minute 429 for at least a second before trying again", async () => {
+    emulator.throttleNext(1, { reason: "minute" });
+    const { output, report } = await go(echo(1));
+    expect(values(output)).toEqual([0]);
+    expect(report.totals.throttled).toBe(1);
+    const t = report.tasks[0]!;
+    expect(t.errors![0]!.message).toMatch(/Too many requests in the last minute/);
+    expect(t.finishedAt! - t.errors![0]!.at).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("surfaces an application error's message at once and does not retry it", async () => {
+    emulator.applicationErrorNext(1, { message: "the action's own error: database unreachable" });
+    const before = emulator.stats.accepted;
+    const err = await go(echo(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    expect((err as RunError).code).toBe("TASK_FAILED");
+    expect((err as RunError).message).toMatch(/task 0 failed: openwhisk activation [0-9a-f]{32} failed: the action's own error: database unreachable/);
+    expect((err as RunError).report.tasks[0]!.attempts).toBe(1);
+    expect(emulator.stats.accepted - before).toBe(1);
+  });
+
+  it("polls for an activation slower than the blocking window (202) and gets its result", async () => {
+    emulator.slowNext(1, { delayMs: 700 });
+    const polls = emulator.stats.polls;
+    const { output, report } = await go(echo(2));
+    expect(values(output)).toEqual([0, 1]);
+    expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1]);
+    expect(emulator.stats.polls - polls).toBeGreaterThanOrEqual(1);
+    // Whichever invocation reached the emulator first was held back past the window.
+    expect(Math.max(...report.tasks.map((t) => t.waitMs ?? 0))).toBeGreaterThanOrEqual(700);
+  });
+
+  it("invokes again when an accepted activation is never recorded (lost)", async () => {
+    emulator.loseNext(1);
+    const { output, report } = await go(echo(2));
+    expect(values(output)).toEqual([0, 1]);
+    expect(report.tasks.map((t) => t.attempts).sort()).toEqual([1, 2]);
+    expect(retried(report).errors![0]!.message).toMatch(/activation [0-9a-f]{32} was never recorded \(lost by the platform\)/);
+  });
+
+  it("invokes again when the container dies mid-run", async () => {
+    emulator.crashNext(1, { afterMs: 20 });
+    const { output, report } = await go(echo(2, 100));
+    expect(values(output)).toEqual([0, 1]);
+    expect(report.tasks.map((t) => t.attempts).sort()).toEqual([1, 2]);
+    expect(retried(report).errors![0]!.message).toMatch(/"action developer error": The action did not produce a valid response and exited unexpectedly\./);
+  });
+
+  it("invokes again after 5xx answers (JSON from the controller, HTML from a proxy in front)", async () => {
+    emulator.failNext(1, { status: 503 });
+    emulator.failNext(1, { status: 502 });
+    const { output, report } = await go(echo(3));
+    expect(values(output)).toEqual([0, 1, 2]);
+    expect(report.totals.retries).toBe(2);
+    const messages = report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message);
+    expect(messages).toContain("openwhisk system error (HTTP 503): System is overloaded, try again later.");
+    expect(messages.some((m) => /HTTP 502/.test(m))).toBe(true);
+  });
+
+  it("completes when every container is killed mid-run (an invoker restart)", async () => {
+    const running = go(echo(3, 400));
+    await new Promise((r) => setTimeout(r, 200));
+    emulator.killContainers();
+    const { output, report } = await running;
+    expect(values(output)).toEqual([0, 1, 2]);
+    expect(report.tasks.every((t) => t.attempts >= 2)).toBe(true);
+  });
+
+  it("stayed under a stock deployment's 60 invocations per minute", () => {
+    expect(emulator.stats.invocations).toBeLessThanOrEqual(60);
+  });
+});
+
+describe("openwhisk throttling at a stock deployment's 30 concurrent invocations", () => {
+  it("completes a run twice as wide as the limit by narrowing its window, never over the limit on the platform", async () => {
+    await withEmulator({ invocationsPerMinute: 100_000 }, async (emulator) => {
+      const backend = backendFor(emulator);
+      try {
+        const tasks = echo(120, 40);
+        const { output, report } = await run(conformanceJob, { tasks }, { backend, concurrency: 60, ...fast });
+        expect(values(output)).toEqual(tasks.map((_, i) => i));
+        expect(report.totals.throttled).toBeGreaterThan(0);
+        expect(report.tasks.every((t) => t.attempts === 1)).toBe(true);
+        expect(emulator.stats.peakInFlight).toBeLessThanOrEqual(30);
+        expect(emulator.stats.accepted).toBe(120);
+      } finally {
+        await backend.dispose();
+      }
+    });
+  });
+});
