@@ -1,2 +1,79 @@
-// The Lambda backend is being written; see issue 4.
-export {};
+import type { BackendDescriptor } from "@superfaas/core";
+import { LambdaBackend } from "./backend.js";
+import type { LambdaArch, LambdaOptions } from "./config.js";
+
+export { LambdaBackend, LAMBDA_PAYLOAD_LIMIT, LAMBDA_INLINE_LIMIT, lambdaFunctionName, functionError, type LambdaUsage } from "./backend.js";
+export {
+  resolveLambdaConfig,
+  estimateLambdaCost,
+  LAMBDA_PRICING,
+  MINIMAL_ROLE_HINT,
+  type LambdaOptions,
+  type LambdaConfig,
+  type LambdaArch,
+  type LambdaPrice,
+  type AwsCredentials,
+  type FunctionS3Config,
+} from "./config.js";
+export { parseReportLine, decodeLogResult, type LambdaReport } from "./report.js";
+
+/** Creates a Lambda backend; settings not given come from the AWS SDK's default chain and SUPERFAAS_* variables. */
+export function lambdaBackend(options: LambdaOptions = {}): LambdaBackend {
+  return new LambdaBackend(options);
+}
+
+/** Flag values as the CLI hands them over: text where the options want numbers. */
+export type LambdaFlagValues = Omit<LambdaOptions, "memory" | "functionTimeout" | "concurrencyLimit" | "arch"> & {
+  memory?: number | string;
+  functionTimeout?: number | string;
+  concurrencyLimit?: number | string;
+  arch?: string;
+  priceGbSecond?: number | string;
+  pricePerRequest?: number | string;
+};
+
+// Text that is not a number becomes NaN, which the config schema rejects naming the flag.
+const num = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === "number" ? v : v === "" ? Number.NaN : Number(v));
+
+/** Converts CLI flag values to options. */
+export function lambdaOptionsFromFlags(flags: LambdaFlagValues): LambdaOptions {
+  const { memory, functionTimeout, concurrencyLimit, arch, priceGbSecond, pricePerRequest, ...rest } = flags;
+  const o: LambdaOptions = { ...rest };
+  const m = num(memory);
+  const t = num(functionTimeout);
+  const c = num(concurrencyLimit);
+  if (m !== undefined) o.memory = m;
+  if (t !== undefined) o.functionTimeout = t;
+  if (c !== undefined) o.concurrencyLimit = c;
+  if (arch !== undefined) o.arch = arch as LambdaArch;
+  const gb = num(priceGbSecond);
+  const req = num(pricePerRequest);
+  if (gb !== undefined || req !== undefined) {
+    const price = { ...(gb !== undefined ? { gbSecondUsd: gb } : {}), ...(req !== undefined ? { requestUsd: req } : {}) };
+    o.pricing = { x86_64: price, arm64: price };
+  }
+  return o;
+}
+
+/** The Lambda backend as offered by name to the CLI. */
+export const lambdaBackendDescriptor: BackendDescriptor<LambdaFlagValues> = {
+  name: "lambda",
+  description: "AWS Lambda functions (credentials and region: the AWS SDK's default chain; LocalStack via AWS_ENDPOINT_URL)",
+  flags: [
+    { name: "role", value: "ARN", description: "execution role of the function, needed to create it (default: SUPERFAAS_LAMBDA_ROLE)" },
+    { name: "memory", value: "MB", description: "function memory, 128-10240; 1769 is one full vCPU (default 1769)" },
+    { name: "function-timeout", value: "SECONDS", description: "the function's own time limit, 1-900 (default 300)" },
+    { name: "arch", value: "ARCH", description: "x86_64 or arm64 (arm64 is about 20% cheaper; default x86_64)" },
+    { name: "runtime", value: "RUNTIME", description: "Node.js runtime (default nodejs22.x)" },
+    { name: "bucket", value: "NAME", description: "S3 bucket for payloads over 6 MB, created if missing (default: SUPERFAAS_BUCKET)" },
+    { name: "concurrency-limit", value: "N", description: "most invocations in flight, at most the account's concurrency (default 1000)" },
+    { name: "keep", description: "keep the function after the run (it is deleted otherwise)" },
+    { name: "region", value: "REGION", description: "AWS region (default: AWS_REGION or the profile's)" },
+    { name: "endpoint", value: "URL", description: "Lambda API endpoint, e.g. LocalStack (default: AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL)" },
+    { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" },
+    { name: "function-s3-endpoint", value: "URL", description: "S3 endpoint as the function reaches it, or none (default: --s3-endpoint)" },
+    { name: "price-gb-second", value: "USD", description: "price per GB-second for the cost estimate (default: us-east-1 on-demand for --arch)" },
+    { name: "price-per-request", value: "USD", description: "price per request for the cost estimate (default 0.0000002)" },
+  ],
+  create: (flags) => new LambdaBackend(lambdaOptionsFromFlags(flags)),
+};

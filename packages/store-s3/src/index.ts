@@ -3,9 +3,10 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
+  type BucketLocationConstraint,
 } from "@aws-sdk/client-s3";
 import type { ObjectStore } from "@superfaas/core";
 
@@ -21,6 +22,8 @@ export interface S3StoreConfig {
   /** Path-style URLs, needed by most S3-compatible servers (MinIO, Ceph RGW, Swift's S3 API). */
   forcePathStyle?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Keys listed per page by `deletePrefix` (default 1,000, the S3 maximum). */
+  pageSize?: number;
 }
 
 /** An object store in an S3 bucket. */
@@ -45,21 +48,51 @@ export class S3Store implements ObjectStore {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token }));
+    // An empty prefix would empty the whole bucket, which may hold more than this run's objects.
+    if (!prefix) throw new Error("S3Store.deletePrefix: refusing to delete with an empty prefix");
+    // Each round lists the first page and deletes it, so no continuation is needed. The plain (v1) listing is used
+    // because some S3-compatible servers cannot make v2 continuation tokens (s3rver needs DES, gone in OpenSSL 3).
+    let previous: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListObjectsCommand({ Bucket: this.config.bucket, Prefix: prefix, MaxKeys: this.config.pageSize ?? 1000 }));
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (keys.length) await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+      if (!keys.length) return;
+      if (keys[0]!.Key === previous) throw new Error(`S3Store.deletePrefix: ${previous} is still listed after it was deleted`);
+      previous = keys[0]!.Key;
+      const r = await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }));
+      const failed = r.Errors?.[0];
+      if (failed) throw new Error(`S3Store.deletePrefix: could not delete ${failed.Key}: ${failed.Code} ${failed.Message ?? ""}`.trim());
+      if (!page.IsTruncated) return;
+    }
   }
 
-  /** Creates the bucket when it does not exist yet. */
+  /** Creates the bucket when it does not exist yet (in the client's region); a bucket we may not use is an error. */
   async ensureBucket(): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
-    } catch {
-      await this.client.send(new CreateBucketCommand({ Bucket: this.config.bucket }));
+      return;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) {
+        throw new Error(
+          `cannot use bucket ${this.config.bucket}${status ? ` (HTTP ${status})` : ""}: ${(err as Error).message || (err as Error).name}` +
+            (status === 403 ? " — it belongs to another account or these credentials may not access it" : ""),
+          { cause: err },
+        );
+      }
+    }
+    const region = await this.client.config.region();
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.config.bucket,
+          // us-east-1 is the one region that takes no location constraint.
+          ...(region && region !== "us-east-1" && !this.config.endpoint ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
+        }),
+      );
+    } catch (err) {
+      // Another run created it between our HEAD and our PUT.
+      if ((err as Error).name !== "BucketAlreadyOwnedByYou") throw err;
     }
   }
 

@@ -1,0 +1,113 @@
+// What LambdaBackend does to the function across runs: create once, reuse unchanged, update what changed, clean up.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ListObjectsCommand, S3Client } from "@aws-sdk/client-s3";
+import { run, SuperfaasError } from "@superfaas/core";
+import { dataJob } from "./fixtures/jobs.js";
+import { startTestbed, TEST_BUCKET, type LambdaTestbed } from "./helpers.js";
+
+describe("lambda deployment lifecycle (emulator + s3rver)", () => {
+  let tb: LambdaTestbed;
+  beforeAll(async () => {
+    tb = await startTestbed({ s3: true, emulator: { maxEnvironments: 6 } });
+  });
+  afterAll(async () => {
+    await tb?.close();
+  });
+
+  // Without a bucket the bundle leaves the S3 client out: smaller, faster to build and to cold-start.
+  const plain = (o: Parameters<LambdaTestbed["backend"]>[0] = {}) => tb.backend({ bucket: undefined, s3Endpoint: undefined, ...o });
+  const once = (backend = plain(), tasks = [{ op: "value" as const, value: 1 }]) => run(dataJob, { tasks }, { backend, concurrency: 2, retries: 1 });
+  const calls = () => ({ ...tb.emulator.stats.calls });
+  const delta = (before: Record<string, number>, op: string) => (tb.emulator.stats.calls[op] ?? 0) - (before[op] ?? 0);
+
+  it("creates superfaas-<job>-<hash> from the job's bundle and waits until it is Active before invoking", async () => {
+    const backend = plain({ keep: true });
+    const before = calls();
+    const logs: string[] = [];
+    const { output, report } = await run(dataJob, { tasks: [{ op: "value", value: "hi" }] }, { backend, log: (m) => logs.push(m) });
+    expect((output as { value: string }[])[0]!.value).toBe("hi");
+    expect(delta(before, "CreateFunction")).toBe(1);
+    // The waiter polled GetFunction while the function was Pending.
+    expect(delta(before, "GetFunction")).toBeGreaterThanOrEqual(2);
+    const names = tb.emulator.functionNames();
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^superfaas-data-plane-[0-9a-f]{12}$/);
+    expect(tb.emulator.getFunction(names[0]!)).toMatchObject({ State: "Active", Handler: "index.handler", Runtime: "nodejs22.x", MemorySize: 256, Timeout: 30 });
+    expect(logs.join("\n")).toMatch(/creating function superfaas-data-plane-/);
+    expect(report.tasks[0]!.coldStart).toBe(true);
+    expect(report.tasks[0]!.billedMs).toBeGreaterThan(0);
+    expect(report.totals.costUsd).toBeGreaterThan(0);
+    await backend.dispose();
+    expect(tb.emulator.functionNames()).toEqual(names); // --keep
+  });
+
+  it("reuses an unchanged function without creating or updating anything", async () => {
+    const before = calls();
+    const backend = plain();
+    await once(backend);
+    await once(backend); // a second run on the same backend does not even look the function up again
+    expect(delta(before, "CreateFunction")).toBe(0);
+    expect(delta(before, "UpdateFunctionCode")).toBe(0);
+    expect(delta(before, "UpdateFunctionConfiguration")).toBe(0);
+    expect(delta(before, "GetFunction")).toBe(1);
+    await backend.dispose();
+    expect(tb.emulator.functionNames()).toEqual([]); // deleted without --keep
+  });
+
+  it("updates only the configuration when the settings changed, and waits for the update", async () => {
+    await once(plain({ keep: true }));
+    const name = tb.emulator.functionNames()[0]!;
+    const before = calls();
+    const backend = plain({ memory: 512, functionTimeout: 20 });
+    const { report } = await once(backend);
+    expect(report.status).toBe("succeeded");
+    expect(delta(before, "UpdateFunctionConfiguration")).toBe(1);
+    expect(delta(before, "UpdateFunctionCode")).toBe(0);
+    expect(delta(before, "CreateFunction")).toBe(0);
+    expect(tb.emulator.getFunction(name)).toMatchObject({ MemorySize: 512, Timeout: 20, LastUpdateStatus: "Successful" });
+    await backend.dispose();
+  });
+
+  it("updates the code when the function's code differs from the bundle (e.g. another architecture)", async () => {
+    await once(plain({ keep: true }));
+    const before = calls();
+    const backend = plain({ arch: "arm64" });
+    await once(backend);
+    expect(delta(before, "UpdateFunctionCode")).toBe(1);
+    expect(tb.emulator.getFunction(tb.emulator.functionNames()[0]!)).toMatchObject({ Architectures: ["arm64"] });
+    await backend.dispose();
+  });
+
+  it("refuses to create a function without an execution role, naming the minimal policy", async () => {
+    const backend = plain({ role: undefined });
+    const err = await once(backend).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SuperfaasError);
+    expect(err).toMatchObject({ code: "BACKEND_CONFIG", message: expect.stringMatching(/does not exist yet and no execution role is set/) });
+    expect((err as SuperfaasError).hint).toMatch(/--role.*AWSLambdaBasicExecutionRole.*s3:GetObject, s3:PutObject and s3:DeleteObject/);
+    await backend.dispose();
+  });
+
+  it("reports an unreachable endpoint as a configuration error", async () => {
+    const backend = plain({ endpoint: "http://127.0.0.1:9" });
+    await expect(once(backend)).rejects.toMatchObject({ code: "BACKEND_CONFIG", message: expect.stringMatching(/cannot reach http:\/\/127\.0\.0\.1:9/) });
+    await backend.dispose();
+  });
+
+  it("removes the run's objects from the bucket on dispose", async () => {
+    const backend = tb.backend();
+    const big = "z".repeat(7 * 1024 * 1024);
+    await run(dataJob, { tasks: [{ op: "measure", data: big }, { op: "produce", bytes: 7 * 1024 * 1024, seed: 1 }] }, { backend });
+    const s3 = new S3Client({ endpoint: tb.s3!.endpoint, region: "us-east-1", forcePathStyle: true, credentials: tb.s3!.credentials });
+    try {
+      const list = async () => (await s3.send(new ListObjectsCommand({ Bucket: TEST_BUCKET, Prefix: "superfaas/" }))).Contents ?? [];
+      expect((await list()).length).toBeGreaterThanOrEqual(2); // the task in, the partial out
+      await backend.dispose();
+      expect(await list()).toEqual([]);
+    } finally {
+      s3.destroy();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+/** Largest synchronous request payload Lambda accepts (6 MiB). */
+export declare const REQUEST_LIMIT: number;
+/** Largest synchronous response payload (6,291,556 bytes). */
+export declare const RESPONSE_LIMIT: number;
+
+/** How to start the loopback Lambda emulator. */
+export interface LambdaEmulatorOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  region?: string;
+  accountId?: string;
+  /** Credentials handed to every execution environment, as Lambda hands them the execution role's. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** How long a new function stays Pending before it becomes Active (default 150 ms). */
+  pendingMs?: number;
+  /** How long LastUpdateStatus stays InProgress after an update (default 150 ms). */
+  updateMs?: number;
+  /** Cap on live execution environments across all functions: the account's concurrency (default 32). */
+  maxEnvironments?: number;
+  /** Idle environments are shut down after this long (default 60 s). */
+  idleTimeoutMs?: number;
+  /** Extra time every cold start takes before the handler loads (default 0). */
+  initDelayMs?: number;
+  /** Scaling rate per function: new environments per window (default 1,000 per 10 s, as Lambda). */
+  scaling?: { environments?: number; perMs?: number };
+  /**
+   * "process" (default): each environment is a child process. "inline": handlers run inside the emulator's own
+   * process, without isolation, crash or timeout enforcement; for client-side throughput benchmarks only.
+   */
+  runner?: "process" | "inline";
+  /** Parent of the emulator's temporary directory (default the OS temp dir). */
+  workDir?: string;
+}
+
+/** Counters the tests assert on. */
+export interface LambdaEmulatorStats {
+  /** API calls by operation name (CreateFunction, UpdateFunctionCode, Invoke, ...). */
+  calls: Record<string, number>;
+  invocations: number;
+  coldStarts: number;
+  throttled: number;
+  functionErrors: number;
+  timeouts: number;
+  crashes: number;
+  environmentsStarted: number;
+  /** Most invocations of each function that ran at once. */
+  peakConcurrency: Record<string, number>;
+  /** TCP connections accepted: with keep-alive clients, about their socket pool's size. */
+  connections: number;
+}
+
+/** Faults injected into the next invocations (of any function, or of `functionName`). */
+export interface LambdaEmulatorFaults {
+  /** Answers the next `count` invokes with 429 TooManyRequestsException. */
+  throttle(count?: number, opts?: { functionName?: string; reason?: string; retryAfterSeconds?: number }): void;
+  /** The handler of the next `count` invocations throws (HTTP 200 + X-Amz-Function-Error: Unhandled). */
+  functionError(count?: number, opts?: { functionName?: string; message?: string; name?: string }): void;
+  /** The next `count` invocations hang until the function's timeout (or `afterMs`): Sandbox.Timedout, environment killed. */
+  timeout(count?: number, opts?: { functionName?: string; afterMs?: number }): void;
+  /** The environment of the next `count` invocations exits mid-invocation: Runtime.ExitError. */
+  crash(count?: number, opts?: { functionName?: string; exitCode?: number }): void;
+  /** Answers the next `count` invokes with a 5xx error (default 500 ServiceException). */
+  serverError(count?: number, opts?: { functionName?: string; status?: number; type?: string; message?: string }): void;
+  /** Reserved concurrency of a function (as PutFunctionConcurrency); undefined removes it. */
+  reserveConcurrency(functionName: string, n: number | undefined): void;
+  /** Injected faults not yet consumed. */
+  pending(): number;
+  clear(): void;
+}
+
+/** A running emulator. */
+export interface LambdaEmulator {
+  /** Base URL to give the SDK as `endpoint`. */
+  endpoint: string;
+  port: number;
+  region: string;
+  /** Fake credentials for the client (signatures are not checked, only their presence). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  stats: LambdaEmulatorStats;
+  faults: LambdaEmulatorFaults;
+  functionNames(): string[];
+  /** The function's configuration as GetFunctionConfiguration returns it. */
+  getFunction(name: string): Record<string, unknown> | undefined;
+  environments(): { id: number; functionName: string; busy: boolean; pid: number | undefined; logStreamName: string }[];
+  /** Stops the server, kills every environment and removes the temporary files. */
+  close(): Promise<void>;
+}
+
+/** Starts the emulator on loopback. */
+export declare function startLambdaEmulator(options?: LambdaEmulatorOptions): Promise<LambdaEmulator>;

@@ -1,0 +1,134 @@
+// One execution environment of the loopback Lambda emulator: a Node.js process that holds one unzipped function,
+// loads its handler once (the "init" phase) and then runs one invocation at a time, as Lambda's Node.js runtime
+// does. It talks to the emulator over the IPC channel; everything the function prints is forwarded in order, so
+// the log tail the emulator builds has the function's lines between START and END.
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { format } from "node:util";
+
+const send = (msg) => {
+  if (process.connected) process.send(msg);
+};
+
+let requestId = "";
+const emit = (text) => send({ type: "log", text });
+for (const stream of [process.stdout, process.stderr]) {
+  stream.write = (chunk, encoding, cb) => {
+    emit(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+    if (typeof encoding === "function") encoding();
+    else if (typeof cb === "function") cb();
+    return true;
+  };
+}
+// The Node.js runtime prefixes every console line with the time, the request id and the level.
+for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
+  console[method] = (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
+}
+
+// The emulator owns this process: when it goes away, so do we.
+process.on("disconnect", () => process.exit(0));
+
+const errorShape = (err) => {
+  if (err instanceof Error) return { errorType: err.name || "Error", errorMessage: err.message, trace: String(err.stack ?? "").split("\n") };
+  return { errorType: typeof err, errorMessage: typeof err === "string" ? err : JSON.stringify(err) ?? String(err), trace: [] };
+};
+
+let handler;
+let peakRss = process.memoryUsage.rss();
+let current; // { id } while an invocation runs
+
+// An exception nobody caught ends the environment, as in Lambda; the invocation in flight reports it first.
+const fatal = (errorType) => (err) => {
+  if (current) send({ type: "error", id: current.id, ...errorShape(err), errorType: errorType ?? errorShape(err).errorType, fatal: true });
+  setImmediate(() => process.exit(129));
+};
+process.on("uncaughtException", fatal());
+process.on("unhandledRejection", fatal("Runtime.UnhandledPromiseRejection"));
+
+async function init(msg) {
+  const t0 = performance.now();
+  const root = process.env.LAMBDA_TASK_ROOT;
+  const spec = process.env._HANDLER ?? "index.handler";
+  const dot = spec.lastIndexOf(".");
+  if (dot <= 0) return send({ type: "initError", errorType: "Runtime.MalformedHandlerName", errorMessage: `Bad handler ${spec}: missing module or function name` });
+  const moduleName = spec.slice(0, dot);
+  const fnName = spec.slice(dot + 1);
+  const candidates = [".js", ".mjs", ".cjs"].map((ext) => join(root, moduleName + ext));
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) {
+    return send({ type: "initError", errorType: "Runtime.ImportModuleError", errorMessage: `Error: Cannot find module '${moduleName}'\nRequire stack:\n- /var/runtime/index.mjs` });
+  }
+  if (msg.delayMs) await new Promise((r) => setTimeout(r, msg.delayMs));
+  let mod;
+  try {
+    mod = file.endsWith(".mjs") ? await import(pathToFileURL(file).href) : createRequire(file)(file);
+  } catch (err) {
+    const e = errorShape(err);
+    const type = err instanceof SyntaxError ? "Runtime.UserCodeSyntaxError" : e.errorType;
+    return send({ type: "initError", errorType: type, errorMessage: `${e.errorType}: ${e.errorMessage}`, trace: e.trace });
+  }
+  handler = mod?.[fnName] ?? mod?.default?.[fnName];
+  if (typeof handler !== "function") {
+    return send({ type: "initError", errorType: "Runtime.HandlerNotFound", errorMessage: `${spec} is undefined or not exported` });
+  }
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  send({ type: "ready", initMs: performance.now() - t0 });
+}
+
+async function invoke(msg) {
+  requestId = msg.requestId;
+  current = { id: msg.id };
+  const t0 = performance.now();
+  const deadline = Date.now() + msg.timeoutMs;
+  const context = {
+    awsRequestId: msg.requestId,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: msg.arn,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  let reply;
+  try {
+    const inject = msg.inject;
+    if (inject?.kind === "exit") {
+      // A crash in the middle of the invocation: the handler has started, then the process dies.
+      setTimeout(() => process.exit(inject.code ?? 1), 5);
+      await new Promise(() => {});
+    }
+    if (inject?.kind === "hang") await new Promise(() => {});
+    if (inject?.kind === "throw") injectedFailure(inject.message, inject.name);
+    const event = JSON.parse(msg.event);
+    const result =
+      handler.length >= 3
+        ? await new Promise((resolve, reject) => {
+            const r = handler(event, context, (err, value) => (err ? reject(err) : resolve(value)));
+            if (r && typeof r.then === "function") r.then(resolve, reject);
+          })
+        : await handler(event, context);
+    const payload = JSON.stringify(result === undefined ? null : result);
+    reply = { type: "result", id: msg.id, payload };
+  } catch (err) {
+    reply = { type: "error", id: msg.id, ...errorShape(err) };
+  }
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  current = undefined;
+  send({ ...reply, durationMs: performance.now() - t0, maxMemoryMb: Math.ceil(peakRss / (1024 * 1024)) });
+}
+
+function injectedFailure(message, name) {
+  const err = new Error(message ?? "injected function error");
+  if (name) err.name = name;
+  throw err;
+}
+
+process.on("message", (msg) => {
+  if (msg?.type === "init") void init(msg);
+  else if (msg?.type === "invoke") void invoke(msg);
+});
+send({ type: "spawned" });
