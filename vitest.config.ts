@@ -13,6 +13,8 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: ["source"] } },
   test: {
     testTimeout: 60_000,
+    // The AWS SDK's notice that its 2027 releases will need Node 22 is not news to these tests.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     hookTimeout: 120_000,
     projects: [
       project("core", "packages/core"),

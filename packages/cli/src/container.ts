@@ -1,12 +1,18 @@
 import { Container } from "inversify";
 import { SuperfaasError, type BackendDescriptor } from "@superfaas/core";
 import { localBackendDescriptor } from "@superfaas/backend-local";
+import { openWhiskBackendDescriptor } from "@superfaas/backend-openwhisk";
+import { lambdaBackendDescriptor } from "@superfaas/backend-lambda";
 
 /** The service identifier under which backends are bound, each named after itself. */
 export const BACKEND = Symbol.for("superfaas.backend");
 
 /** The backends this build of the CLI ships, in the order `superfaas backends` lists them. */
-export const builtInBackends: BackendDescriptor<never>[] = [localBackendDescriptor as BackendDescriptor<never>];
+export const builtInBackends: BackendDescriptor<never>[] = [
+  localBackendDescriptor as BackendDescriptor<never>,
+  openWhiskBackendDescriptor as BackendDescriptor<never>,
+  lambdaBackendDescriptor as BackendDescriptor<never>,
+];
 
 /** The identifier under which every backend is bound once more, unnamed, so all of them can be listed. */
 export const BACKEND_LIST = Symbol.for("superfaas.backend-list");

@@ -1,0 +1,74 @@
+// `superfaas compare pi --backends local,openwhisk,lambda`, end to end through the CLI: the cloud backends talk
+// to their loopback emulators over the real wire protocols, their functions run in separate processes, and the
+// three counts must agree.
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseReportDocument } from "@superfaas/report";
+import { main } from "../src/main.js";
+import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "../../backend-openwhisk/test/emulator/server.mjs";
+import { startLambdaEmulator, type LambdaEmulator } from "../../backend-lambda/test/emulator/lambda-emulator.mjs";
+
+function capture() {
+  let text = "";
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, get text() { return text; } };
+}
+
+describe("compare pi on local, openwhisk and lambda (loopback emulators)", () => {
+  let ow: OpenWhiskEmulator;
+  let lambda: LambdaEmulator;
+  let dir: string;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    ow = await startOpenWhiskEmulator({});
+    lambda = await startLambdaEmulator({ pendingMs: 50, updateMs: 50, maxEnvironments: 4 });
+    dir = await mkdtemp(join(tmpdir(), "superfaas-compare-"));
+    // The Lambda backend takes its credentials from the SDK's default chain, as it would on a real machine.
+    process.env.AWS_ACCESS_KEY_ID = lambda.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = lambda.credentials.secretAccessKey;
+    delete process.env.AWS_PROFILE;
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await Promise.allSettled([ow?.close(), lambda?.close()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs the same job on all three, finds the same hit count, and writes one report", async () => {
+    const out = capture();
+    const err = capture();
+    const { apihost, auth, namespace } = ow.clientOptions;
+    const code = await main(
+      [
+        "compare", "pi", "--backends", "local,openwhisk,lambda",
+        "--points", "2e7", "--seed", "11", "--tasks", "6", "--concurrency", "3",
+        "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null",
+        "--region", lambda.region, "--endpoint", lambda.endpoint, "--role", "arn:aws:iam::123456789012:role/superfaas-test",
+        "--memory", "256",
+        "--report", dir,
+      ],
+      { stdout: out.stream, stderr: err.stream },
+    );
+    expect(err.text).not.toMatch(/error\[/);
+    expect(code).toBe(0);
+    for (const name of ["local", "openwhisk", "lambda"]) expect(out.text).toContain(name);
+    expect(out.text).not.toMatch(/skipped/);
+    expect(existsSync(join(dir, "report.html"))).toBe(true);
+    const doc = parseReportDocument(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
+    const runs = JSON.stringify(doc);
+    for (const name of ["local", "openwhisk", "lambda"]) expect(runs).toContain(`"backend":"${name}"`);
+    // Every backend's functions were deleted after the run (no --keep).
+    expect(lambda.functionNames()).toEqual([]);
+  });
+});
