@@ -87,6 +87,39 @@ if (want("overhead")) {
   rows.push([`scheduler overhead, ${n} no-op tasks (run / piscina)`, ratio, "<= 1.2", `${best(viaRun).toFixed(0)} ms vs ${best(direct).toFixed(0)} ms`]);
 }
 
+// Orchestrator throughput against the loopback cloud servers with instant functions: the client must never be the
+// bottleneck (>= 2,000 invocations per second of client CPU) and hold little memory per task in flight.
+for (const [key, file, fn, label] of [
+  ["openwhisk", "openwhisk-throughput.mjs", "benchOpenWhiskThroughput", "OpenWhisk"],
+  ["lambda", "lambda-throughput.mjs", "benchLambdaThroughput", "Lambda"],
+]) {
+  if (!want(key)) continue;
+  const tasks = Number(process.env.BENCH_CLOUD_TASKS ?? 10_000);
+  log(`${label} client throughput: ${tasks} instant tasks through run() against the loopback server`);
+  const mod = await import(join(here, file));
+  const t = await mod[fn]({ tasks });
+  results[`${key}Throughput`] = t;
+  const perCore = t.invocationsPerClientCpuSec;
+  rows.push([`${label} client: invocations per client CPU second`, perCore / 2000, ">= 1.0", `${perCore.toFixed(0)}/s per core (goal 2,000); ${t.invocationsPerSec.toFixed(0)}/s wall`]);
+  if (t.retainedBytesPerInFlightTask !== undefined && key === "openwhisk") {
+    rows.push([`${label} client: retained heap per in-flight task / 10 KB`, t.retainedBytesPerInFlightTask / 10240, "<= 1.0", `${(t.retainedBytesPerInFlightTask / 1024).toFixed(1)} KB per task in flight (concurrency ${t.concurrency})`]);
+  } else if (t.retainedBytesPerInFlightTask !== undefined) {
+    rows.push([`${label} client: retained heap per in-flight task / 10 KB`, t.retainedBytesPerInFlightTask / 10240, "(reference)", `${(t.retainedBytesPerInFlightTask / 1024).toFixed(1)} KB per task in flight (concurrency ${t.concurrency})`]);
+  }
+}
+
+if (want("images")) {
+  const file = join(here, "image-classification.mjs");
+  if (existsSync(file)) {
+    log("image classification: WASM SIMD engine vs TensorFlow.js cpu, then the local backend at 1 worker and all cores");
+    const { benchImageClassification } = await import(file);
+    const ic = await benchImageClassification();
+    results.imageClassification = ic;
+    rows.push(["images/s, WASM SIMD engine vs tfjs plain-JS cpu backend", ic.ratioWasmToCpu, ">= 10", `${ic.engines.wasm.imagesPerSec.toFixed(0)} vs ${ic.engines.cpu.imagesPerSec.toFixed(0)} images/s, accuracy ${ic.accuracy.toFixed(4)} (${ic.images} images)`]);
+    rows.push([`image classification parallel efficiency, 1 -> ${ic.local.workers} workers`, ic.local.efficiency, ">= 0.9", `speedup ${ic.local.speedup.toFixed(2)}x, ${ic.local.all.imagesPerSec.toFixed(0)} images/s`]);
+  } else log("image classification: skipped (bench/image-classification.mjs missing)");
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? "unknown",
   cores,

@@ -29,7 +29,7 @@ export async function wasmBytesModule(watText) {
       "// Do not edit: change pi.wat and run `pnpm run build:wasm` in examples/pi.",
       `// ${buffer.length} bytes of WebAssembly.`,
       "export const WASM_BASE64 =",
-      lines.map((l) => `  "${l}"`).join(" +\n") + ";",
+      `${lines.map((l) => `  "${l}"`).join(" +\n")};`,
       "",
     ].join("\n");
   } finally {

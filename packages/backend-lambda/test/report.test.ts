@@ -35,7 +35,7 @@ describe("the REPORT line", () => {
   });
 
   it("takes the last REPORT line and tolerates a tail cut at its start", () => {
-    const tail = COLD.slice(120) + "REPORT RequestId: second\tDuration: 7.00 ms\tBilled Duration: 7 ms\tMemory Size: 1769 MB\tMax Memory Used: 90 MB\t\n";
+    const tail = `${COLD.slice(120)}REPORT RequestId: second\tDuration: 7.00 ms\tBilled Duration: 7 ms\tMemory Size: 1769 MB\tMax Memory Used: 90 MB\t\n`;
     expect(parseReportLine(tail)).toMatchObject({ requestId: "second", durationMs: 7, billedMs: 7 });
     expect(parseReportLine("START RequestId: x\nEND RequestId: x\n")).toBeUndefined();
     expect(parseReportLine("")).toBeUndefined();

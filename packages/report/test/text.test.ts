@@ -25,7 +25,7 @@ describe("text tables", () => {
     const lines = compareTable(doc);
     expect(lines[0]).toMatch(/^\s+local\s+lambda$/);
     expect(lines).toContainEqual(expect.stringMatching(/^time to first result\s+60 ms\s+1\.00 s$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^  prepare\s+10 ms\s+880 ms$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}prepare\s+10 ms\s+880 ms$/));
     expect(lines).toContainEqual(expect.stringMatching(/^est\. cost\s+—\s+\$0\.00000210$/));
     expect(lines).toContainEqual(expect.stringMatching(/^output\s+reference\s+DIFFERENT$/));
     // Columns line up: every value ends where its header does.

@@ -28,7 +28,7 @@ describe("S3Store against a real S3-compatible server (s3rver)", () => {
   });
 
   it("round-trips a payload larger than Lambda's 6 MB limit", async () => {
-    const text = JSON.stringify({ data: "x".repeat(7 * 1024 * 1024) + "é" });
+    const text = JSON.stringify({ data: `${"x".repeat(7 * 1024 * 1024)}é` });
     await store.put("roundtrip/large.json", text);
     expect(await store.get("roundtrip/large.json")).toBe(text);
   });
