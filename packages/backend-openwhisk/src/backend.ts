@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpAgent, STATUS_CODES } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import openwhisk from "openwhisk";
 import {
   bundleJob,
+  openEnvelope,
   openEnvelopeWithStore,
   SuperfaasError,
   TaskError,
@@ -18,10 +19,10 @@ import {
   type JobRef,
   type InvokeResult,
   type PrepareContext,
-  type TaskPayload,
 } from "@superfaas/core";
 import type { S3Store } from "@superfaas/store-s3";
 import { resolveOpenWhiskConfig, type OpenWhiskConfig, type OpenWhiskOptions } from "./config.js";
+import { proxyFromEnv, Transport, type HttpAnswer } from "./transport.js";
 
 /** The platform's documented limits on parameters and results (1 MB each); we keep a margin for the envelope. */
 export const OPENWHISK_PAYLOAD_LIMIT = 1024 * 1024;
@@ -80,15 +81,19 @@ interface Activation {
   annotations?: { key: string; value: unknown }[];
 }
 
+/** What the `openwhisk` client rejects with (management calls). */
 interface OwError extends Error {
   statusCode?: number;
-  error?: Record<string, unknown> & { error?: unknown; response?: Activation["response"]; activationId?: string };
-  activationId?: string;
+  error?: Record<string, unknown> & { error?: unknown };
 }
 
-/** What the client hands back for an accepted activation whose result is not there yet (HTTP 202). */
+/** An activation record: what a blocking invoke answers once the activation ended, and what polling fetches. */
+const isRecord = (v: unknown): v is Activation =>
+  typeof v === "object" && v !== null && typeof (v as { activationId?: unknown }).activationId === "string" && typeof (v as { response?: unknown }).response === "object";
+
+/** What the controller answers (HTTP 202) for an accepted activation whose result is not there yet. */
 const isPending = (v: unknown): v is { activationId: string } =>
-  typeof v === "object" && v !== null && !(v instanceof Error) && typeof (v as { activationId?: unknown }).activationId === "string" && !("response" in v);
+  typeof v === "object" && v !== null && typeof (v as { activationId?: unknown }).activationId === "string" && !("response" in v);
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -109,11 +114,15 @@ export class OpenWhiskBackend implements Backend {
   readonly name = "openwhisk";
   readonly facts: BackendFacts;
   readonly config: OpenWhiskConfig;
+  /** Management calls (deploy, delete): the `openwhisk` client, a few requests a run. */
   private readonly client: ReturnType<typeof openwhisk>;
   private readonly agent: HttpAgent;
+  /** The hot path (invokes and activation polls), made in prepare with one connection per attempt in flight. */
+  private transport: Transport | undefined;
+  /** The invoke path of the prepared action, made once per run. */
+  private invokePath: string | undefined;
   /** Made in prepare when a bucket is configured: runs without one never load the AWS SDK. */
   private store: S3Store | undefined;
-  private action: string | undefined;
   private runPrefix = "";
   /** Every run's object-store prefix, so dispose cleans up after all the runs this backend served, not just the last. */
   private readonly runPrefixes = new Set<string>();
@@ -123,10 +132,10 @@ export class OpenWhiskBackend implements Backend {
   constructor(options: OpenWhiskOptions = {}) {
     this.config = resolveOpenWhiskConfig(options);
     this.facts = { defaultConcurrency: this.config.maxInFlight, inlinePayloadBytes: INLINE_LIMIT };
-    // One keep-alive pool for every call: thousands of tasks reuse a few sockets instead of opening thousands.
-    // Idle sockets are closed after 30 s, before proxies in front of the controller (nginx, OpenShift's router) drop
-    // them: reusing a socket that the other side is closing fails the request with ECONNRESET.
-    const agentOptions = { keepAlive: true, timeout: 30_000, maxSockets: this.config.maxInFlight + 4, maxFreeSockets: this.config.maxInFlight + 4 };
+    // Keep-alive sockets for the management calls (the invocations have their own pool, see prepare). Idle sockets
+    // are closed after 30 s, before proxies in front of the controller (nginx, OpenShift's router) drop them:
+    // reusing a socket that the other side is closing fails the request with ECONNRESET.
+    const agentOptions = { keepAlive: true, timeout: 30_000, maxSockets: 8, maxFreeSockets: 8 };
     this.agent = this.config.apihost.startsWith("https:")
       ? new HttpsAgent({ ...agentOptions, rejectUnauthorized: !this.config.insecure })
       : new HttpAgent(agentOptions);
@@ -148,9 +157,22 @@ export class OpenWhiskBackend implements Backend {
     const name = `superfaas-${ctx.job.jobName}-${bundle.hash.slice(0, 12)}`;
     this.runPrefix = `superfaas/${ctx.runId}/`;
     if (this.store) this.runPrefixes.add(this.runPrefix);
-    this.agent.maxSockets = ctx.concurrency + 4;
-    this.agent.maxFreeSockets = ctx.concurrency + 4;
-    this.action = name;
+    // One connection per attempt in flight (a blocking invoke holds its connection until the activation ends),
+    // and a few for the polls of activations that outlived the blocking window.
+    const connections = ctx.concurrency + 4;
+    if (this.transport?.connections !== connections) {
+      // A new run with another width: the old pool closes once its requests (none, between runs) are done.
+      void this.transport?.close(true);
+      this.transport = new Transport({
+        apihost: this.config.apihost,
+        auth: this.config.auth,
+        namespace: this.config.namespace,
+        insecure: this.config.insecure,
+        connections,
+        proxy: proxyFromEnv(),
+      });
+    }
+    this.invokePath = this.transport.invokePath(name);
     if (this.deployed.has(name)) return;
     if (this.store) await this.store.ensureBucket();
     const zip = await zipBundle(bundle, "index.js");
@@ -210,130 +232,136 @@ export class OpenWhiskBackend implements Backend {
   }
 
   async invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
-    const name = this.action;
-    if (!name) throw new SuperfaasError("INTERNAL", "openwhisk backend used before prepare()", "call run(), which prepares the backend");
-    const payload: TaskPayload = { taskIndex: req.taskIndex, attempt: req.attempt, task: req.task };
-    const taskJson = JSON.stringify(req.task);
-    if (utf8Bytes(taskJson) > INLINE_LIMIT) {
+    const transport = this.transport;
+    if (!transport || !this.invokePath) throw new SuperfaasError("INTERNAL", "openwhisk backend used before prepare()", "call run(), which prepares the backend");
+    // The body is put together by hand: the task is serialised once, for its size and for the request alike.
+    let taskJson = req.task === undefined ? undefined : JSON.stringify(req.task);
+    let taskRef: string | undefined;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no counting.
+    if (taskJson !== undefined && taskJson.length * 3 > INLINE_LIMIT && utf8Bytes(taskJson) > INLINE_LIMIT) {
       if (!this.store) {
         throw new TaskError(`task ${req.taskIndex} is ${utf8Bytes(taskJson)} bytes, over OpenWhisk's 1 MB parameter limit, and no bucket is configured`, {
           retryable: false,
           origin: "platform",
         });
       }
-      const key = `${this.runPrefix}tasks/${req.taskIndex}.json`;
-      await this.store.put(key, taskJson);
-      delete payload.task;
-      payload.taskRef = key;
+      taskRef = `${this.runPrefix}tasks/${req.taskIndex}.json`;
+      await this.store.put(taskRef, taskJson);
+      taskJson = undefined;
     }
-    if (this.store) {
-      payload.resultKey = `${this.runPrefix}results/${req.taskIndex}-${req.attempt}.json`;
-      payload.maxInlineBytes = INLINE_LIMIT;
-    }
-    const activation = await this.activate(name, payload, signal);
+    let body = `{"taskIndex":${req.taskIndex},"attempt":${req.attempt}`;
+    if (taskJson !== undefined) body += `,"task":${taskJson}`;
+    if (taskRef !== undefined) body += `,"taskRef":${JSON.stringify(taskRef)}`;
+    if (this.store) body += `,"resultKey":${JSON.stringify(`${this.runPrefix}results/${req.taskIndex}-${req.attempt}.json`)},"maxInlineBytes":${INLINE_LIMIT}`;
+    body += "}";
+    const activation = await this.activate(transport, this.invokePath, body, signal);
     return this.toResult(activation);
   }
 
   /** Blocking invoke; falls back to polling when the platform's blocking window (60 s) runs out first. */
-  private async activate(name: string, params: TaskPayload, signal: AbortSignal): Promise<Activation> {
-    // The signal reaches the HTTP request (the client hands its options to needle), so an aborted attempt frees its
-    // socket at once instead of holding one of the pool's sockets until the blocking window ends.
-    const call = this.client.actions.invoke({ name, params: params as never, blocking: true, result: false, signal } as never) as Promise<Activation | { activationId: string }>;
-    let aborted: (() => void) | undefined;
-    const abort = new Promise<never>((_, reject) => {
-      aborted = () => reject(signal.reason);
-      signal.addEventListener("abort", aborted, { once: true });
-    });
+  private async activate(transport: Transport, path: string, body: string, signal: AbortSignal): Promise<Activation> {
     const startedAt = performance.now();
-    let answer: Activation | { activationId: string };
+    let answer: HttpAnswer;
     try {
-      answer = await Promise.race([call, abort]);
+      // The signal reaches the request: an aborted attempt destroys its connection at once instead of holding one
+      // of the pool's connections until the blocking window ends.
+      answer = await transport.post(path, body, signal);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      const e = err as OwError;
-      if (isPending(err)) answer = err;
-      // An activation that ran and failed comes back with its record: 502 for application and developer errors,
-      // 500 for whisk internal errors. The record says more than the status does.
-      else if (e.error?.response && typeof e.error.activationId === "string") answer = e.error as unknown as Activation;
-      else throw this.invokeError(e);
-    } finally {
-      if (aborted) signal.removeEventListener("abort", aborted);
-      call.catch(() => undefined);
+      throw this.networkError(transport, path, err);
     }
-    // With result=false the client resolves a 202 (blocking window over) with the plain {activationId}; with
-    // result=true it would reject with it. Either way the activation is still running: poll for its record.
-    return isPending(answer) ? this.poll(answer.activationId, startedAt, signal) : answer;
+    const { status, body: record } = answer;
+    if (isRecord(record)) {
+      // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application
+      // and developer errors, 500 for whisk internal errors. The record says more than the status does.
+      if (status < 300 || status === 500 || status === 502) return record;
+    } else if (status < 300 && isPending(record)) {
+      // 202: the blocking window ran out first, the activation is still running. Poll for its record.
+      return this.poll(transport, record.activationId, startedAt, signal);
+    }
+    throw this.httpError(status, record);
   }
 
-  private async poll(activationId: string, invokedAt: number, signal: AbortSignal): Promise<Activation> {
+  private async poll(transport: Transport, activationId: string, invokedAt: number, signal: AbortSignal): Promise<Activation> {
     // An activation that is still not recorded well after the action's own time limit is lost: run it again.
     const giveUpAt = invokedAt + this.config.actionTimeoutMs + this.config.activationGraceMs;
+    const path = transport.activationPath(activationId);
     for (let i = 0; ; i++) {
       await sleep(Math.min(2_000, 100 * 2 ** i), signal);
+      let answer: HttpAnswer | undefined;
       try {
-        return await this.getActivation(activationId, signal);
-      } catch (err) {
+        answer = await transport.get(path, signal);
+      } catch {
         if (signal.aborted) throw signal.reason;
-        const e = err as OwError;
-        if (e.statusCode !== 404) {
-          const te = this.invokeError(e);
+        // A network error while polling: the activation goes on regardless, so keep polling (until giveUpAt).
+      }
+      if (answer) {
+        if (answer.status === 200 && isRecord(answer.body)) return answer.body;
+        if (answer.status !== 404) {
+          const te = this.httpError(answer.status, answer.body);
           if (!te.retryable) throw te;
         }
-        if (performance.now() > giveUpAt) {
-          throw new TaskError(`activation ${activationId} was never recorded (lost by the platform)`, { retryable: true, origin: "platform" });
-        }
+      }
+      if (performance.now() > giveUpAt) {
+        throw new TaskError(`activation ${activationId} was never recorded (lost by the platform)`, { retryable: true, origin: "platform" });
       }
     }
   }
 
-  /**
-   * One poll. needle never removes the abort listener it adds to a request's signal, so each poll gets a signal of
-   * its own, linked to the attempt's: a long poll loop would otherwise pile listeners onto the attempt's signal.
-   */
-  private async getActivation(activationId: string, signal: AbortSignal): Promise<Activation> {
-    const own = new AbortController();
-    const relay = () => own.abort(signal.reason);
-    signal.addEventListener("abort", relay, { once: true });
-    try {
-      return (await this.client.activations.get({ name: activationId, signal: own.signal } as never)) as Activation;
-    } finally {
-      signal.removeEventListener("abort", relay);
-    }
+  private networkError(transport: Transport, path: string, err: unknown): TaskError {
+    const e = err as Error & { code?: string };
+    const message = e?.message || e?.code || String(err);
+    return new TaskError(`openwhisk system error: cannot reach ${transport.url(path)}: ${message}`, { retryable: true, origin: "platform", cause: err });
   }
 
-  private invokeError(e: OwError): TaskError {
-    const body = e.error && typeof e.error.error === "string" ? e.error.error : e.message;
-    const status = e.statusCode;
+  /** A refused request: the controller's JSON `{error}` when there is one, else the status's own words. */
+  private httpError(status: number, body: unknown): TaskError {
+    const said = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
+    const text = typeof said === "string" ? said : status >= 400 ? (STATUS_CODES[status] ?? "error") : `unexpected answer ${JSON.stringify(body)?.slice(0, 200)}`;
     if (status === 429) {
-      return new TaskError(`openwhisk throttled the invocation: ${body}`, {
+      return new TaskError(`openwhisk throttled the invocation: ${text}`, {
         retryable: true,
         origin: "platform",
         throttled: true,
         // The per-minute limit frees up slowly: give it a second; concurrency frees up as activations end.
-        retryAfterMs: /minute/i.test(body) ? 1_000 : 0,
+        retryAfterMs: /minute/i.test(text) ? 1_000 : 0,
       });
     }
-    if (status === undefined || status >= 500) return new TaskError(`openwhisk system error${status ? ` (HTTP ${status})` : ""}: ${body}`, { retryable: true, origin: "platform", cause: e });
-    if (status === 413) return new TaskError(`openwhisk refused the payload as too large (HTTP 413): ${body}`, { retryable: false, origin: "platform" });
-    return new TaskError(`openwhisk refused the invocation (HTTP ${status}): ${body}`, { retryable: false, origin: "platform" });
+    if (status >= 500 || status < 400) return new TaskError(`openwhisk system error (HTTP ${status}): ${text}`, { retryable: true, origin: "platform" });
+    if (status === 413) return new TaskError(`openwhisk refused the payload as too large (HTTP 413): ${text}`, { retryable: false, origin: "platform" });
+    return new TaskError(`openwhisk refused the invocation (HTTP ${status}): ${text}`, { retryable: false, origin: "platform" });
   }
 
   private async toResult(a: Activation): Promise<InvokeResult> {
-    const status = a.response?.status;
-    const result = a.response?.result;
-    const note = (k: string) => a.annotations?.find((x) => x.key === k)?.value as number | undefined;
-    const stats = {
-      platformId: a.activationId,
-      ...(a.duration !== undefined ? { durationMs: a.duration, billedMs: a.duration } : {}),
-      ...(note("waitTime") !== undefined ? { waitMs: note("waitTime") } : {}),
-      ...(note("initTime") !== undefined ? { initMs: note("initTime") } : {}),
-      coldStart: note("initTime") !== undefined,
-    };
+    const response = a.response;
+    const status = response?.status;
+    const result = response?.result;
     // Success: the envelope is the result. A failed attempt: the action put its envelope in `error` (see entry).
     const envelope = result && typeof result === "object" && "ok" in result ? result : result?.error && typeof result.error === "object" && "ok" in (result.error as object) ? result.error : undefined;
     if (envelope && (status === "success" || status === "application error")) {
-      const r = await openEnvelopeWithStore(envelope, this.store);
-      return { ...r, ...stats, workerId: r.workerId ?? a.activationId };
+      const r = (envelope as { partialRef?: unknown }).partialRef === undefined ? openEnvelope(envelope) : await openEnvelopeWithStore(envelope, this.store);
+      // The envelope was parsed from this answer and nobody else holds it: the platform's figures go straight
+      // into it rather than into a copy.
+      let waitMs: number | undefined;
+      let initMs: number | undefined;
+      const notes = a.annotations;
+      if (notes) {
+        for (let i = 0; i < notes.length; i++) {
+          const n = notes[i]!;
+          if (n.key === "waitTime") waitMs = n.value as number;
+          else if (n.key === "initTime") initMs = n.value as number;
+        }
+      }
+      r.platformId = a.activationId;
+      if (a.duration !== undefined) {
+        r.durationMs = a.duration;
+        r.billedMs = a.duration;
+      }
+      if (waitMs !== undefined) r.waitMs = waitMs;
+      if (initMs !== undefined) r.initMs = initMs;
+      r.coldStart = initMs !== undefined;
+      if (r.workerId === undefined) r.workerId = a.activationId;
+      return r;
     }
     const error = result?.error;
     const message = typeof error === "string" ? error : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : JSON.stringify(result ?? {});
@@ -359,5 +387,8 @@ export class OpenWhiskBackend implements Backend {
     this.store?.destroy();
     this.store = undefined;
     this.agent.destroy();
+    await this.transport?.close();
+    this.transport = undefined;
+    this.invokePath = undefined;
   }
 }

@@ -30,6 +30,7 @@ async function call(em: OpenWhiskEmulator, method: string, path: string, body?: 
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read whatever shape the emulator answered
   let json: any;
   try {
     json = JSON.parse(text);

@@ -7,7 +7,7 @@ import { OpenWhiskBackend, type OpenWhiskOptions } from "../src/index.js";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./emulator/server.mjs";
 
 // The AWS SDK warns on stderr that future versions need Node 22; that is not news to these tests.
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= "1";
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 export { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions };
 

@@ -39,6 +39,15 @@ export interface OpenWhiskEmulatorOptions {
   log?: boolean;
   /** The wall clock the per-minute throttle counts by (default Date.now). */
   clock?: () => number;
+  /**
+   * For throughput benchmarks only (default false): activations do not run in containers. Each accepted
+   * invocation is answered at once, in the emulator's own process, with the envelope of an identity `map` (the
+   * invocation's `task` comes back as the partial), which is what the benchmark's no-op job computes. Every
+   * controller step (auth, throttles, faults, payload limits, activation records, polling) still happens; only
+   * the action's code is never run (except for `crashNext`, which needs a container to kill), so a test of real
+   * action code must leave this off.
+   */
+  instantActions?: boolean;
 }
 
 /** Limits in force; tests may change them between runs. */

@@ -4,8 +4,9 @@
 // process running test/emulator/proxy.mjs, which speaks the Node.js runtime protocol (/init, /run), so an action
 // zip runs here as it would on the platform. Faults are injected on demand through methods of the emulator.
 //
-// Plain ESM JavaScript (types in server.d.mts) so that vitest and the benchmarks (plain node) can both import it.
-// Run it on its own with `node server.mjs '{"port":3233}'`: it prints {url, auth, namespace} as one JSON line.
+// Plain ESM JavaScript (types in server.d.mts) so that vitest and the benchmarks (plain node) can both use it.
+// Run it on its own with `node server.mjs '{"port":3233}'`: it prints {url, auth, namespace} as one JSON line
+// (bench/openwhisk-throughput.mjs runs it so, in a process of its own, with `instantActions` for no-op actions).
 import { fork } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -74,6 +75,7 @@ const DEFAULTS = {
   containerStartTimeoutMs: 30_000,
   log: false,
   clock: () => Date.now(),
+  instantActions: false,
 };
 
 const hex = (bytes) => randomBytes(bytes).toString("hex");
@@ -369,7 +371,7 @@ export class OpenWhiskEmulator {
 
   // ---- invocations ------------------------------------------------------------------------------------------
 
-  async invoke(req, res, url, ns, name, key) {
+  async invoke(req, res, url, ns, _name, key) {
     this.stats.invocations++;
     const failure = this.takeFault("serverError");
     if (failure) {
@@ -446,7 +448,10 @@ export class OpenWhiskEmulator {
         const now = Date.now();
         this.complete(act, { statusCode: APPLICATION_ERROR, result: { error: appError.message } }, { start: now, end: now });
       } else if (slow) {
-        this.later(slow.delayMs, () => this.enqueue(act));
+        // Held back by the wall clock (what the record's waitTime counts): a timer may fire a millisecond early.
+        const due = act.acceptedAt + slow.delayMs;
+        const release = () => (Date.now() >= due ? this.enqueue(act) : this.later(due - Date.now(), release));
+        this.later(slow.delayMs, release);
       } else {
         this.enqueue(act);
       }
@@ -493,7 +498,7 @@ export class OpenWhiskEmulator {
 
   // ---- activations ------------------------------------------------------------------------------------------
 
-  activationsRoute(req, res, url, ns, rest) {
+  activationsRoute(req, res, url, _ns, rest) {
     if (req.method !== "GET") return this.error(res, 405, "Method not allowed.");
     if (rest.length === 0) {
       const limit = Math.min(200, Number(url.searchParams.get("limit") ?? 30) || 30);
@@ -557,6 +562,13 @@ export class OpenWhiskEmulator {
   // ---- invokers and containers ------------------------------------------------------------------------------
 
   enqueue(act) {
+    if (this.options.instantActions && act.crashAfterMs === undefined) {
+      // Benchmarks only: the no-op job's answer (its task as the partial), without a container or a run request.
+      const now = Date.now();
+      this.stats.warmStarts++;
+      const envelope = { ok: true, partial: act.params.task, workerId: "openwhisk:emulator:instant", coldStart: false, durationMs: 0 };
+      return this.complete(act, { statusCode: SUCCESS, result: envelope }, { start: now, end: now, waitTime: 0 });
+    }
     this.queue.push(act);
     this.pump();
   }
@@ -651,7 +663,7 @@ export class OpenWhiskEmulator {
       HOME: dir,
       TMPDIR: dir,
       // The AWS SDK nags about Node versions on stderr; that noise would only fill the activation logs.
-      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
     const child = fork(PROXY, [dir], {
       // A container's memory limit, approximated by the heap limit of its Node.js.
@@ -753,7 +765,7 @@ export class OpenWhiskEmulator {
     }
     const initTime = Date.now() - initStart;
     const everyone = [first, ...c.backlog.splice(0)];
-    if (!answer || answer.status !== 200) {
+    if (answer?.status !== 200) {
       let error;
       if (timedOut) error = msg.timedOut(action.limits.timeout, true);
       else if (!answer) error = msg.abnormalInit;
@@ -944,8 +956,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // The stats, with this process's CPU time and memory, so a benchmark can tell whether the emulator kept up.
   process.on("message", (m) => {
-    if (m === "stats") process.send?.({ stats: emulator.stats });
+    if (m === "stats") process.send?.({ stats: emulator.stats, cpu: process.cpuUsage(), memory: process.memoryUsage() });
   });
   if (!process.stdin.isTTY) {
     process.stdin.on("end", stop);
