@@ -1,27 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { main } from "../src/main.js";
-
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-
-function capture() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  return { stream, get text() { return text; } };
-}
-
-async function cli(args: string[], signal?: AbortSignal) {
-  const out = capture();
-  const err = capture();
-  const code = await main(args, { stdout: out.stream, stderr: err.stream, ...(signal ? { signal } : {}) });
-  return { code, stdout: out.text, stderr: err.text };
-}
+import { cli, fixture } from "./helpers.js";
 
 describe("superfaas CLI", () => {
   it("lists the backends", async () => {
@@ -99,7 +77,7 @@ describe("superfaas CLI", () => {
   it("cancels on abort: prints partial stats and exits 130", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 700);
-    const r = await cli(["run", fixture("sum-job.ts"), "--slow", "400", "--tasks", "20", "--concurrency", "2"], controller.signal);
+    const r = await cli(["run", fixture("sum-job.ts"), "--slow", "400", "--tasks", "20", "--concurrency", "2"], { signal: controller.signal });
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/error\[CANCELLED\]: run cancelled after \d+ of 20 tasks/);
     expect(r.stderr).toMatch(/\d+ of 20 tasks had finished; \d+ were cancelled/);

@@ -5,23 +5,12 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseReportDocument } from "@superfaas/report";
+import { capture } from "./helpers.js";
 import { main } from "../src/main.js";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "../../backend-openwhisk/test/emulator/server.mjs";
 import { startLambdaEmulator, type LambdaEmulator } from "../../backend-lambda/test/emulator/lambda-emulator.mjs";
-
-function capture() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  return { stream, get text() { return text; } };
-}
 
 describe("compare pi on local, openwhisk and lambda (loopback emulators)", () => {
   let ow: OpenWhiskEmulator;
