@@ -1,53 +1,140 @@
-// Lambda backend throughput: 10,000 no-op tasks through run() against the loopback Lambda emulator, which runs in a
-// process of its own with instant (in-process) functions and limits high enough never to throttle. Measures what
-// the client side costs per invocation (scheduler, SDK, signing, HTTP keep-alive, REPORT parsing) and its peak
-// memory. Imports the packages' built dist/ (run `pnpm build` first).
+#!/usr/bin/env node
+// Lambda backend throughput: 10,000 no-op tasks through run() against the loopback Lambda emulator, with the figures
+// that say whether the orchestrating side could be the bottleneck: invocations per second of wall time and per
+// second of the client's own CPU time (the "one core" figure), the heap each task in flight keeps alive, and the
+// peak growth of the client's RSS.
+//
+// The emulator runs in a process of its own (packages/backend-lambda/test/emulator/serve.mjs) with `runner:
+// "inline"` (handlers called inside the emulator's process, no child process per environment) and limits high
+// enough never to throttle, so process.cpuUsage() and the heap of this process are the client's alone: scheduler,
+// AWS SDK (serialisation, SigV4, middleware), HTTP keep-alive, REPORT parsing. The emulator's CPU is not counted.
+//
+// Imports the backend's built dist/ (`pnpm --filter @superfaas/backend-lambda run build` first).
+// Standalone: `node bench/lambda-throughput.mjs [tasks] [--concurrency N] [--rounds N] [--compare DIST_INDEX_JS]
+// [--no-memory]` prints the result as JSON (--no-memory skips the memory runs, e.g. under --cpu-prof); with --compare it alternates rounds of another build of the backend (e.g. a copy of
+// dist/ from before a change, next to a node_modules that resolves its dependencies) with the current one and
+// prints the median of each.
 import { fork } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { once } from "node:events";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { run } from "@superfaas/core";
 import { noop } from "./jobs/noop.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const lambdaDist = join(here, "..", "packages", "backend-lambda", "dist", "index.js");
-const emulatorServer = join(here, "..", "packages", "backend-lambda", "test", "emulator", "serve.mjs");
+// The SDK's notice that its 2027 releases will need Node 22 is not news here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-/** Starts the emulator in a child process; resolves with its endpoint and a way to ask for stats and stop it. */
-function startEmulatorProcess(options) {
-  const child = fork(emulatorServer, [], { env: { ...process.env, LAMBDA_EMULATOR_OPTIONS: JSON.stringify(options) }, stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
-  return new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`lambda emulator exited with code ${code} before it was ready`));
-    child.once("exit", onExit);
-    child.once("error", reject);
-    child.once("message", (msg) => {
-      child.off("exit", onExit);
-      resolve({
-        endpoint: msg.endpoint,
-        region: msg.region,
-        stats: () =>
-          new Promise((res) => {
-            child.once("message", (m) => res(m.stats));
-            child.send("stats");
-          }),
-        stop: () =>
-          new Promise((res) => {
-            if (child.exitCode !== null) return res();
-            child.once("exit", () => res());
-            child.send("stop");
-            setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
-          }),
-      });
-    });
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..", "packages", "backend-lambda");
+const lambdaDist = join(pkg, "dist", "index.js");
+const emulatorServer = join(pkg, "test", "emulator", "serve.mjs");
+
+let gcFunction;
+/** A full, synchronous garbage collection, without needing `node --expose-gc`. */
+function collectGarbage() {
+  if (!gcFunction) {
+    if (typeof globalThis.gc === "function") gcFunction = globalThis.gc;
+    else {
+      setFlagsFromString("--expose-gc");
+      gcFunction = runInNewContext("gc");
+    }
+  }
+  gcFunction();
+}
+
+const cpuSeconds = (u) => (u.user + u.system) / 1e6;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;
+};
+
+/** Starts the emulator in a child process; resolves with its endpoint and ways to read its stats and stop it. */
+async function startEmulatorProcess(options) {
+  const child = fork(emulatorServer, [], {
+    env: { ...process.env, LAMBDA_EMULATOR_OPTIONS: JSON.stringify(options) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: [],
   });
+  const [info] = await Promise.race([
+    once(child, "message"),
+    once(child, "exit").then(([code]) => Promise.reject(new Error(`lambda emulator exited with code ${code} before it was ready`))),
+  ]);
+  const stats = async () => {
+    const answer = once(child, "message");
+    child.send("stats");
+    return (await answer)[0].stats;
+  };
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = once(child, "exit");
+    child.send("stop");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { endpoint: info.endpoint, region: info.region, stats, stop };
 }
 
 /**
- * Runs `tasks` no-op tasks through run() on the Lambda backend and the emulator.
- * @param {{ tasks?: number, concurrency?: number }} [opts]
- * @returns {Promise<{ tasks: number, concurrency: number, seconds: number, invocationsPerSec: number, peakRssMb: number, peakHeapMb: number, throttled: number, emulatorInvocations: number, connections: number }>}
+ * Heap kept alive per task in flight. Runs `tasks` no-op tasks twice, at `concurrency` and at a tenth of it, and at
+ * the same points of progress (every twentieth of the tasks) forces a full garbage collection synchronously, inside
+ * the invocation that completes there (so the others are still in flight), and reads the heap. What depends on
+ * progress (the scheduler's records, the partials gathered so far) is the same in both runs at the same point; the
+ * difference is what the extra tasks in flight hold (requests, SDK contexts, sockets and their buffers). Returns the
+ * median over the points of (heap difference) / (difference in tasks in flight), in bytes.
  */
-export async function benchLambdaThroughput({ tasks = 10_000, concurrency = 100 } = {}) {
-  const { lambdaBackend } = await import(lambdaDist);
+async function retainedBytesPerInFlightTask(backend, tasks, concurrency) {
+  const low = Math.max(1, Math.floor(concurrency / 10));
+  const every = Math.max(1, Math.floor(tasks / 20));
+  const sampleRun = async (c) => {
+    const samples = new Map();
+    let inFlight = 0;
+    let completed = 0;
+    const invoke = backend.invoke;
+    backend.invoke = async function (req, signal) {
+      inFlight++;
+      try {
+        return await invoke.call(this, req, signal);
+      } finally {
+        inFlight--;
+        completed++;
+        if (completed % every === 0 && completed < tasks) {
+          collectGarbage();
+          samples.set(completed, { heap: process.memoryUsage().heapUsed, inFlight });
+        }
+      }
+    };
+    try {
+      await run(noop, { n: tasks }, { backend, tasks, concurrency: c });
+    } finally {
+      delete backend.invoke; // back to the prototype's
+    }
+    return samples;
+  };
+  const high = await sampleRun(concurrency);
+  const lowSamples = await sampleRun(low);
+  const ratios = [];
+  for (const [at, h] of high) {
+    const l = lowSamples.get(at);
+    if (l && h.inFlight > l.inFlight) ratios.push((h.heap - l.heap) / (h.inFlight - l.inFlight));
+  }
+  return median(ratios);
+}
+
+/**
+ * Runs `tasks` no-op tasks through run() on the Lambda backend and the emulator (after an unmeasured warm-up that
+ * deploys the function and opens the sockets), then measures memory in separate runs with forced garbage
+ * collections (which would otherwise cost CPU time in the measured run).
+ * @param {{ tasks?: number, concurrency?: number, module?: string, memory?: boolean }} [opts] `module`: the backend's
+ *   index.js to use (default: this checkout's dist); `memory: false` skips the memory runs.
+ * @returns {Promise<{ tasks: number, concurrency: number, wallSeconds: number, invocationsPerSec: number,
+ *   invocationsPerClientCpuSec: number, clientCpuSeconds: number, retainedBytesPerInFlightTask: number,
+ *   peakRssDeltaBytes: number, connections: number }>}
+ */
+export async function benchLambdaThroughput({ tasks = 10_000, concurrency = 100, module = lambdaDist, memory = true } = {}) {
+  const { lambdaBackend } = await import(pathToFileURL(resolve(module)).href);
   const emulator = await startEmulatorProcess({ runner: "inline", maxEnvironments: 4 * concurrency, pendingMs: 20, updateMs: 20, scaling: { environments: 100_000 } });
   const backend = lambdaBackend({
     endpoint: emulator.endpoint,
@@ -61,42 +148,41 @@ export async function benchLambdaThroughput({ tasks = 10_000, concurrency = 100 
     waiter: { minDelay: 0.02, maxDelay: 0.1, maxWaitTime: 30 },
     env: {},
   });
-  let peakRss = 0;
-  let peakHeap = 0;
-  const sample = () => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  };
   try {
-    // Deploy, bundle and warm the sockets and environments; not measured.
-    await run(noop, { n: Math.min(tasks, 1_000) }, { backend, tasks: Math.min(tasks, 1_000), concurrency });
-    const before = (await emulator.stats()).invocations;
-    globalThis.gc?.();
-    peakRss = 0;
-    peakHeap = 0;
-    sample();
-    const timer = setInterval(sample, 20);
+    collectGarbage();
+    const rssBefore = process.memoryUsage.rss();
+    // Deploy, bundle, open the sockets, warm the environments and let V8 optimise the hot path; not measured.
+    const warm = Math.min(tasks, 2_000);
+    await run(noop, { n: warm }, { backend, tasks: warm, concurrency });
+    collectGarbage();
+    const before = await emulator.stats();
+    let peakRss = process.memoryUsage.rss();
+    const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 10);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     let report;
     try {
       ({ report } = await run(noop, { n: tasks }, { backend, tasks, concurrency }));
     } finally {
       clearInterval(timer);
-      sample();
     }
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const clientCpuSeconds = cpuSeconds(process.cpuUsage(cpu0));
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
     if (report.totals.succeeded !== tasks) throw new Error(`only ${report.totals.succeeded} of ${tasks} tasks succeeded`);
-    const seconds = report.executeMs / 1000;
     const after = await emulator.stats();
-    const emulatorInvocations = after.invocations - before;
+    if (after.invocations - before.invocations !== tasks) throw new Error(`the emulator saw ${after.invocations - before.invocations} invocations for ${tasks} tasks`);
+    if (after.throttled !== before.throttled) throw new Error(`the emulator throttled ${after.throttled - before.throttled} invocations`);
+    const retained = memory ? await retainedBytesPerInFlightTask(backend, Math.min(tasks, 4_000), concurrency) : Number.NaN;
     return {
       tasks,
       concurrency,
-      seconds,
-      invocationsPerSec: tasks / seconds,
-      peakRssMb: peakRss / 2 ** 20,
-      peakHeapMb: peakHeap / 2 ** 20,
-      throttled: report.totals.throttled,
-      emulatorInvocations,
+      wallSeconds,
+      invocationsPerSec: tasks / wallSeconds,
+      invocationsPerClientCpuSec: tasks / clientCpuSeconds,
+      clientCpuSeconds,
+      retainedBytesPerInFlightTask: Math.round(retained),
+      peakRssDeltaBytes: peakRss - rssBefore,
       connections: after.connections,
     };
   } finally {
@@ -105,9 +191,33 @@ export async function benchLambdaThroughput({ tasks = 10_000, concurrency = 100 
   }
 }
 
-// `node bench/lambda-throughput.mjs [tasks]` runs it alone.
+// `node bench/lambda-throughput.mjs [tasks] [--concurrency N] [--rounds N] [--compare DIST_INDEX_JS] [--no-memory]`.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const tasks = Number(process.argv[2] ?? 10_000);
-  const r = await benchLambdaThroughput({ tasks });
-  console.log(JSON.stringify(r, null, 2));
+  const args = process.argv.slice(2);
+  const flag = (name) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    const value = args[i + 1];
+    args.splice(i, 2);
+    return value;
+  };
+  const noMemory = args.includes("--no-memory");
+  if (noMemory) args.splice(args.indexOf("--no-memory"), 1);
+  const compare = flag("--compare");
+  const concurrency = Number(flag("--concurrency") ?? 100);
+  const rounds = Number(flag("--rounds") ?? (compare ? 3 : 1));
+  const tasks = Number(args[0] ?? 10_000);
+  const variants = compare ? { baseline: compare, current: lambdaDist } : { current: lambdaDist };
+  const results = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, module] of Object.entries(variants)) {
+      const res = await benchLambdaThroughput({ tasks, concurrency, module, memory: !noMemory });
+      results[name].push(res);
+      if (rounds > 1 || compare) console.error(`round ${r + 1} ${name}: ${res.invocationsPerClientCpuSec.toFixed(0)} inv/CPU-s, ${res.invocationsPerSec.toFixed(0)} inv/s`);
+    }
+  }
+  /** Median of every numeric field over the rounds. */
+  const summary = (rs) => Object.fromEntries(Object.keys(rs[0]).map((k) => [k, median(rs.map((x) => x[k]))]));
+  const out = Object.fromEntries(Object.entries(results).map(([k, rs]) => [k, summary(rs)]));
+  console.log(JSON.stringify(compare ? out : out.current, null, 2));
 }
