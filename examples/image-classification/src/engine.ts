@@ -1,0 +1,61 @@
+// Which TensorFlow.js backend runs the model. Both ship inside their npm packages: `wasm` (XNNPACK kernels, SIMD)
+// and `cpu` (plain JavaScript, the baseline). No native binary is involved.
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths, version_wasm } from "@tensorflow/tfjs-backend-wasm";
+import { gunzipSync } from "node:zlib";
+import { SuperfaasError } from "@superfaas/core";
+import { WASM_SIMD_GZIP_BASE64, WASM_SIMD_VERSION } from "./wasm-simd.js";
+
+/** The TensorFlow.js backends the model can run on. */
+export type Engine = "wasm" | "cpu";
+
+/** The engines, fastest first. */
+export const ENGINES: readonly Engine[] = ["wasm", "cpu"];
+
+let wasmConfigured = false;
+let prodMode = false;
+
+function configureWasm(): void {
+  if (wasmConfigured) return;
+  if (version_wasm !== WASM_SIMD_VERSION) {
+    throw new SuperfaasError(
+      "INTERNAL",
+      `the embedded WebAssembly binary is from @tensorflow/tfjs-backend-wasm ${WASM_SIMD_VERSION} but ${version_wasm} is installed`,
+      "run `node scripts/embed-wasm.mjs` in examples/image-classification to embed the installed binary",
+    );
+  }
+  // The binary travels inside the bundle and reaches the backend as a data: URL through Node's fetch, so no .wasm
+  // file has to sit beside the single-file function.
+  const url = `data:application/wasm;base64,${gunzipSync(Buffer.from(WASM_SIMD_GZIP_BASE64, "base64")).toString("base64")}`;
+  setWasmPaths({ "tfjs-backend-wasm.wasm": url, "tfjs-backend-wasm-simd.wasm": url, "tfjs-backend-wasm-threaded-simd.wasm": url }, true);
+  // Emscripten's Node branch reads __dirname while it sets up, which an ES module bundle does not define.
+  const g = globalThis as { __dirname?: string };
+  if (typeof g.__dirname !== "string") g.__dirname = ".";
+  wasmConfigured = true;
+}
+
+/**
+ * Makes `engine` the active TensorFlow.js backend (initialising it on first use) and returns a label for reports,
+ * "wasm-simd" or "cpu". Throws BAD_INPUT when the runtime cannot run the SIMD WebAssembly build.
+ */
+export async function useEngine(engine: Engine): Promise<string> {
+  if (!prodMode) {
+    tf.enableProdMode(); // skips per-op NaN checks and the "install tfjs-node" banner
+    prodMode = true;
+  }
+  if (engine === "wasm") {
+    if (!(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))) {
+      throw new SuperfaasError("BAD_INPUT", "this runtime's WebAssembly has no SIMD support, which the wasm engine needs", "pass --engine cpu (slower, same model)");
+    }
+    configureWasm();
+  } else if (engine !== "cpu") {
+    throw new SuperfaasError("BAD_INPUT", `unknown engine ${JSON.stringify(engine)}`, `use one of: ${ENGINES.join(", ")}`);
+  }
+  // engine().backendName, unlike getBackend(), does not initialise the highest-priority backend as a side effect.
+  if (tf.engine().backendName !== engine && !(await tf.setBackend(engine))) {
+    throw new SuperfaasError("INTERNAL", `TensorFlow.js could not start its ${engine} backend`, "see the warning TensorFlow.js printed above");
+  }
+  await tf.ready();
+  return engine === "wasm" ? "wasm-simd" : "cpu";
+}
