@@ -6,6 +6,10 @@ import { bundleJob, findJob, SuperfaasError, type Job } from "@superfaas/core";
 /** Examples shipped with superfaas, runnable by name. */
 export const EXAMPLES: Record<string, { pkg: string; description: string }> = {
   pi: { pkg: "@superfaas/example-pi", description: "Monte Carlo estimate of pi (counter-based RNG, exact across task counts)" },
+  "image-classification": {
+    pkg: "@superfaas/example-image-classification",
+    description: "Fashion-MNIST inference with a small CNN (TensorFlow.js WASM SIMD), accuracy and confusion matrix",
+  },
 };
 
 const HOST_ENTRY = `export * from JOB_MODULE;`;

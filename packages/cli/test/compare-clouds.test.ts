@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseReportDocument } from "@superfaas/report";
 import { capture } from "./helpers.js";
@@ -59,5 +60,28 @@ describe("compare pi on local, openwhisk and lambda (loopback emulators)", () =>
     for (const name of ["local", "openwhisk", "lambda"]) expect(runs).toContain(`"backend":"${name}"`);
     // Every backend's functions were deleted after the run (no --keep).
     expect(lambda.functionNames()).toEqual([]);
+  });
+
+  it("classifies Fashion-MNIST images with identical predictions on all three", async () => {
+    const out = capture();
+    const err = capture();
+    const { apihost, auth, namespace } = ow.clientOptions;
+    const data = fileURLToPath(new URL("../../../examples/image-classification/test/fixtures", import.meta.url));
+    const code = await main(
+      [
+        "compare", "image-classification", "--backends", "local,openwhisk,lambda", "--json",
+        "--images", "300", "--data", data, "--tasks", "5", "--concurrency", "3",
+        "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null",
+        "--region", lambda.region, "--endpoint", lambda.endpoint, "--role", "arn:aws:iam::123456789012:role/superfaas-test",
+        "--memory", "512",
+      ],
+      { stdout: out.stream, stderr: err.stream },
+    );
+    expect(err.text).not.toMatch(/error\[/);
+    expect(code).toBe(0);
+    const doc = parseReportDocument(JSON.parse(out.text));
+    const outputs = JSON.stringify(doc).match(/"predictionsSha256":"[0-9a-f]+"/g) ?? [];
+    expect(outputs).toHaveLength(3);
+    expect(new Set(outputs).size).toBe(1);
   });
 });
