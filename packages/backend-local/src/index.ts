@@ -179,12 +179,17 @@ export function localBackend(options: LocalBackendOptions = {}): LocalBackend {
   return new LocalBackend(options);
 }
 
-// CLI flag values arrive as text; a value that is not a number is passed on as NaN and rejected by the constructor.
+// CLI flag values arrive as text.
 function numbersFromFlags(o: LocalBackendOptions): LocalBackendOptions {
   const out: LocalBackendOptions = { ...o };
-  for (const key of ["workers", "tasksPerWorker", "maxHeapMb"] as const) {
+  for (const [key, flag] of [["workers", "--workers"], ["tasksPerWorker", "--tasks-per-worker"], ["maxHeapMb", "--max-heap-mb"]] as const) {
     const v = o[key] as unknown;
-    if (typeof v === "string") out[key] = v.trim() === "" ? Number.NaN : Number(v);
+    if (typeof v !== "string") continue;
+    const n = Number(v.replaceAll("_", ""));
+    if (v.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(v)} for ${flag}`, `${flag} takes a whole number >= 1`);
+    }
+    out[key] = n;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { run } from "@superfaas/core";
-import { localBackend } from "../src/index.js";
+import { localBackend, localBackendDescriptor, type LocalBackend } from "../src/index.js";
 import { hostile } from "./fixtures/hostile-job.mjs";
 
 describe("local backend", () => {
@@ -9,6 +9,15 @@ describe("local backend", () => {
     expect(localBackend().facts.defaultConcurrency).toBe(2 * availableParallelism());
     expect(localBackend({ workers: 3 }).facts.defaultConcurrency).toBe(6);
     expect(localBackend({ workers: 3, tasksPerWorker: 2 }).facts.defaultConcurrency).toBe(12);
+  });
+
+  it("takes its CLI flags as text and names the flag a bad value came from", async () => {
+    const b = (await localBackendDescriptor.create({ workers: "3", tasksPerWorker: "2" } as never)) as LocalBackend;
+    expect(b.facts.defaultConcurrency).toBe(12);
+    await b.dispose();
+    expect(() => localBackendDescriptor.create({ workers: "abc" } as never)).toThrow(/invalid value "abc" for --workers/);
+    expect(() => localBackendDescriptor.create({ tasksPerWorker: "0" } as never)).toThrow(/invalid value "0" for --tasks-per-worker/);
+    expect(() => localBackendDescriptor.create({ maxHeapMb: "1.5" } as never)).toThrow(/--max-heap-mb takes a whole number/);
   });
 
   it("rejects a worker count below one", () => {
