@@ -1,8 +1,5 @@
 // What the OpenWhisk tests share: the emulator, a loopback S3 server (s3rver) and backends pointed at them.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import S3rver from "s3rver";
+import { startS3Server } from "../../store-s3/test/s3-server.js";
 import { OpenWhiskBackend, type OpenWhiskOptions } from "../src/index.js";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./emulator/server.mjs";
 
@@ -24,24 +21,19 @@ export interface TestS3 {
 
 /** Starts s3rver; the bucket does not exist yet (the backend creates it, as it would on a fresh account). */
 export async function startS3(bucket = "superfaas-ow-test"): Promise<TestS3> {
-  const directory = await mkdtemp(join(tmpdir(), "ow-s3rver-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await startS3Server();
+  const { endpoint } = server;
   return {
     endpoint,
     bucket,
-    env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
+    env: { AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey },
     async keys(prefix = "") {
       const res = await fetch(`${endpoint}/${bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`);
       if (res.status === 404) return [];
       const xml = await res.text();
       return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
     },
-    async close() {
-      await server.close().catch(() => undefined);
-      await rm(directory, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
 }
 
