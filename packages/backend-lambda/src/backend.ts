@@ -8,7 +8,6 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
-  InvokeCommand,
   LambdaClient,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
@@ -24,7 +23,6 @@ import {
   openEnvelopeWithStore,
   SuperfaasError,
   TaskError,
-  utf8Bytes,
   zipBundle,
   type Backend,
   type BackendFacts,
@@ -36,6 +34,8 @@ import {
 } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, resolveLambdaConfig, type FunctionS3Config, type LambdaConfig, type LambdaOptions } from "./config.js";
+import { UndiciHttpHandler } from "./http.js";
+import { LambdaInvoker } from "./invoke.js";
 import { decodeLogResult, parseReportLine, type LambdaReport } from "./report.js";
 
 /** Lambda's limit on a synchronous invocation's request and response payloads (6 MB). */
@@ -139,7 +139,9 @@ export class LambdaBackend implements Backend {
   readonly usage: LambdaUsage = { invocations: 0, coldStarts: 0, throttled: 0, billedMs: 0, maxMemoryUsedMb: 0 };
   private readonly control: LambdaClient;
   private readonly data: LambdaClient;
-  private readonly agents: (HttpAgent | HttpsAgent)[];
+  /** Sends the invocations through `data` (see LambdaInvoker for the two paths). */
+  readonly invoker: LambdaInvoker;
+  private readonly http: UndiciHttpHandler;
   private readonly store: S3Store | undefined;
   private functionS3: FunctionS3Config | undefined;
   private functionName: string | undefined;
@@ -161,19 +163,20 @@ export class LambdaBackend implements Backend {
       ...(c.credentials ? { credentials: c.credentials } : {}),
     };
     // Invocations share one keep-alive pool sized to the concurrency (resized in prepare), so thousands of tasks
-    // reuse a few hundred sockets. A synchronous invoke keeps its socket silent until the function returns, so the
-    // idle timeout must outlast the function's own time limit.
-    const sockets = Math.min(c.defaultConcurrency, c.concurrencyLimit) + 8;
-    const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets };
-    const httpAgent = new HttpAgent(agentOptions);
-    const httpsAgent = new HttpsAgent(agentOptions);
-    this.agents = [httpAgent, httpsAgent];
+    // reuse a few hundred connections. A synchronous invoke keeps its connection silent until the function returns,
+    // so the response timeout must outlast the function's own time limit.
+    this.http = new UndiciHttpHandler({
+      connections: Math.min(c.defaultConcurrency, c.concurrencyLimit) + 8,
+      connectTimeoutMs: 10_000,
+      responseTimeoutMs: (c.timeoutSeconds + 30) * 1000,
+    });
     this.data = new LambdaClient({
       ...common,
       // The scheduler owns retries (with backoff and its throttling window); the SDK must not retry behind its back.
       maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: 10_000, requestTimeout: (c.timeoutSeconds + 30) * 1000 }),
+      requestHandler: this.http,
     });
+    this.invoker = new LambdaInvoker(this.data);
     this.control = new LambdaClient({
       ...common,
       requestHandler: new NodeHttpHandler({
@@ -203,11 +206,7 @@ export class LambdaBackend implements Backend {
     this.functionName = name;
     this.runPrefix = `superfaas/${ctx.runId}/`;
     this.prefixes.add(this.runPrefix);
-    const sockets = Math.min(ctx.concurrency, c.concurrencyLimit) + 8;
-    for (const agent of this.agents) {
-      agent.maxSockets = sockets;
-      agent.maxFreeSockets = sockets;
-    }
+    this.http.resize(Math.min(ctx.concurrency, c.concurrencyLimit) + 8);
     if (this.store && !this.functionS3) {
       try {
         await this.store.ensureBucket();
@@ -394,43 +393,21 @@ export class LambdaBackend implements Backend {
       payload.resultKey = `${this.runPrefix}results/${req.taskIndex}-${req.attempt}.json`;
       payload.maxInlineBytes = LAMBDA_INLINE_LIMIT;
     }
-    let body = JSON.stringify(payload);
-    if (utf8Bytes(body) > LAMBDA_INLINE_LIMIT) {
-      const bytes = utf8Bytes(body);
-      if (!this.store) {
-        throw new TaskError(`task ${req.taskIndex} is ${bytes} bytes as JSON, over Lambda's 6 MB invoke limit, and no bucket is configured: pass --bucket`, {
-          retryable: false,
-          origin: "platform",
-        });
-      }
-      const key = `${this.runPrefix}tasks/${req.taskIndex}.json`;
-      if (!this.uploaded.has(key)) {
-        try {
-          await this.store.put(key, JSON.stringify(req.task));
-        } catch (err) {
-          if (signal.aborted) throw signal.reason;
-          throw new TaskError(`could not upload task ${req.taskIndex} to the bucket: ${(err as Error).message}`, { retryable: true, origin: "platform", cause: err });
-        }
-        this.uploaded.add(key);
-      }
-      delete payload.task;
-      payload.taskRef = key;
-      body = JSON.stringify(payload);
-    }
+    // Encoded once: its length is the size check, and the bytes are the request body.
+    let body: Uint8Array = Buffer.from(JSON.stringify(payload), "utf8");
+    if (body.length > LAMBDA_INLINE_LIMIT) body = await this.taskByReference(req, payload, body.length, signal);
     let out: InvokeCommandOutput;
     try {
-      out = await this.data.send(
-        new InvokeCommand({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }),
-        { abortSignal: signal },
-      );
+      out = await this.invoker.invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: body }, signal);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw this.invokeError(err as AwsError, name);
     }
     this.usage.invocations++;
     const report = parseReportLine(decodeLogResult(out.LogResult));
-    const stats = this.statsOf(report, out.$metadata.requestId);
-    const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "";
+    const p = out.Payload;
+    // A view on the response bytes, decoded once (no copy into a new Buffer first).
+    const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
     if (out.FunctionError) throw functionError(text, report, req.taskIndex);
     let envelope: unknown;
     try {
@@ -439,23 +416,47 @@ export class LambdaBackend implements Backend {
       throw new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
     }
     const result = await openEnvelopeWithStore(envelope, this.store);
-    return { ...result, ...stats };
+    this.addStats(result, report, out.$metadata.requestId);
+    return result;
   }
 
-  private statsOf(report: LambdaReport | undefined, requestId: string | undefined): Partial<InvokeResult> {
+  /** Uploads a task too large to send inline and returns the request body that names it instead. */
+  private async taskByReference(req: InvokeRequest, payload: TaskPayload, bytes: number, signal: AbortSignal): Promise<Uint8Array> {
+    if (!this.store) {
+      throw new TaskError(`task ${req.taskIndex} is ${bytes} bytes as JSON, over Lambda's 6 MB invoke limit, and no bucket is configured: pass --bucket`, {
+        retryable: false,
+        origin: "platform",
+      });
+    }
+    const key = `${this.runPrefix}tasks/${req.taskIndex}.json`;
+    if (!this.uploaded.has(key)) {
+      try {
+        await this.store.put(key, JSON.stringify(req.task));
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        throw new TaskError(`could not upload task ${req.taskIndex} to the bucket: ${(err as Error).message}`, { retryable: true, origin: "platform", cause: err });
+      }
+      this.uploaded.add(key);
+    }
+    delete payload.task;
+    payload.taskRef = key;
+    return Buffer.from(JSON.stringify(payload), "utf8");
+  }
+
+  /** Adds what the REPORT line says (or at least the request id) to the result, and counts it in the usage. */
+  private addStats(result: InvokeResult, report: LambdaReport | undefined, requestId: string | undefined): void {
     const id = report?.requestId ?? requestId;
-    if (!report) return id ? { platformId: id } : {};
+    if (id) result.platformId = id;
+    if (!report) return;
     const cold = report.initMs !== undefined;
-    if (cold) this.usage.coldStarts++;
-    this.usage.billedMs += report.billedMs;
-    if (report.maxMemoryUsedMb !== undefined) this.usage.maxMemoryUsedMb = Math.max(this.usage.maxMemoryUsedMb, report.maxMemoryUsedMb);
-    return {
-      ...(id ? { platformId: id } : {}),
-      durationMs: report.durationMs,
-      billedMs: report.billedMs,
-      coldStart: cold,
-      ...(cold ? { initMs: report.initMs } : {}),
-    };
+    const usage = this.usage;
+    if (cold) usage.coldStarts++;
+    usage.billedMs += report.billedMs;
+    if (report.maxMemoryUsedMb !== undefined && report.maxMemoryUsedMb > usage.maxMemoryUsedMb) usage.maxMemoryUsedMb = report.maxMemoryUsedMb;
+    result.durationMs = report.durationMs;
+    result.billedMs = report.billedMs;
+    result.coldStart = cold;
+    if (cold) result.initMs = report.initMs;
   }
 
   private invokeError(e: AwsError, name: string): TaskError {
@@ -507,9 +508,8 @@ export class LambdaBackend implements Backend {
     this.uploaded.clear();
     this.functionName = undefined;
     this.store?.destroy();
-    this.data.destroy();
+    this.data.destroy(); // and its request handler's connections
     this.control.destroy();
-    for (const agent of this.agents) agent.destroy();
   }
 }
 

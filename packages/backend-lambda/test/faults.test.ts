@@ -38,6 +38,11 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
   };
   const valuesOf = (output: unknown) => (output as { value: unknown }[]).map((p) => p.value);
 
+  it("runs these invocations on the direct path (the warm-up's first call went through client.send())", async () => {
+    expect(await backend.invoker.settled()).toBe("direct");
+    expect(await noBucket.invoker.settled()).toBe("direct");
+  });
+
   it("slows down on 429 TooManyRequestsException and completes", async () => {
     tb.emulator.faults.throttle(5);
     const { output, report } = await go(values(4), { concurrency: 4 });

@@ -1,0 +1,118 @@
+import { Agent } from "undici";
+
+/** The request the SDK hands its request handler (an `HttpRequest` of @smithy/core, typed as far as it is used). */
+export interface SdkHttpRequest {
+  method: string;
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query?: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+/** The answer the SDK's deserialisers read: the body is collected already (they take a Uint8Array as it is). */
+export interface SdkHttpResponse {
+  statusCode: number;
+  reason?: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface UndiciHandlerOptions {
+  /** Most connections per origin: requests beyond them wait for a free one. */
+  connections: number;
+  /** Time to open a connection. */
+  connectTimeoutMs: number;
+  /**
+   * Time to wait for the response's headers, and between chunks of its body. A synchronous invoke stays silent until
+   * the function returns, so this must outlast the function's own time limit.
+   */
+  responseTimeoutMs: number;
+}
+
+// RFC 3986 encoding, as the SDK's NodeHttpHandler writes query strings (what SigV4 signs is computed separately).
+const escape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function queryString(query: SdkHttpRequest["query"]): string {
+  const parts: string[] = [];
+  for (const key in query) {
+    const value = query[key];
+    const k = escape(key);
+    if (Array.isArray(value)) for (const v of value) parts.push(`${k}=${escape(v)}`);
+    else parts.push(value == null ? k : `${k}=${escape(value)}`);
+  }
+  return parts.join("&");
+}
+
+/**
+ * An SDK request handler (`handle(request, { abortSignal })`) on an undici connection pool with keep-alive, for the
+ * invocations: the same wire exchange as the SDK's NodeHttpHandler at a fraction of its CPU per request (no
+ * ClientRequest / IncomingMessage streams, no four timers per request). The response body is read whole, as the
+ * deserialiser of an Invoke would read it anyway. Network failures, timeouts and aborts reject with undici's errors,
+ * which carry no HTTP status (so the backend retries them, as it does NodeHttpHandler's).
+ */
+export class UndiciHttpHandler {
+  readonly metadata = { handlerProtocol: "http/1.1" };
+  private agent: Agent;
+  private connections: number;
+
+  constructor(private readonly options: UndiciHandlerOptions) {
+    this.connections = options.connections;
+    this.agent = this.newAgent();
+  }
+
+  private newAgent(): Agent {
+    const o = this.options;
+    return new Agent({
+      connections: this.connections,
+      connect: { timeout: o.connectTimeoutMs },
+      headersTimeout: o.responseTimeoutMs,
+      bodyTimeout: o.responseTimeoutMs,
+    });
+  }
+
+  /** Changes the connection limit; requests in flight finish on the connections they have. */
+  resize(connections: number): void {
+    if (connections === this.connections) return;
+    this.connections = connections;
+    const old = this.agent;
+    this.agent = this.newAgent();
+    void old.close().catch(() => undefined);
+  }
+
+  // The SDK types the signal with an interface of its own; what arrives is the attempt's AbortSignal.
+  async handle(request: SdkHttpRequest, options: { abortSignal?: unknown } = {}): Promise<{ response: SdkHttpResponse }> {
+    const signal = options.abortSignal as AbortSignal | undefined;
+    if (signal?.aborted) throw Object.assign(new Error("Request aborted", { cause: signal.reason }), { name: "AbortError" });
+    const origin = `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ""}`;
+    const q = request.query ? queryString(request.query) : "";
+    const res = await this.agent.request({
+      origin,
+      path: q ? `${request.path}?${q}` : request.path,
+      method: request.method as "POST",
+      headers: request.headers,
+      body: request.body as Uint8Array | string | undefined,
+      ...(signal ? { signal } : {}),
+    });
+    const body = new Uint8Array(await res.body.arrayBuffer());
+    const headers: Record<string, string> = {};
+    const raw = res.headers;
+    for (const name in raw) {
+      const value = raw[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+    }
+    return { response: { statusCode: res.statusCode, headers, body } };
+  }
+
+  updateHttpClientConfig(): void {}
+
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+
+  destroy(): void {
+    void this.agent.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,215 @@
+import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+
+/**
+ * How an invocation travels: "sdk" is `client.send(new InvokeCommand(...))` through the client's whole middleware
+ * stack; "direct" is the same client's protocol, signer and request handler called in a row, with what the stack
+ * resolves per call (endpoint, auth scheme, signing region and name, user agent) taken from a call it already made.
+ */
+export type InvokePath = "sdk" | "direct";
+
+// The parts of the client's resolved configuration the direct path calls. They are the client's own (its protocol
+// instance for restJson1, the SigV4 signer factory of @aws-sdk/core, the request handler it was given), typed here
+// only as far as they are used.
+interface HttpRequestLike {
+  hostname: string;
+  port?: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+interface HttpResponseLike {
+  statusCode: number;
+  headers: Record<string, string | undefined>;
+}
+interface EndpointV1 {
+  protocol: string;
+  hostname: string;
+  port: number | undefined;
+  path: string;
+  query?: Record<string, string>;
+}
+interface OperationSchema {
+  name: string;
+  namespace: string;
+  traits: unknown;
+  input: unknown;
+  output: unknown;
+}
+interface Protocol {
+  serializeRequest(operation: OperationSchema, input: unknown, context: unknown): Promise<HttpRequestLike>;
+  deserializeResponse(operation: OperationSchema, context: unknown, response: HttpResponseLike): Promise<unknown>;
+}
+interface Signer {
+  sign(request: HttpRequestLike, options: { signingDate: Date; signingRegion?: string; signingService?: string }): Promise<HttpRequestLike>;
+}
+interface ClientConfig {
+  protocol?: unknown;
+  signer?: (authScheme?: unknown) => Promise<Signer>;
+  requestHandler: { handle(request: HttpRequestLike, options: { abortSignal?: AbortSignal }): Promise<{ response: HttpResponseLike }> };
+  systemClockOffset: number;
+  disableClockSkewCorrection?: () => Promise<boolean>;
+}
+/** What the middleware stack put in the handler context of an Invoke. */
+interface StackContext {
+  commandName?: string;
+  endpointV2?: { url: URL; headers?: Record<string, string[]>; properties?: { authSchemes?: unknown[] } };
+  __smithy_context?: {
+    operationSchema?: unknown;
+    selectedHttpAuthScheme?: { httpAuthOption?: { schemeId?: string; signingProperties?: { signingRegion?: string; signingName?: string } } };
+  };
+}
+
+/** Everything the direct path needs, resolved once. */
+interface Direct {
+  protocol: Protocol;
+  operation: OperationSchema;
+  /** Serde context: the client's configuration with the endpoint fixed. */
+  context: Record<string, unknown>;
+  signer: Signer;
+  signingRegion: string | undefined;
+  signingService: string | undefined;
+  host: string;
+  userAgent: string | undefined;
+  amzUserAgent: string | undefined;
+  sampleClock: boolean;
+}
+
+/** Errors as the SDK's deserializer middleware hands them on: `$metadata` from the response when the protocol set none. */
+type ResponseError = Error & { $metadata?: { httpStatusCode?: number; requestId?: string } };
+
+/**
+ * Invokes Lambda functions through one `LambdaClient`. The first invocations go through `client.send()`, whose
+ * middleware resolves the endpoint (ruleset, custom endpoint or the profile's endpoint_url), the credentials and
+ * auth scheme, and the signing region and service; a middleware of ours reads them off that call. From then on each
+ * invocation is the client's own protocol serialising the InvokeCommand input, the client's SigV4 signer signing it
+ * (credentials still come from the client's provider, so they refresh as usual), the client's request handler
+ * sending it, and the protocol deserialising the answer or throwing the modelled exception — without rebuilding the
+ * middleware chain, copying the client configuration into a context and building a signer per call, the retry,
+ * user-agent and logger middlewares, or an endpoint and auth-scheme resolution per call. If the client is not what
+ * this expects (another protocol or auth scheme, endpoint headers), every invocation stays on `client.send()`.
+ */
+export class LambdaInvoker {
+  private direct: Direct | undefined;
+  private learning: Promise<void> | undefined;
+  private learnDirect: boolean;
+
+  constructor(
+    private readonly client: LambdaClient,
+    opts: { direct?: boolean } = {},
+  ) {
+    this.learnDirect = opts.direct ?? true;
+    if (this.learnDirect) {
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          if (this.learnDirect && !this.learning) this.learning = this.learn(context as StackContext, args.request as HttpRequestLike);
+          return next(args);
+        },
+        { step: "finalizeRequest", priority: "low", name: "superfaasLearnInvokePath" },
+      );
+    }
+  }
+
+  /** The path the next invocation takes. */
+  get path(): InvokePath {
+    return this.direct ? "direct" : "sdk";
+  }
+
+  /** The path once what the first invocation resolved has been taken up (or found unusable). */
+  async settled(): Promise<InvokePath> {
+    await this.learning;
+    return this.path;
+  }
+
+  /** Resolves with the output as `client.send(new InvokeCommand(input))` would, or rejects with what it would throw. */
+  invoke(input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+    const direct = this.direct;
+    if (direct) return this.send(direct, input, signal);
+    return this.client.send(new InvokeCommand(input), { abortSignal: signal });
+  }
+
+  private async send(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+    const config = this.client.config as unknown as ClientConfig;
+    const request = await d.protocol.serializeRequest(d.operation, input, d.context);
+    // What the build-step middlewares add: content-length, host and the user agent.
+    const headers = request.headers;
+    const body = request.body;
+    if (body instanceof Uint8Array) headers["content-length"] = String(body.byteLength);
+    else if (typeof body === "string") headers["content-length"] = String(Buffer.byteLength(body));
+    headers.host = d.host;
+    if (d.userAgent) headers["user-agent"] = d.userAgent;
+    if (d.amzUserAgent) headers["x-amz-user-agent"] = d.amzUserAgent;
+    const signingDate = new Date(d.sampleClock ? Date.now() + config.systemClockOffset : Date.now());
+    const signed = await d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
+    const sentAt = Date.now();
+    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
+    if (d.sampleClock) sampleClockOffset(config, response, sentAt);
+    try {
+      return (await d.protocol.deserializeResponse(d.operation, d.context, response)) as InvokeCommandOutput;
+    } catch (err) {
+      const e = err as ResponseError;
+      if (e && typeof e === "object" && !("$metadata" in e)) {
+        e.$metadata = { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] };
+      }
+      throw err;
+    }
+  }
+
+  /** Reads what the stack resolved for an Invoke; the direct path takes over once the signer is built. */
+  private async learn(context: StackContext, request: HttpRequestLike): Promise<void> {
+    const config = this.client.config as unknown as ClientConfig;
+    const smithy = context.__smithy_context;
+    const schema = smithy?.operationSchema;
+    const auth = smithy?.selectedHttpAuthScheme?.httpAuthOption;
+    const endpoint = context.endpointV2;
+    const protocol = config.protocol as Partial<Protocol> | undefined;
+    const authSchemes = endpoint?.properties?.authSchemes;
+    const usable =
+      context.commandName === "InvokeCommand" &&
+      Array.isArray(schema) &&
+      schema.length >= 6 &&
+      typeof protocol?.serializeRequest === "function" &&
+      typeof protocol.deserializeResponse === "function" &&
+      typeof config.signer === "function" &&
+      auth?.schemeId === "aws.auth#sigv4" &&
+      endpoint?.url instanceof URL &&
+      Object.keys(endpoint.headers ?? {}).length === 0 &&
+      (authSchemes?.length ?? 0) <= 1;
+    if (!usable) {
+      this.learnDirect = false;
+      return;
+    }
+    try {
+      const signer = await config.signer!(authSchemes?.[0]);
+      const sampleClock = (await config.disableClockSkewCorrection?.()) !== true;
+      const [, namespace, name, traits, input, output] = schema as unknown[];
+      const url = endpoint.url;
+      const ep: EndpointV1 = { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname };
+      if (url.search) ep.query = Object.fromEntries(url.searchParams);
+      const endpointV1 = Promise.resolve(ep);
+      this.direct = {
+        protocol: protocol as Protocol,
+        operation: { name: name as string, namespace: namespace as string, traits, input, output },
+        context: { ...(config as unknown as Record<string, unknown>), endpoint: () => endpointV1 },
+        signer,
+        signingRegion: auth.signingProperties?.signingRegion,
+        signingService: auth.signingProperties?.signingName,
+        host: ep.port !== undefined ? `${ep.hostname}:${ep.port}` : ep.hostname,
+        userAgent: request.headers["user-agent"],
+        amzUserAgent: request.headers["x-amz-user-agent"],
+        sampleClock,
+      };
+    } catch {
+      this.learnDirect = false;
+    }
+  }
+}
+
+/** The SDK's clock-skew correction: the offset of the server's Date header, unless a cache answered (Age) or the call took over 15 minutes. */
+function sampleClockOffset(config: ClientConfig, response: HttpResponseLike, sentAt: number): void {
+  const date = response.headers.date;
+  if (!date || response.headers.age !== undefined) return;
+  const serverTime = Date.parse(date);
+  if (Number.isNaN(serverTime)) return;
+  const now = Date.now();
+  if (now - sentAt > 900_000) return;
+  config.systemClockOffset = serverTime - now;
+}
