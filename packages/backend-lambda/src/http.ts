@@ -33,15 +33,15 @@ export interface UndiciHandlerOptions {
 }
 
 // RFC 3986 encoding, as the SDK's NodeHttpHandler writes query strings (what SigV4 signs is computed separately).
-const escape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function queryString(query: SdkHttpRequest["query"]): string {
   const parts: string[] = [];
   for (const key in query) {
     const value = query[key];
-    const k = escape(key);
-    if (Array.isArray(value)) for (const v of value) parts.push(`${k}=${escape(v)}`);
-    else parts.push(value == null ? k : `${k}=${escape(value)}`);
+    const k = rfc3986(key);
+    if (Array.isArray(value)) for (const v of value) parts.push(`${k}=${rfc3986(v)}`);
+    else parts.push(value == null ? k : `${k}=${rfc3986(value)}`);
   }
   return parts.join("&");
 }
