@@ -18,10 +18,9 @@ import { fork } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { run } from "@superfaas/core";
 import { noop } from "./jobs/noop.mjs";
+import { collectGarbage, cpuSeconds } from "./lib/measure.mjs";
 
 // The SDK's notice that its 2027 releases will need Node 22 is not news here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -31,20 +30,6 @@ const pkg = join(here, "..", "packages", "backend-lambda");
 const lambdaDist = join(pkg, "dist", "index.js");
 const emulatorServer = join(pkg, "test", "emulator", "serve.mjs");
 
-let gcFunction;
-/** A full, synchronous garbage collection, without needing `node --expose-gc`. */
-function collectGarbage() {
-  if (!gcFunction) {
-    if (typeof globalThis.gc === "function") gcFunction = globalThis.gc;
-    else {
-      setFlagsFromString("--expose-gc");
-      gcFunction = runInNewContext("gc");
-    }
-  }
-  gcFunction();
-}
-
-const cpuSeconds = (u) => (u.user + u.system) / 1e6;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;

@@ -18,28 +18,13 @@ import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { run } from "@superfaas/core";
 import { noop } from "./jobs/noop.mjs";
+import { collectGarbage, cpuSeconds } from "./lib/measure.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..", "packages", "backend-openwhisk");
 
-let gcFunction;
-/** A full garbage collection, without needing `node --expose-gc`. */
-function collectGarbage() {
-  if (!gcFunction) {
-    if (typeof globalThis.gc === "function") gcFunction = globalThis.gc;
-    else {
-      setFlagsFromString("--expose-gc");
-      gcFunction = runInNewContext("gc");
-    }
-  }
-  gcFunction();
-}
-
-const cpuSeconds = (u) => (u.user + u.system) / 1e6;
 
 /** Starts the emulator in a child process; resolves with its address and ways to read its stats and stop it. */
 async function startEmulatorProcess(options) {
