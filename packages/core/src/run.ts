@@ -99,7 +99,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const succeeded = records.filter((r) => r.status === "succeeded");
   const latencies = succeeded.map((r) => r.finishedAt! - r.startedAt!);
   const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
-  const costUsd = backend.estimateCost?.({ invocations: sched.attempts, billedMs });
+  // A throttled attempt was refused before it ran: the platform does not bill it.
+  const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled, billedMs });
   const report: RunReport = {
     schemaVersion: 1,
     runId,
