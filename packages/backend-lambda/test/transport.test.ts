@@ -334,7 +334,7 @@ describe("the undici request handler", () => {
       const aborted = h.handle(req("/hang/1"), { abortSignal: ac.signal });
       setTimeout(() => ac.abort(), 50);
       await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
-      expect(Date.now() - t0).toBeLessThan(1_000) // the rejection is the abort, not the 300 ms response timeout (checked by its name);
+      expect(Date.now() - t0).toBeLessThan(1_000); // the rejection is the abort, not the 300 ms response timeout (checked by its name)
       await expect(h.handle(req("/x"), { abortSignal: ac.signal })).rejects.toMatchObject({ name: "AbortError" });
       const late = await h.handle(req("/hang/2")).then(
         () => undefined,

@@ -59,7 +59,7 @@ describe("openwhisk hot path", () => {
     const t0 = performance.now();
     controller.abort(reason);
     await expect(call).rejects.toBe(reason);
-    expect(performance.now() - t0).toBeLessThan(1_000) // the activation would take 5 s;
+    expect(performance.now() - t0).toBeLessThan(1_000); // the activation would take 5 s
     // The emulator sees the connection go, long before the activation (5 s) would have ended.
     await until("the aborted connection to close", async () => closed > closedBefore, 1_000);
   });
