@@ -22,32 +22,18 @@ export function lambdaBackend(options: LambdaOptions = {}): LambdaBackend {
   return new LambdaBackend(options);
 }
 
-/** Flag values as the CLI hands them over: text where the options want numbers. */
-export type LambdaFlagValues = Omit<LambdaOptions, "memory" | "functionTimeout" | "concurrencyLimit" | "arch"> & {
-  memory?: number | string;
-  functionTimeout?: number | string;
-  concurrencyLimit?: number | string;
+/** Flag values as the CLI hands them over (typed flags already converted to numbers). */
+export type LambdaFlagValues = Omit<LambdaOptions, "arch"> & {
   arch?: string;
-  priceGbSecond?: number | string;
-  pricePerRequest?: number | string;
+  priceGbSecond?: number;
+  pricePerRequest?: number;
 };
 
-// Text that is not a number becomes NaN, which the config schema rejects naming the flag.
-const num = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === "number" ? v : v === "" ? Number.NaN : Number(v));
-
-/** Converts CLI flag values to options. */
+/** Converts CLI flag values to options: the price flags become one pricing entry for both architectures. */
 export function lambdaOptionsFromFlags(flags: LambdaFlagValues): LambdaOptions {
-  const { memory, functionTimeout, concurrencyLimit, arch, priceGbSecond, pricePerRequest, ...rest } = flags;
+  const { arch, priceGbSecond: gb, pricePerRequest: req, ...rest } = flags;
   const o: LambdaOptions = { ...rest };
-  const m = num(memory);
-  const t = num(functionTimeout);
-  const c = num(concurrencyLimit);
-  if (m !== undefined) o.memory = m;
-  if (t !== undefined) o.functionTimeout = t;
-  if (c !== undefined) o.concurrencyLimit = c;
   if (arch !== undefined) o.arch = arch as LambdaArch;
-  const gb = num(priceGbSecond);
-  const req = num(pricePerRequest);
   if (gb !== undefined || req !== undefined) {
     const price = { ...(gb !== undefined ? { gbSecondUsd: gb } : {}), ...(req !== undefined ? { requestUsd: req } : {}) };
     o.pricing = { x86_64: price, arm64: price };
@@ -61,19 +47,19 @@ export const lambdaBackendDescriptor: BackendDescriptor<LambdaFlagValues> = {
   description: "AWS Lambda functions (credentials and region: the AWS SDK's default chain; LocalStack via AWS_ENDPOINT_URL)",
   flags: [
     { name: "role", value: "ARN", description: "execution role of the function, needed to create it (default: SUPERFAAS_LAMBDA_ROLE)" },
-    { name: "memory", value: "MB", description: "function memory, 128-10240; 1769 is one full vCPU (default 1769)" },
-    { name: "function-timeout", value: "SECONDS", description: "the function's own time limit, 1-900 (default 300)" },
+    { name: "memory", value: "MB", type: "integer", min: 128, description: "function memory, 128-10240; 1769 is one full vCPU (default 1769)" },
+    { name: "function-timeout", value: "SECONDS", type: "integer", description: "the function's own time limit, 1-900 (default 300)" },
     { name: "arch", value: "ARCH", description: "x86_64 or arm64 (arm64 is about 20% cheaper; default x86_64)" },
     { name: "runtime", value: "RUNTIME", description: "Node.js runtime (default nodejs22.x)" },
     { name: "bucket", value: "NAME", description: "S3 bucket for payloads over 6 MB, created if missing (default: SUPERFAAS_BUCKET)" },
-    { name: "concurrency-limit", value: "N", description: "most invocations in flight, at most the account's concurrency (default 1000)" },
+    { name: "concurrency-limit", value: "N", type: "integer", description: "most invocations in flight, at most the account's concurrency (default 1000)" },
     { name: "keep", description: "keep the function after the run (it is deleted otherwise)" },
     { name: "region", value: "REGION", description: "AWS region (default: AWS_REGION or the profile's)" },
     { name: "endpoint", value: "URL", description: "Lambda API endpoint, e.g. LocalStack (default: AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL)" },
     { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" },
     { name: "function-s3-endpoint", value: "URL", description: "S3 endpoint as the function reaches it, or none (default: --s3-endpoint)" },
-    { name: "price-gb-second", value: "USD", description: "price per GB-second for the cost estimate (default: us-east-1 on-demand for --arch)" },
-    { name: "price-per-request", value: "USD", description: "price per request for the cost estimate (default 0.0000002)" },
+    { name: "price-gb-second", value: "USD", type: "number", min: 0, description: "price per GB-second for the cost estimate (default: us-east-1 on-demand for --arch)" },
+    { name: "price-per-request", value: "USD", type: "number", min: 0, description: "price per request for the cost estimate (default 0.0000002)" },
   ],
   create: (flags) => new LambdaBackend(lambdaOptionsFromFlags(flags)),
 };

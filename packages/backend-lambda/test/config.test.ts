@@ -72,11 +72,16 @@ describe("lambda configuration", () => {
     expect(err.hint).toMatch(/s3:GetObject, s3:PutObject and s3:DeleteObject/);
   });
 
-  it("turns CLI flag text into numbers, and text that is no number into a BACKEND_CONFIG error", () => {
-    const o = lambdaOptionsFromFlags({ memory: "512", functionTimeout: "60", concurrencyLimit: "50", arch: "arm64", keep: true, priceGbSecond: "0.00002" });
+  it("turns the price flags into one pricing entry, and leaves numbers checked by the config schema", () => {
+    const o = lambdaOptionsFromFlags({ memory: 512, functionTimeout: 60, concurrencyLimit: 50, arch: "arm64", keep: true, priceGbSecond: 0.00002 });
     expect(o).toMatchObject({ memory: 512, functionTimeout: 60, concurrencyLimit: 50, arch: "arm64", keep: true });
     expect(resolve(o).price.gbSecondUsd).toBe(0.00002);
-    expect(() => lambdaBackendDescriptor.create({ memory: "lots", env: {} } as never)).toThrow(/--memory/);
+    expect(() => lambdaBackendDescriptor.create({ memory: Number.NaN, env: {} } as never)).toThrow(/--memory/);
+  });
+
+  it("declares its numeric flags so the CLI converts and checks them", () => {
+    const typed = Object.fromEntries(lambdaBackendDescriptor.flags!.filter((f) => f.type).map((f) => [f.name, f.type]));
+    expect(typed).toEqual({ memory: "integer", "function-timeout": "integer", "concurrency-limit": "integer", "price-gb-second": "number", "price-per-request": "number" });
   });
 
   it("offers its flags to the CLI without clashing with the run's own flags", () => {

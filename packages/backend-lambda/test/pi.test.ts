@@ -25,9 +25,9 @@ describe("pi on lambda (emulator) against the local backend", () => {
     } finally {
       await local.dispose();
     }
-    // Made the way the CLI makes it for `--backend lambda --memory 512 --function-timeout 60`: flag values as text.
+    // Made the way the CLI makes it for `--backend lambda --memory 512 --function-timeout 60`.
     const { credentials, ...rest } = tb.options();
-    const lambda = (await lambdaBackendDescriptor.create({ ...rest, credentials, memory: "512", functionTimeout: "60" })) as LambdaBackend;
+    const lambda = (await lambdaBackendDescriptor.create({ ...rest, credentials, memory: 512, functionTimeout: 60 })) as LambdaBackend;
     try {
       const { output, report } = await run(pi, input, { backend: lambda, tasks: 8, concurrency: 4 });
       const got = output as PiOutput;

@@ -179,29 +179,14 @@ export function localBackend(options: LocalBackendOptions = {}): LocalBackend {
   return new LocalBackend(options);
 }
 
-// CLI flag values arrive as text.
-function numbersFromFlags(o: LocalBackendOptions): LocalBackendOptions {
-  const out: LocalBackendOptions = { ...o };
-  for (const [key, flag] of [["workers", "--workers"], ["tasksPerWorker", "--tasks-per-worker"], ["maxHeapMb", "--max-heap-mb"]] as const) {
-    const v = o[key] as unknown;
-    if (typeof v !== "string") continue;
-    const n = Number(v.replaceAll("_", ""));
-    if (v.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
-      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(v)} for ${flag}`, `${flag} takes a whole number >= 1`);
-    }
-    out[key] = n;
-  }
-  return out;
-}
-
 /** The local backend as offered by name to the CLI. */
 export const localBackendDescriptor: BackendDescriptor<LocalBackendOptions> = {
   name: "local",
   description: "worker threads on this machine (default; no cloud account needed)",
   flags: [
-    { name: "workers", value: "N", description: "worker threads (default: the number of available cores)" },
-    { name: "tasks-per-worker", value: "N", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
-    { name: "max-heap-mb", value: "MB", description: "heap cap per worker; a worker over it dies and the attempt is retried" },
+    { name: "workers", value: "N", type: "integer", description: "worker threads (default: the number of available cores)" },
+    { name: "tasks-per-worker", value: "N", type: "integer", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
+    { name: "max-heap-mb", value: "MB", type: "integer", min: 16, description: "heap cap per worker; a worker over it dies and the attempt is retried" },
   ],
-  create: (options) => new LocalBackend(numbersFromFlags(options)),
+  create: (options) => new LocalBackend(options),
 };

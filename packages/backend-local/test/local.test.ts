@@ -11,13 +11,12 @@ describe("local backend", () => {
     expect(localBackend({ workers: 3, tasksPerWorker: 2 }).facts.defaultConcurrency).toBe(12);
   });
 
-  it("takes its CLI flags as text and names the flag a bad value came from", async () => {
-    const b = (await localBackendDescriptor.create({ workers: "3", tasksPerWorker: "2" } as never)) as LocalBackend;
+  it("declares its numeric flags so the CLI converts and checks them", async () => {
+    const typed = Object.fromEntries(localBackendDescriptor.flags!.map((f) => [f.name, f.type]));
+    expect(typed).toEqual({ workers: "integer", "tasks-per-worker": "integer", "max-heap-mb": "integer" });
+    const b = (await localBackendDescriptor.create({ workers: 3, tasksPerWorker: 2 })) as LocalBackend;
     expect(b.facts.defaultConcurrency).toBe(12);
     await b.dispose();
-    expect(() => localBackendDescriptor.create({ workers: "abc" } as never)).toThrow(/invalid value "abc" for --workers/);
-    expect(() => localBackendDescriptor.create({ tasksPerWorker: "0" } as never)).toThrow(/invalid value "0" for --tasks-per-worker/);
-    expect(() => localBackendDescriptor.create({ maxHeapMb: "1.5" } as never)).toThrow(/invalid value "1.5" for --max-heap-mb/);
   });
 
   it("rejects a worker count below one", () => {

@@ -10,20 +10,6 @@ export function openWhiskBackend(options: OpenWhiskOptions = {}): OpenWhiskBacke
   return new OpenWhiskBackend(options);
 }
 
-// CLI flag values arrive as text; the options want numbers.
-function numbersFromFlags(o: OpenWhiskOptions): OpenWhiskOptions {
-  const num = (v: unknown) => (typeof v === "string" ? Number(v) : (v as number | undefined));
-  const memory = num(o.memory);
-  const actionTimeout = num(o.actionTimeout);
-  const actionConcurrency = num(o.actionConcurrency);
-  return {
-    ...o,
-    ...(memory !== undefined ? { memory } : {}),
-    ...(actionTimeout !== undefined ? { actionTimeout } : {}),
-    ...(actionConcurrency !== undefined ? { actionConcurrency } : {}),
-  };
-}
-
 /** The OpenWhisk backend as offered by name to the CLI. */
 export const openWhiskBackendDescriptor: BackendDescriptor<OpenWhiskOptions> = {
   name: "openwhisk",
@@ -34,14 +20,14 @@ export const openWhiskBackendDescriptor: BackendDescriptor<OpenWhiskOptions> = {
     { name: "namespace", value: "NS", description: "namespace (default: __OW_NAMESPACE, NAMESPACE in ~/.wskprops, or _)" },
     { name: "insecure", description: "accept self-signed certificates" },
     { name: "kind", value: "KIND", description: "action runtime kind (default nodejs:20)" },
-    { name: "memory", value: "MB", description: "action memory (default 256)" },
-    { name: "action-timeout", value: "SECONDS", description: "action time limit (default 300)" },
-    { name: "action-concurrency", value: "N", description: "activations one container runs at once (default 1)" },
+    { name: "memory", value: "MB", type: "integer", description: "action memory (default 256)" },
+    { name: "action-timeout", value: "SECONDS", type: "number", description: "action time limit (default 300)" },
+    { name: "action-concurrency", value: "N", type: "integer", description: "activations one container runs at once (default 1)" },
     { name: "keep", description: "keep the action after the run" },
     { name: "bucket", value: "NAME", description: "S3-compatible bucket for payloads over 1 MB (default: SUPERFAAS_BUCKET)" },
     { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3)" },
     { name: "s3-region", value: "REGION", description: "S3 region (default: AWS_REGION or us-east-1)" },
     { name: "wskprops", value: "PATH", description: "wsk properties file (default ~/.wskprops)" },
   ],
-  create: (options) => new OpenWhiskBackend(numbersFromFlags(options)),
+  create: (options) => new OpenWhiskBackend(options),
 };

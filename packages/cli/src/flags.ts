@@ -15,6 +15,17 @@ export function countOption(name: string, min: number) {
   };
 }
 
+/** Parser of a number flag (`--price-gb-second 0.0000166667`): finite, and at least `min` (above 0 when no `min`). */
+export function numberOption(name: string, min?: number) {
+  return (value: string): number => {
+    const n = value.trim() === "" ? Number.NaN : Number(value.replaceAll("_", ""));
+    if (!Number.isFinite(n) || (min === undefined ? n <= 0 : n < min)) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a number ${min === undefined ? "> 0" : `>= ${min}`}`);
+    }
+    return n;
+  };
+}
+
 /** Parser of `--tasks N|auto`. */
 export function tasksOption(value: string): number | "auto" {
   return value === "auto" ? "auto" : countOption("tasks", 1)(value);
@@ -84,7 +95,9 @@ export function addJobOptions(cmd: Command, job: Job): void {
 export function addBackendOptions(cmd: Command, backend: BackendDescriptor<never>): void {
   for (const f of backend.flags ?? []) {
     if (cmd.options.some((o) => o.long === `--${f.name}`)) continue;
-    cmd.addOption(new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`));
+    const opt = new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`);
+    if (f.value && f.type) opt.argParser(f.type === "integer" ? countOption(f.name, f.min ?? 1) : numberOption(f.name, f.min));
+    cmd.addOption(opt);
   }
 }
 

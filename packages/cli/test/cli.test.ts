@@ -42,6 +42,9 @@ describe("superfaas CLI", () => {
     ["an unknown example name", ["run", "pie"], /^error\[UNKNOWN_JOB\]: unknown job "pie" — give the path of a module that exports a job, or one of the examples: pi/],
     ["a module that exports no job", ["run", fixture("no-job.mjs")], /^error\[NO_JOB_EXPORT\]: .*no-job\.mjs exports no job — export a job made with defineJob/],
     ["a module with several jobs and no --job", ["run", fixture("two-jobs.mjs")], /^error\[NO_JOB_EXPORT\]: .* exports several jobs \(a, b\) — pick one with --job NAME/],
+    ["a backend flag that is not a whole number", ["run", fixture("sum-job.ts"), "--workers", "two"], /^error\[BAD_INPUT\]: invalid value "two" for --workers — --workers takes a whole number >= 1/],
+    ["a backend flag below its minimum", ["run", fixture("sum-job.ts"), "--max-heap-mb", "8"], /^error\[BAD_INPUT\]: invalid value "8" for --max-heap-mb — --max-heap-mb takes a whole number >= 16/],
+    ["a cloud backend's number flag that is not a number", ["run", fixture("sum-job.ts"), "--backend", "lambda", "--price-gb-second", "cheap"], /^error\[BAD_INPUT\]: invalid value "cheap" for --price-gb-second — --price-gb-second takes a number >= 0/],
     ["an unknown flag", ["run", fixture("sum-job.ts"), "--frobnicate"], /^error\[BAD_INPUT\]: unknown option '--frobnicate' — run `superfaas --help`/],
   ];
   for (const [what, args, expected] of badInputs) {

@@ -75,6 +75,13 @@ export interface BackendFlag {
   description: string;
   /** Placeholder shown in help, e.g. "URL"; omit for an on/off switch. */
   value?: string;
+  /**
+   * What the value must be: the CLI converts it (accepting 1e3 and 1_000 for integers) and rejects anything else
+   * with one error line naming the flag, so `create` gets numbers. Untyped values arrive as text.
+   */
+  type?: "integer" | "number";
+  /** Smallest accepted value of a typed flag (default 1 for integers, above 0 for numbers). */
+  min?: number;
 }
 
 /** How a backend is offered by name (CLI `--backend NAME`): a description, its flags and a factory. */
@@ -82,6 +89,6 @@ export interface BackendDescriptor<O = Record<string, unknown>> {
   name: string;
   description: string;
   flags?: BackendFlag[];
-  /** Creates the backend from flag values (camelCased); throws BACKEND_CONFIG when settings are missing. */
+  /** Creates the backend from flag values (camelCased; typed flags as numbers); throws BACKEND_CONFIG when settings are missing. */
   create(options: O): Backend | Promise<Backend>;
 }
