@@ -67,14 +67,21 @@ class ApiError extends Error {
 const validation = (field, value, constraint) =>
   new ApiError(400, "ValidationException", `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`);
 
-/** An execution environment in its own Node.js process. */
-class ProcessEnv {
+/** What every execution environment has: an id, its function and code generation, and whether it is busy or dead. */
+class Env {
   constructor(emu, fn) {
     this.id = ++emu.envSeq;
     this.fnName = fn.name;
     this.generation = fn.live.generation;
     this.busy = false;
     this.dead = false;
+  }
+}
+
+/** An execution environment in its own Node.js process. */
+class ProcessEnv extends Env {
+  constructor(emu, fn) {
+    super(emu, fn);
     this.log = [];
     this.logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll("-", "/")}/[$LATEST]${randomUUID().replaceAll("-", "")}`;
     const live = fn.live;
@@ -193,13 +200,9 @@ class ProcessEnv {
  * An "environment" that runs the handler inside the emulator's own process: no isolation, no crash or timeout
  * enforcement, but no process either. For throughput benchmarks of the client side only.
  */
-class InlineEnv {
+class InlineEnv extends Env {
   constructor(emu, fn) {
-    this.id = ++emu.envSeq;
-    this.fnName = fn.name;
-    this.generation = fn.live.generation;
-    this.busy = false;
-    this.dead = false;
+    super(emu, fn);
     this.live = fn.live;
     this.logStreamName = `inline/[$LATEST]${this.id}`;
     this.emu = emu;
