@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import {
   CreateFunctionCommand,
@@ -20,6 +19,7 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import {
   bundleJob,
+  entryModulePath,
   openEnvelopeWithStore,
   SuperfaasError,
   TaskError,
@@ -34,6 +34,7 @@ import {
 } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, resolveLambdaConfig, type FunctionS3Config, type LambdaConfig, type LambdaOptions } from "./config.js";
+import { S3_ENV } from "./wire.js";
 import { UndiciHttpHandler } from "./http.js";
 import { LambdaInvoker } from "./invoke.js";
 import { decodeLogResult, parseReportLine, type LambdaReport } from "./report.js";
@@ -45,47 +46,10 @@ export const LAMBDA_INLINE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024;
 
 const HANDLER = "index.handler";
 
-// The function: index.js exporting handler(event, context). The job is loaded once per execution environment; the
-// event is the TaskPayload and the answer is the envelope. The object store is opened on first use only, so cold
-// starts of functions that never see a large payload do not pay for loading the S3 client.
-const ENTRY = `
-import * as mod from JOB_MODULE;
-import { findJob, runTask } from CORE_RUNTIME;
-const job = findJob(mod, JOB_NAME);
-const store = STORE_FACTORY;
-export async function handler(event, context) {
-  return runTask(job, event, "lambda:" + context.logStreamName, store);
-}
-`;
-const STORE = `(() => {
-  const config = process.env.SUPERFAAS_S3 ? JSON.parse(process.env.SUPERFAAS_S3) : undefined;
-  if (!config) return undefined;
-  let opening;
-  const open = () => (opening ??= import(STORE_MODULE).then((m) => new m.S3Store(config)));
-  return {
-    put: async (key, body) => (await open()).put(key, body),
-    get: async (key) => (await open()).get(key),
-    deletePrefix: async (prefix) => (await open()).deletePrefix(prefix),
-  };
-})()`;
-
 /** `superfaas-<job>-<hash>`: at most 64 characters of letters, digits, '-' and '_', as Lambda requires. */
 export function lambdaFunctionName(jobName: string, bundleHash: string): string {
   const job = jobName.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 64 - "superfaas-".length - 13);
   return `superfaas-${job}-${bundleHash.slice(0, 12)}`;
-}
-
-// The store module is bundled into the function by absolute path: the job's own directory (where esbuild resolves
-// from) need not depend on @superfaas/store-s3. Sources are preferred, as bundleJob prefers the "source" condition.
-function storeModulePath(): string {
-  const req = createRequire(import.meta.url);
-  for (const dir of req.resolve.paths("@superfaas/store-s3") ?? []) {
-    for (const file of ["src/index.ts", "dist/index.js"]) {
-      const path = join(dir, "@superfaas", "store-s3", file);
-      if (existsSync(path)) return path;
-    }
-  }
-  throw new SuperfaasError("INTERNAL", "lambda: cannot find @superfaas/store-s3 to bundle into the function", "reinstall dependencies (pnpm install)");
 }
 
 type AwsError = Error & {
@@ -198,10 +162,8 @@ export class LambdaBackend implements Backend {
 
   async prepare(ctx: PrepareContext): Promise<void> {
     const c = this.config;
-    const store = this.store ? STORE.replace("STORE_MODULE", () => JSON.stringify(storeModulePath())) : "undefined";
-    const entry = ENTRY.replace("STORE_FACTORY", () => store);
     const nodeTarget = `node${/^nodejs(\d+)/.exec(c.runtime)?.[1] ?? "20"}`;
-    const bundle = await this.bundle(ctx, entry, nodeTarget);
+    const bundle = await this.bundle(ctx, nodeTarget);
     const name = lambdaFunctionName(ctx.job.jobName, bundle.hash);
     this.functionName = name;
     this.runPrefix = `superfaas/${ctx.runId}/`;
@@ -228,8 +190,8 @@ export class LambdaBackend implements Backend {
     this.deployed.add(name);
   }
 
-  private async bundle(ctx: PrepareContext, entry: string, nodeTarget: string): Promise<Bundle> {
-    const key = `${ctx.job.modulePath}\0${ctx.job.jobName}\0${nodeTarget}\0${entry}`;
+  private async bundle(ctx: PrepareContext, nodeTarget: string): Promise<Bundle> {
+    const key = `${ctx.job.modulePath}\0${ctx.job.jobName}\0${nodeTarget}`;
     let mtimeMs = -1;
     try {
       mtimeMs = statSync(ctx.job.modulePath).mtimeMs;
@@ -238,7 +200,15 @@ export class LambdaBackend implements Backend {
     }
     const hit = this.bundles.get(key);
     if (hit && hit.mtimeMs === mtimeMs) return hit.bundle;
-    const bundle = await bundleJob({ job: ctx.job, target: `lambda-${this.store ? "s3" : "inline"}`, entry, format: "cjs", nodeTarget });
+    const bundle = await bundleJob({
+      job: ctx.job,
+      target: `lambda-${this.store ? "s3" : "inline"}`,
+      entry: entryModulePath(import.meta.url, "handler-entry"),
+      // Without a bucket the function never opens the store: leave the AWS SDK out of its zip.
+      ...(this.store ? {} : { external: ["@superfaas/store-s3"] }),
+      format: "cjs",
+      nodeTarget,
+    });
     this.bundles.set(key, { mtimeMs, bundle });
     return bundle;
   }
@@ -246,7 +216,7 @@ export class LambdaBackend implements Backend {
   /** What the function's configuration should be. */
   private desiredConfiguration(jobName: string, hash: string) {
     const c = this.config;
-    const variables: Record<string, string> = this.functionS3 ? { SUPERFAAS_S3: JSON.stringify(this.functionS3) } : {};
+    const variables: Record<string, string> = this.functionS3 ? { [S3_ENV]: JSON.stringify(this.functionS3) } : {};
     return {
       Runtime: c.runtime as Runtime,
       Handler: HANDLER,

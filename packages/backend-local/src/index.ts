@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import {
   bundleJob,
+  entryModulePath,
   openEnvelope,
   SuperfaasError,
   TaskError,
@@ -28,16 +29,6 @@ export interface LocalBackendOptions {
   /** Where job bundles are cached. */
   cacheDir?: string;
 }
-
-// A few lines around the job's map: the worker loads the bundled job once and serves attempts.
-const ENTRY = `
-import * as mod from JOB_MODULE;
-import { findJob, runTask } from CORE_RUNTIME;
-import { threadId } from "node:worker_threads";
-const job = findJob(mod, JOB_NAME);
-const workerId = "local:" + process.pid + ":" + threadId;
-export default function (payload) { return runTask(job, payload, workerId); }
-`;
 
 // Piscina cancels a queued or running task (terminating its worker) when the signal it was given fires. Listening
 // on every attempt's AbortSignal (an EventTarget) costs more than a small task, so piscina gets a tiny emitter
@@ -114,7 +105,7 @@ export class LocalBackend implements Backend {
     const bundle = await bundleJob({
       job: ctx.job,
       target: "local",
-      entry: ENTRY,
+      entry: entryModulePath(import.meta.url, "worker-entry"),
       format: "esm",
       nodeTarget: `node${process.versions.node.split(".")[0]}`,
       ...(this.options.cacheDir ? { cacheDir: this.options.cacheDir } : {}),

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { run } from "@superfaas/core";
+import { RunError, run, type TaskError } from "@superfaas/core";
 import { localBackend, localBackendDescriptor, type LocalBackend } from "../src/index.js";
 import { hostile } from "./fixtures/hostile-job.mjs";
 
@@ -24,20 +24,36 @@ describe("local backend", () => {
     expect(() => localBackend({ tasksPerWorker: 0 })).toThrow(/tasks per worker must be a whole number >= 1/);
   });
 
-  it("survives workers that run out of heap, throw outside the task, or exit, and never hangs", async () => {
+  it("survives workers that run out of heap or exit, retrying their attempts, and never hangs", async () => {
     const backend = localBackend({ workers: 2, maxHeapMb: 32 });
     try {
-      const { output, report } = await run(hostile, { tasks: ["oom", "uncaught", "exit", "fine"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } });
+      const { output, report } = await run(hostile, { tasks: ["oom", "exit", "fine"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } });
       expect((output as { task: string; attempt: number }[]).map((p) => [p.task, p.attempt])).toEqual([
         ["oom", 2],
-        ["uncaught", 2],
         ["exit", 2],
         ["fine", 1],
       ]);
-      expect(report.totals.retries).toBe(3);
+      expect(report.totals.retries).toBe(2);
       const messages = report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message);
       expect(messages.some((m) => /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(m))).toBe(true);
-      expect(messages.some((m) => /thrown from a timer/.test(m))).toBe(true);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("fails the task with the job's own error when map throws outside its promise, instead of losing the worker", async () => {
+    const backend = localBackend({ workers: 2 });
+    try {
+      const failed = await run(hostile, { tasks: ["fine", "uncaught"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failed).toBeInstanceOf(RunError);
+      const e = failed as RunError;
+      expect(e.message).toMatch(/^task 1 failed in map: Error: thrown from a timer, outside the task's promise/);
+      expect((e.cause as TaskError).remoteStack).toMatch(/hostile-job|Timeout/);
+      // The job's own bug: not retried.
+      expect(e.report.totals.attempts).toBe(2);
     } finally {
       await backend.dispose();
     }

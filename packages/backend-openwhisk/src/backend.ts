@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { Agent as HttpAgent, STATUS_CODES } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import openwhisk from "openwhisk";
 import {
   bundleJob,
+  entryModulePath,
   openEnvelope,
   openEnvelopeWithStore,
   SuperfaasError,
@@ -21,59 +20,13 @@ import {
   type PrepareContext,
 } from "@superfaas/core";
 import type { S3Store } from "@superfaas/store-s3";
+import { S3_PARAM } from "./wire.js";
 import { resolveOpenWhiskConfig, type OpenWhiskConfig, type OpenWhiskOptions } from "./config.js";
 import { proxyFromEnv, Transport, type HttpAnswer } from "./transport.js";
 
 /** The platform's documented limits on parameters and results (1 MB each); we keep a margin for the envelope. */
 export const OPENWHISK_PAYLOAD_LIMIT = 1024 * 1024;
 const INLINE_LIMIT = OPENWHISK_PAYLOAD_LIMIT - 16 * 1024;
-const S3_PARAM = "__superfaas_s3";
-
-// The action: a zip whose index.js exports main(params). It loads the job once per container.
-// A failed attempt's envelope goes back inside `error`: the platform keeps only the `error` field of a result that
-// has one (the rest of the object is dropped) and reports the activation as an "application error", so the whole
-// envelope (message, stack, retryable) must live in that field to reach us.
-const entry = (storeModule: string | undefined) => `
-import * as mod from JOB_MODULE;
-import { findJob, runTask } from CORE_RUNTIME;
-import { hostname } from "node:os";
-${storeModule ? `import { S3Store } from ${JSON.stringify(storeModule)};` : ""}
-const job = findJob(mod, JOB_NAME);
-const workerId = "openwhisk:" + hostname() + ":" + process.pid;
-let store;
-export async function main(params) {
-  const { ${S3_PARAM}: s3, ...payload } = params;
-  ${storeModule ? `if (s3 && !store) store = new S3Store(s3);` : ""}
-  const envelope = await runTask(job, payload, workerId, store);
-  return envelope.ok ? envelope : { error: envelope };
-}
-`;
-
-/**
- * The file of @superfaas/store-s3 that the action bundle imports. It is resolved from this package, not left to the
- * bundler: the bundler resolves imports from the job module's folder, and a job's package (an example, a user's
- * project) rarely depends on the store itself. Prefers the TypeScript source when present, as the bundler does.
- */
-function storeModulePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkgDir = join(dir, "node_modules", "@superfaas", "store-s3");
-    if (existsSync(join(pkgDir, "package.json"))) {
-      const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports?: { ".": Record<string, string> } };
-      const targets = pkg.exports?.["."] ?? {};
-      for (const condition of ["source", "default", "import"]) {
-        const target = targets[condition];
-        if (target && existsSync(join(pkgDir, target))) return join(pkgDir, target);
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new SuperfaasError("BUNDLE_FAILED", "cannot find @superfaas/store-s3 for the action bundle", "reinstall @superfaas/backend-openwhisk (it depends on @superfaas/store-s3)");
-    }
-    dir = parent;
-  }
-}
-
 interface Activation {
   activationId: string;
   duration?: number;
@@ -206,8 +159,7 @@ export class OpenWhiskBackend implements Backend {
    * change to a module the job imports is picked up by the next backend (the CLI makes one per run).
    */
   private async bundle(job: JobRef): Promise<Bundle> {
-    const storeModule = this.store ? storeModulePath() : undefined;
-    const key = `${job.modulePath}\0${job.jobName}\0${storeModule ?? ""}`;
+    const key = `${job.modulePath}\0${job.jobName}\0${this.store ? "s3" : ""}`;
     let mtimeMs = -1;
     try {
       mtimeMs = statSync(job.modulePath).mtimeMs;
@@ -216,7 +168,15 @@ export class OpenWhiskBackend implements Backend {
     }
     const hit = this.bundles.get(key);
     if (hit && hit.mtimeMs === mtimeMs) return hit.bundle;
-    const bundle = await bundleJob({ job, target: "openwhisk", entry: entry(storeModule), format: "cjs", nodeTarget: "node20" });
+    const bundle = await bundleJob({
+      job,
+      target: this.store ? "openwhisk-s3" : "openwhisk",
+      entry: entryModulePath(import.meta.url, "action-entry"),
+      // Without a bucket the action never opens the store: leave the AWS SDK out of its zip.
+      ...(this.store ? {} : { external: ["@superfaas/store-s3"] }),
+      format: "cjs",
+      nodeTarget: "node20",
+    });
     this.bundles.set(key, { mtimeMs, bundle });
     return bundle;
   }

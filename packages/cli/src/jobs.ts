@@ -12,8 +12,6 @@ export const EXAMPLES: Record<string, { pkg: string; description: string }> = {
   },
 };
 
-const HOST_ENTRY = `export * from JOB_MODULE;`;
-
 /** Loads a job by example name or module path; TypeScript modules are bundled first. */
 export async function loadJob(spec: string, jobName?: string): Promise<Job> {
   let modulePath: string;
@@ -34,7 +32,7 @@ export async function loadJob(spec: string, jobName?: string): Promise<Job> {
   let importPath = modulePath;
   if (/\.(c|m)?tsx?$/.test(modulePath)) {
     // Node 20 cannot import TypeScript: load a bundled copy, but keep the original path for the backends.
-    importPath = (await bundleJob({ job: { modulePath, jobName: jobName ?? "host" }, target: "host", entry: HOST_ENTRY, format: "esm" })).path;
+    importPath = (await bundleJob({ job: { modulePath, jobName: jobName ?? "host" }, target: "host", format: "esm" })).path;
   }
   let mod: Record<string, unknown>;
   try {

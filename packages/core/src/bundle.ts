@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { homedir, tmpdir, userInfo } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SuperfaasError } from "./errors.js";
 import type { JobRef } from "./backend.js";
@@ -22,50 +22,107 @@ export interface BundleOptions {
   /** Names the platform in file names and hashes: "local", "openwhisk", "lambda". */
   target: string;
   /**
-   * The function's entry source: a few lines that import the job and the runtime and export the platform's
-   * handler. `JOB_MODULE`, `CORE_RUNTIME` and `JOB_NAME` are replaced by the job module's path, the runtime's
-   * path and the job's name as JSON strings.
+   * Path of the function's entry module: a real module of the backend's package (see `entryModulePath`) that exports
+   * the platform's handler and gets the job through `loadBundledJob()` from `@superfaas/core/entry`. Its imports
+   * resolve from its own package. Without an entry, the job module itself is bundled (the CLI loads TypeScript jobs so).
    */
-  entry: string;
+  entry?: string;
   format: "esm" | "cjs";
-  /** Where bundles are cached; defaults to `$TMPDIR/superfaas/bundles`. */
+  /**
+   * Packages left out of the bundle. An entry imports an optional part (the object store) lazily; leaving it out when
+   * the run does not need it keeps the function small, and the import is never reached there.
+   */
+  external?: string[];
+  /** Where bundles are cached; defaults to `defaultCacheDir()`. */
   cacheDir?: string;
   /** Node.js version the platform runs, e.g. "node20". */
   nodeTarget?: string;
 }
 
-/** The runtime module that entries import (`TaskPayload` handling, error envelopes). */
-export function runtimeModulePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const js = join(here, "runtime.js");
-  return existsSync(js) ? js : join(here, "runtime.ts");
+/** The specifier an entry imports the job module by (see `@superfaas/core/entry`); `bundleJob` binds it. */
+export const JOB_SPECIFIER = "superfaas:job";
+
+/**
+ * The module `name` beside the module at `url`: its compiled `.js` when there is one, else its `.ts` source (tests
+ * run from sources). Backends find their entry modules with it: `entryModulePath(import.meta.url, "worker-entry")`.
+ */
+export function entryModulePath(url: string, name: string): string {
+  const here = dirname(fileURLToPath(url));
+  const js = join(here, `${name}.js`);
+  return existsSync(js) ? js : join(here, `${name}.ts`);
 }
+
+/**
+ * This user's bundle cache: `$XDG_CACHE_HOME/superfaas/bundles` (else `~/.cache/...`). Without a home directory it is
+ * a folder in the temporary directory named after the user id, which `bundleJob` creates private (mode 0700) and
+ * refuses when another user owns it or can write to it, so nobody else can swap a bundle this user will load.
+ */
+export function defaultCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "superfaas", "bundles");
+  let home = "";
+  try {
+    home = homedir();
+  } catch {
+    // No home directory (a service account): fall back to the private temporary folder below.
+  }
+  if (home && home !== "/" && existsSync(home)) return join(home, ".cache", "superfaas", "bundles");
+  const uid = process.getuid?.() ?? userInfo().username;
+  return join(tmpdir(), `superfaas-${uid}`, "bundles");
+}
+
+/** Creates the cache folder private to this user, or checks that an existing one is (no one else owns or writes it). */
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (process.platform === "win32") return;
+  const uid = process.getuid?.();
+  // Check the folder and its parents up to the first one made for superfaas.
+  for (let d = dir, first = true; first || d.includes("superfaas"); d = dirname(d), first = false) {
+    const st = lstatSync(d);
+    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new SuperfaasError(
+        "BAD_INPUT",
+        `the bundle cache ${d} is not private to this user (a link, another user's, or writable by others)`,
+        "remove it, or point XDG_CACHE_HOME at a folder of your own",
+      );
+    }
+  }
+}
+
+/** A job or target name as it may appear in a file name: letters, digits, '-', '_' and '.', never a path. */
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_").slice(0, 80) || "_";
 
 /** Bundles a job's remote side into one file with esbuild (TypeScript sources welcome) and caches it by content hash. */
 export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
   if (!existsSync(opts.job.modulePath)) {
     throw new SuperfaasError("MODULE_NOT_FOUND", `job module not found: ${opts.job.modulePath}`, "check the path of the job module");
   }
-  const contents = opts.entry
-    .replaceAll("JOB_MODULE", JSON.stringify(opts.job.modulePath))
-    .replaceAll("CORE_RUNTIME", JSON.stringify(runtimeModulePath()))
-    .replaceAll("JOB_NAME", JSON.stringify(opts.job.jobName));
   let code: string;
   try {
     // Loaded lazily so job bundles that import @superfaas/core never pull esbuild in (it is external there).
     const { build } = await import("esbuild");
     const result = await build({
-      stdin: { contents, resolveDir: dirname(opts.job.modulePath), sourcefile: `superfaas-${opts.target}-entry.js`, loader: "js" },
+      entryPoints: [opts.entry ?? opts.job.modulePath],
       bundle: true,
       write: false,
       platform: "node",
       format: opts.format,
       target: opts.nodeTarget ?? "node20",
+      // Workspace packages point "source" at their TypeScript; installed packages ship it too.
       conditions: ["source"],
       mainFields: ["module", "main"],
-      external: ["esbuild", "fflate"],
+      external: ["esbuild", "fflate", ...(opts.external ?? [])],
       legalComments: "none",
       logLevel: "silent",
+      define: { __SUPERFAAS_JOB_NAME__: JSON.stringify(opts.job.jobName) },
+      plugins: [
+        {
+          name: "superfaas-job",
+          setup(b) {
+            b.onResolve({ filter: /^superfaas:job$/ }, () => ({ path: opts.job.modulePath }));
+          },
+        },
+      ],
       // ESM bundles of CommonJS dependencies need a real `require` for Node built-ins.
       ...(opts.format === "esm"
         ? { banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" } }
@@ -83,12 +140,12 @@ export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
     );
   }
   const hash = createHash("sha256").update(opts.target).update("\0").update(code).digest("hex");
-  const dir = opts.cacheDir ?? join(tmpdir(), "superfaas", "bundles");
-  const path = join(dir, `${opts.target}-${opts.job.jobName}-${hash.slice(0, 16)}.${opts.format === "esm" ? "mjs" : "cjs"}`);
+  const dir = opts.cacheDir ?? defaultCacheDir();
+  const path = join(dir, `${safeName(opts.target)}-${safeName(opts.job.jobName)}-${hash.slice(0, 16)}.${opts.format === "esm" ? "mjs" : "cjs"}`);
+  await privateDir(dir);
   if (!existsSync(path) || (await readFile(path, "utf8")) !== code) {
-    await mkdir(dir, { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, code);
+    await writeFile(tmp, code, { mode: 0o600 });
     await rename(tmp, path); // atomic: concurrent runs never see half a file
   }
   return { path, hash, code, format: opts.format };

@@ -35,34 +35,77 @@ export type TaskEnvelope =
 
 let attemptsInThisWorker = 0;
 
+/** The failure callbacks of the attempts running in this process or worker thread right now. */
+const running = new Set<(err: unknown) => void>();
+let guarded = false;
+
+/**
+ * Catches errors that escape `map`'s own promise (a throw in a timer or callback, a rejection nobody awaits) and fails
+ * the attempts running at that moment with them: without this, the process (or worker thread) dies and the caller
+ * learns only that it exited (AWS's runtime client 4.x, for one, registers no such handler). An error raised while no
+ * attempt runs is printed and ends the process as Node.js would.
+ */
+function guardProcess(): void {
+  if (guarded) return;
+  guarded = true;
+  const onError = (err: unknown) => {
+    if (running.size === 0) {
+      process.stderr.write(`superfaas: uncaught error outside any task: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    }
+    for (const fail of running) fail(err);
+  };
+  process.on("uncaughtException", onError);
+  process.on("unhandledRejection", onError);
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(typeof err === "string" ? err : (JSON.stringify(err) ?? String(err))));
+
+function failure(e: Error, retryable: boolean, workerId: string, coldStart: boolean, durationMs: number): TaskEnvelope {
+  return { ok: false, workerId, coldStart, durationMs, error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), retryable } };
+}
+
 /**
  * Runs the job's `map` for one attempt and wraps the outcome, so errors cross the wire with message and stack.
+ * `job` may be a loader (`loadBundledJob`): a module that fails to load fails the attempt, for good, with its error.
  * With a store, a task sent by reference is fetched first and a partial over the inline limit is stored.
  */
-export async function runTask(job: Job, payload: TaskPayload, workerId: string, store?: ObjectStore): Promise<TaskEnvelope> {
+export async function runTask(job: Job | (() => Promise<Job>), payload: TaskPayload, workerId: string, store?: ObjectStore): Promise<TaskEnvelope> {
   const coldStart = attemptsInThisWorker++ === 0;
   const t0 = performance.now();
   const done = () => performance.now() - t0;
+  let loaded: Job;
+  try {
+    loaded = typeof job === "function" ? await job() : job;
+  } catch (err) {
+    const e = asError(err);
+    const load = new Error(`the job module failed to load: ${e.message}`);
+    load.name = e.name;
+    if (e.stack) load.stack = e.stack;
+    return failure(load, false, workerId, coldStart, done());
+  }
+  guardProcess();
+  let fail!: (err: unknown) => void;
+  const escaped = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  // Settled only through the race below; an escape while the task is still fetching its input must not count as
+  // another unhandled rejection.
+  escaped.catch(() => {});
+  running.add(fail);
   try {
     let task = payload.task;
     if (payload.taskRef !== undefined) {
       if (!store) throw new Error(`task ${payload.taskIndex} came by reference but this function has no object store configured`);
       task = JSON.parse(await store.get(payload.taskRef));
     }
-    const partial = await job.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId });
+    const partial = await Promise.race([loaded.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId }), escaped]);
     const problem = findNonJson(partial);
     if (problem) {
-      return {
-        ok: false,
-        workerId,
-        coldStart,
-        durationMs: done(),
-        error: {
-          name: "NotJsonError",
-          message: `the partial of task ${payload.taskIndex} is not JSON-serializable: ${problem}`,
-          retryable: false,
-        },
-      };
+      const e = new Error(`the partial of task ${payload.taskIndex} is not JSON-serializable: ${problem}`);
+      e.name = "NotJsonError";
+      delete e.stack;
+      return failure(e, false, workerId, coldStart, done());
     }
     if (payload.maxInlineBytes !== undefined && payload.resultKey !== undefined && store) {
       const text = JSON.stringify(partial);
@@ -73,15 +116,11 @@ export async function runTask(job: Job, payload: TaskPayload, workerId: string, 
     }
     return { ok: true, partial, workerId, coldStart, durationMs: done() };
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(typeof err === "string" ? err : JSON.stringify(err));
-    const retryable = (e as { retryable?: unknown }).retryable === true || job.retryUserErrors === true;
-    return {
-      ok: false,
-      workerId,
-      coldStart,
-      durationMs: done(),
-      error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), retryable },
-    };
+    const e = asError(err);
+    const retryable = (e as { retryable?: unknown }).retryable === true || loaded.retryUserErrors === true;
+    return failure(e, retryable, workerId, coldStart, done());
+  } finally {
+    running.delete(fail);
   }
 }
 
