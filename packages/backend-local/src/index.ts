@@ -127,6 +127,10 @@ export class LocalBackend implements Backend {
       idleTimeout: 60_000,
       ...(this.options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb } } : {}),
     });
+    // piscina emits "error" for what no attempt is waiting on: a worker's answer to an attempt already cancelled (the
+    // run failed or timed out meanwhile) or a worker that died between attempts. Attempts in flight get their own
+    // error; left unhandled, these would crash the whole process.
+    this.pool.on("error", (err: Error) => ctx.log?.(`local: worker pool: ${err.message.split("\n")[0]}`));
     this.bundleHash = bundle.hash;
   }
 

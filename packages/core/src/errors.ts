@@ -9,6 +9,8 @@ export type ErrorCode =
   | "BUNDLE_FAILED"
   | "BACKEND_CONFIG"
   | "TASK_FAILED"
+  /** The job's own code failed where it runs on the caller's side: partition, reduce or metrics. */
+  | "JOB_FAILED"
   | "TASK_TIMEOUT"
   | "CANCELLED"
   /** Runs of the same job and input on different backends gave different outputs. */

@@ -50,6 +50,17 @@ function positiveInt(name: string, v: number | undefined, flag: string): void {
   }
 }
 
+/** Runs one of the job's own steps on this side; what it throws is the job's error (JOB_FAILED), not superfaas's. */
+function jobStep<R>(jobName: string, step: "partition" | "reduce" | "metrics", fn: () => R): R {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SuperfaasError) throw err;
+    const e = err instanceof Error ? err : new Error(String(err));
+    throw new SuperfaasError("JOB_FAILED", `job ${jobName}: ${step}() threw ${e.name}: ${e.message}`, `fix the job's ${step} function (the stack is shown with --verbose)`, { cause: err });
+  }
+}
+
 /**
  * Runs a job: partitions the input, runs every task's `map` on the backend through the scheduler, reduces the
  * partials in task order, and returns the output with a run report. Throws `RunError` (with the report) when a
@@ -76,7 +87,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   let concurrency = opts.concurrency ?? backend.facts.defaultConcurrency;
   if (backend.facts.maxConcurrency !== undefined) concurrency = Math.min(concurrency, backend.facts.maxConcurrency);
   const taskCount = resolveTaskCount(opts.tasks ?? job.defaultTasks ?? "auto", concurrency);
-  const tasks = job.partition(resolvedInput, { tasks: taskCount, concurrency });
+  const tasks = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
   if (!Array.isArray(tasks)) {
     throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");
   }
@@ -134,8 +145,17 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     report.error = { code: sched.failure.code, message: sched.failure.message };
     throw new RunError(sched.failure, report);
   }
-  const output = job.reduce(sched.partials as P[], resolvedInput);
-  report.wallMs = performance.now() - origin;
-  report.metrics = job.metrics?.(output, report) ?? {};
+  let output: O;
+  try {
+    output = jobStep(job.name, "reduce", () => job.reduce(sched.partials as P[], resolvedInput));
+    report.wallMs = performance.now() - origin;
+    report.metrics = jobStep(job.name, "metrics", () => job.metrics?.(output, report) ?? {});
+  } catch (err) {
+    // Every task ran: the report says so, and the caller gets it with the job's error.
+    const e = err as SuperfaasError;
+    report.status = "failed";
+    report.error = { code: e.code, message: e.message };
+    throw new RunError(e, report);
+  }
   return { output, report };
 }

@@ -79,8 +79,9 @@ export async function runTask(job: Job | (() => Promise<Job>), payload: TaskPayl
     loaded = typeof job === "function" ? await job() : job;
   } catch (err) {
     const e = asError(err);
-    const load = new Error(`the job module failed to load: ${e.message}`);
-    load.name = e.name;
+    // The scheduler words a JobLoadError as the module's failure, not map's.
+    const load = new Error(`${e.name}: ${e.message}`);
+    load.name = "JobLoadError";
     if (e.stack) load.stack = e.stack;
     return failure(load, false, workerId, coldStart, done());
   }

@@ -222,14 +222,21 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     rec.status = "failed";
     rec.finishedAt = now();
     emit("failed", index, rec.attempts, err.message);
-    const where = err.origin === "remote" ? `task ${index} failed in map: ${err.name}: ${err.message}` : `task ${index} failed: ${err.message}`;
+    const loading = err.origin === "remote" && err.name === "JobLoadError";
+    const where = loading
+      ? `task ${index} could not load the job module: ${err.message}`
+      : err.origin === "remote"
+        ? `task ${index} failed in map: ${err.name}: ${err.message}`
+        : `task ${index} failed: ${err.message}`;
     const e = new SuperfaasError(
       err.origin === "timeout" ? "TASK_TIMEOUT" : "TASK_FAILED",
       why ? `${where} (${why})` : where,
       err.origin === "timeout"
         ? "raise --timeout, or split the work into more tasks with --tasks"
-        : err.origin === "remote"
-          ? "fix the job's map function (the remote stack is in the report and shown with --verbose)"
+        : loading
+          ? "fix what the job module throws while it loads (its stack is shown with --verbose)"
+          : err.origin === "remote"
+            ? "fix the job's map function (the remote stack is in the report and shown with --verbose)"
           : "check the backend's configuration and health, then run again",
       { cause: err },
     );

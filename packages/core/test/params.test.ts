@@ -28,11 +28,9 @@ describe("job parameters", () => {
   it("names the flag and the expected form in errors", () => {
     expect(() => resolveParams(specs, { points: "-5" })).toThrow(/invalid value "-5" for points/);
     expect(() => coerceParam("seed", specs.seed, "-1")).toThrow(/below the minimum 0/);
-    try {
-      resolveParams(specs, { points: "lots" });
-    } catch (e) {
-      expect((e as { hint: string }).hint).toContain("--points takes a whole number such as 1000000, 1e6 or 1_000_000");
-    }
+    expect(() => resolveParams(specs, { points: "lots" })).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining("--points takes a whole number such as 1000000, 1e6 or 1_000_000") }),
+    );
     expect(() => resolveParams(specs, { pionts: 3 })).toThrow(/unknown parameter "pionts"/);
   });
 });
