@@ -79,3 +79,17 @@ describe("local backend", () => {
     }
   });
 });
+
+describe("local backend through the library, when the job module cannot load in a worker", () => {
+  it("run() rejects with the module's error and dispose() completes", async () => {
+    const { loadFails } = await import("./fixtures/load-fails.mjs");
+    const backend = localBackend({ workers: 2 });
+    const failed = await run(loadFails, {}, { backend }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(RunError);
+    expect((failed as RunError).message).toMatch(/could not load the job module: Error: native addon not available in this worker/);
+    await expect(backend.dispose()).resolves.toBeUndefined();
+  });
+});

@@ -137,6 +137,8 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
     if (verbose) {
       const cause = (e as { cause?: unknown }).cause;
       if (cause instanceof TaskError && cause.remoteStack) err(`remote stack:\n${cause.remoteStack}`);
+      // The job's own error (partition, reduce): its stack is the one that helps.
+      else if (cause instanceof Error && !(cause instanceof SuperfaasError) && !(cause instanceof TaskError) && cause.stack) err(`caused by: ${cause.stack}`);
       if (e instanceof Error && e.stack) err(e.stack);
     }
     exitCode = exitCodeFor(e);

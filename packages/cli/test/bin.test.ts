@@ -1,26 +1,9 @@
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { built, notBuilt, superfaas as spawnCli, type OnStderr } from "./process.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-const built = existsSync(bin);
+const superfaas = (args: string[], onStderr?: OnStderr) => spawnCli(args, onStderr ? { onStderr } : {});
 
-function superfaas(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => {
-      stderr += d;
-      onStderr?.(stderr, child);
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-describe.skipIf(!built)(`superfaas binary${built ? "" : " (skipped: packages/cli/dist is not built; `npm test` builds it)"}`, () => {
+describe.skipIf(!built)(`superfaas binary${notBuilt}`, () => {
   it("estimates pi on the local backend and prints plain progress lines when not on a terminal", async () => {
     const r = await superfaas(["run", "pi", "--points", "2e7", "--tasks", "10"]);
     expect(r.code).toBe(0);
