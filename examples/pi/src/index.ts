@@ -1,11 +1,13 @@
 import { defineJob, splitRange, type RunReport } from "@superfaas/core";
-import { countHits, kernelName } from "./kernel/index.js";
+import { countHits, kernelName, type KernelChoice } from "./kernel/index.js";
 
 /** One pi task: count the hits among points [start, start+count) of the seed's stream. */
 export interface PiTask {
   seed: number;
   start: number;
   count: number;
+  /** Travels with the task because `map` runs remotely, where the caller's flags and environment are not. */
+  kernel: KernelChoice;
 }
 
 /** One task's result. */
@@ -34,9 +36,20 @@ export const pi = defineJob({
   params: {
     points: { type: "count", default: 2_000_000_000, description: "number of random points", min: 1 },
     seed: { type: "integer", default: 42, description: "seed of the point stream (0 to 4294967295)", min: 0, max: 0xffffffff },
+    kernel: {
+      type: "string",
+      default: "wasm",
+      choices: ["wasm", "js"],
+      description: "hit counter: wasm (WebAssembly SIMD, plain JS where the runtime lacks SIMD) or js (plain JS); same hits either way",
+    },
   },
-  partition: (input, plan): PiTask[] => splitRange(input.points, plan.tasks).map((r) => ({ seed: input.seed, start: r.start, count: r.count })),
-  map: (task: PiTask): PiPartial => ({ hits: countHits(task.seed, task.start, task.count), count: task.count, kernel: kernelName() }),
+  partition: (input, plan): PiTask[] =>
+    splitRange(input.points, plan.tasks).map((r) => ({ seed: input.seed, start: r.start, count: r.count, kernel: input.kernel })),
+  map: (task: PiTask): PiPartial => ({
+    hits: countHits(task.seed, task.start, task.count, task.kernel),
+    count: task.count,
+    kernel: kernelName(task.kernel),
+  }),
   reduce(partials: PiPartial[], input): PiOutput {
     let hits = 0;
     let points = 0;

@@ -46,6 +46,19 @@ describe("pi job", () => {
     expect(text).toMatch(/M points\/s/);
   });
 
+  it("gives the same hits with the js and the wasm kernel, and names the one that ran", async () => {
+    const [js, wasm] = await Promise.all(
+      (["js", "wasm"] as const).map(async (kernel) => (await run(pi, { points: 2_000_003, seed: 9, kernel }, { backend, tasks: 3 })).output as PiOutput),
+    );
+    expect(js.hits).toBe(wasm.hits);
+    expect(js.kernels).toEqual(["js"]);
+    expect(wasm.kernels).toEqual(["wasm-simd"]);
+  });
+
+  it("rejects a kernel that does not exist, naming the choices", async () => {
+    await expect(run(pi, { points: 10, seed: 1, kernel: "gpu" as "js" }, { backend })).rejects.toThrow(/invalid value "gpu" for kernel: not one of wasm, js/);
+  });
+
   it("rejects a seed outside 32 bits and zero points", async () => {
     await expect(run(pi, { points: 10, seed: 2 ** 32 }, { backend })).rejects.toThrow(/above the maximum 4294967295/);
     await expect(run(pi, { points: 0, seed: 1 }, { backend })).rejects.toThrow(/below the minimum 1/);

@@ -85,7 +85,8 @@ export function addRunOptions(cmd: Command): Command {
 /** Adds a `--flag` for each of the job's parameters. */
 export function addJobOptions(cmd: Command, job: Job): void {
   for (const [name, spec] of Object.entries(job.params ?? {}) as [string, ParamSpec][]) {
-    const opt = spec.type === "boolean" ? new Option(`--${name}`, spec.description) : new Option(`--${name} <${spec.type === "count" ? "n" : spec.type}>`, spec.description);
+    const value = spec.choices ? spec.choices.join("|") : spec.type === "count" ? "n" : spec.type;
+    const opt = spec.type === "boolean" ? new Option(`--${name}`, spec.description) : new Option(`--${name} <${value}>`, spec.description);
     opt.default(spec.default);
     cmd.addOption(opt);
   }

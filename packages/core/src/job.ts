@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
-import type { InputOf, ParamSpecs } from "./params.js";
+import { checkParamSpecs, type InputOf, type ParamSpecs } from "./params.js";
 import type { RunReport } from "./report.js";
 
 /** How the scheduler intends to run a job; `partition` uses it to size its tasks. */
@@ -90,6 +90,7 @@ export function defineJob<I, T, P, O>(def: JobDefinition<I, T, P, O>): Job<I, T,
       "a job needs a name and the functions partition, map and reduce",
     );
   }
+  if (def.params) checkParamSpecs(def.params);
   const modulePath = def.module ? (def.module.startsWith("file:") ? fileURLToPath(def.module) : def.module) : callerFile();
   return Object.freeze({ ...def, [JOB]: true as const, modulePath });
 }

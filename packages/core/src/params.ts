@@ -10,6 +10,8 @@ export interface ParamSpec<K extends ParamType = ParamType> {
   description: string;
   min?: number;
   max?: number;
+  /** For string parameters: the only values accepted (`--kernel wasm|js`); anything else is rejected, naming them. */
+  choices?: readonly string[];
 }
 
 /** The TypeScript type of a parameter kind. */
@@ -18,8 +20,11 @@ export type ParamValue<K extends ParamType> = K extends "string" ? string : K ex
 /** A job's parameter specs, keyed by name. */
 export type ParamSpecs = Record<string, ParamSpec>;
 
+/** The value type of one spec: the union of its choices when it has them, else its kind's type. */
+export type SpecValue<S extends ParamSpec> = S extends { choices: readonly (infer C extends string)[] } ? C : ParamValue<S["type"]>;
+
 /** The input object a job with these params receives. */
-export type InputOf<P extends ParamSpecs> = { [K in keyof P]: ParamValue<P[K]["type"]> };
+export type InputOf<P extends ParamSpecs> = { [K in keyof P]: SpecValue<P[K]> };
 
 /**
  * Parses a count the way people write them: `1000000000`, `1e9`, `1_000_000_000`, `2.5e6`.
@@ -33,6 +38,7 @@ export function parseCount(text: string): number {
 }
 
 function describeExpected(name: string, spec: ParamSpec): string {
+  if (spec.choices) return `--${name} takes one of: ${spec.choices.join(", ")}`;
   const range = [spec.min !== undefined ? `>= ${spec.min}` : "", spec.max !== undefined ? `<= ${spec.max}` : ""].filter(Boolean).join(" and ");
   const kind = {
     count: "a whole number such as 1000000, 1e6 or 1_000_000",
@@ -69,11 +75,28 @@ export function coerceParam(name: string, spec: ParamSpec, raw: unknown): ParamV
     default:
       v = typeof raw === "string" ? raw : bad("not a string");
   }
+  if (spec.choices && !spec.choices.includes(String(v))) bad(`not one of ${spec.choices.join(", ")}`);
   if (typeof v === "number") {
     if (spec.min !== undefined && v < spec.min) bad(`below the minimum ${spec.min}`);
     if (spec.max !== undefined && v > spec.max) bad(`above the maximum ${spec.max}`);
   }
   return v;
+}
+
+/**
+ * Rejects specs that could never work, when the job is defined rather than when a user first trips on them:
+ * choices on a non-string parameter, an empty list of choices, or a default that is not one of them.
+ */
+export function checkParamSpecs(specs: ParamSpecs): void {
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.choices === undefined) continue;
+    const bad = (why: string): never => {
+      throw new SuperfaasError("BAD_INPUT", `defineJob: params.${name}: ${why}`, "give a string parameter a non-empty list of choices that includes its default");
+    };
+    if (spec.type !== "string") bad(`choices are for string parameters, not ${spec.type}`);
+    if (spec.choices.length === 0) bad("choices is empty");
+    if (!spec.choices.includes(spec.default as string)) bad(`the default ${JSON.stringify(spec.default)} is not one of the choices (${spec.choices.join(", ")})`);
+  }
 }
 
 /** Builds a job's input from partial raw values: fills defaults, coerces, and rejects unknown names. */

@@ -1,7 +1,7 @@
 // The pi kernel: counts the hits of a range of the counter-based point stream (defined in reference.ts). Uses the
 // WebAssembly SIMD kernel (pi.wat, embedded as base64 so bundles need no file) where the runtime validates it, and
 // plain JavaScript otherwise; both give the same count for the same range, so a task's result never depends on
-// which one ran. Set SUPERFAAS_PI_KERNEL=js to force the JavaScript kernel.
+// which one ran. The job's `kernel` parameter (`--kernel js`) asks for the JavaScript kernel everywhere.
 import { checkRange, countHitsJs } from "./js.js";
 import { WASM_BASE64 } from "./wasm-bytes.js";
 
@@ -48,10 +48,8 @@ function wasmKernel(): BlockHits | null {
   return wasmHits;
 }
 
-function forcedJs(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.SUPERFAAS_PI_KERNEL === "js";
-}
+/** The kernel a run asks for: "wasm" (WebAssembly SIMD where the runtime validates it, else JavaScript) or "js". */
+export type KernelChoice = "wasm" | "js";
 
 /** Whether the WebAssembly SIMD kernel can run here. */
 export function wasmAvailable(): boolean {
@@ -76,15 +74,15 @@ export function countHitsWasm(seed: number, start: number, count: number): numbe
   return total;
 }
 
-/** "wasm-simd" or "js": the kernel that countHits uses in this thread. */
-export function kernelName(): string {
-  return !forcedJs() && wasmKernel() ? "wasm-simd" : "js";
+/** "wasm-simd" or "js": the kernel that countHits uses in this thread for that choice. */
+export function kernelName(choice: KernelChoice = "wasm"): string {
+  return choice === "wasm" && wasmKernel() ? "wasm-simd" : "js";
 }
 
 /**
  * Hits among points [start, start + count) of the stream of `seed` (a u32): points whose coordinates (x, y),
  * uniform u32 each, have x^2 + y^2 < 2^64. start and count are whole numbers with start + count <= 2^53.
  */
-export function countHits(seed: number, start: number, count: number): number {
-  return kernelName() === "wasm-simd" ? countHitsWasm(seed, start, count) : countHitsJs(seed, start, count);
+export function countHits(seed: number, start: number, count: number, choice: KernelChoice = "wasm"): number {
+  return kernelName(choice) === "wasm-simd" ? countHitsWasm(seed, start, count) : countHitsJs(seed, start, count);
 }
