@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { join } from "node:path";
 import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
