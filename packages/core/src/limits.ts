@@ -1,6 +1,6 @@
 import { availableParallelism, totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
-import { optionError, formatSeconds } from "./errors.js";
+import { optionError } from "./errors.js";
 import { AUTO_TASKS_PER_WORKER } from "./partition.js";
 import type { BackendFacts } from "./backend.js";
 
@@ -69,7 +69,7 @@ export function planRun(opts: RunSizeOptions, facts: BackendFacts, backendName: 
   }
   if (t !== undefined && (!Number.isFinite(t) || Math.round(t) < 1 || t > MAX_TIMEOUT_MS)) {
     throw optionError("BAD_INPUT", (n) => ({
-      message: `${n.name("timeoutMs")} must be between ${n.value("timeoutMs", 1)} and ${n.value("timeoutMs", MAX_TIMEOUT_MS)} (${formatSeconds(MAX_TIMEOUT_MS)}), got ${n.value("timeoutMs", t)}`,
+      message: `${n.name("timeoutMs")} must be between ${n.value("timeoutMs", 1)} and ${n.value("timeoutMs", MAX_TIMEOUT_MS)} (about 24.8 days), got ${n.value("timeoutMs", t)}`,
       hint: `pass ${n.name("timeoutMs")} within that range; it is the deadline of one attempt`,
     }));
   }
