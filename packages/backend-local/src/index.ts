@@ -3,6 +3,7 @@ import { Piscina } from "piscina";
 import {
   bundleJob,
   entryModulePath,
+  maxLocalWorkers,
   openEnvelope,
   SuperfaasError,
   TaskError,
@@ -90,6 +91,9 @@ export class LocalBackend implements Backend {
     if (!Number.isSafeInteger(workers) || workers < 1) {
       throw new SuperfaasError("BAD_INPUT", `local backend: workers must be a whole number >= 1, got ${workers}`, "pass --workers 1 or more");
     }
+    if (workers > maxLocalWorkers()) {
+      throw new SuperfaasError("BAD_INPUT", `local backend: ${workers} workers are more than this machine can run (${maxLocalWorkers()}: 16 per core, 64 MB each)`, `pass --workers ${maxLocalWorkers()} or less`);
+    }
     const perWorker = options.tasksPerWorker ?? 1;
     if (!Number.isSafeInteger(perWorker) || perWorker < 1) {
       throw new SuperfaasError("BAD_INPUT", `local backend: tasks per worker must be a whole number >= 1, got ${perWorker}`, "pass --tasks-per-worker 1 or more");
@@ -98,7 +102,9 @@ export class LocalBackend implements Backend {
     this.perWorker = perWorker;
     // Twice as many attempts in flight as the workers can run: the next attempt already waits in the pool when a
     // worker finishes, so workers never sit idle for a round trip through the main thread.
-    this.facts = { defaultConcurrency: 2 * workers * perWorker };
+    // More in flight than 4× what the pool runs at once only lengthens its queue (and a huge --concurrency would
+    // fill memory with queued attempts).
+    this.facts = { defaultConcurrency: 2 * workers * perWorker, maxConcurrency: 4 * workers * perWorker };
   }
 
   async prepare(ctx: PrepareContext): Promise<void> {
@@ -179,7 +185,7 @@ export const localBackendDescriptor: BackendDescriptor<LocalBackendOptions> = {
   name: "local",
   description: "worker threads on this machine (default; no cloud account needed)",
   flags: [
-    { name: "workers", value: "N", type: "integer", description: "worker threads (default: the number of available cores)" },
+    { name: "workers", value: "N", type: "integer", max: maxLocalWorkers(), description: "worker threads (default: the number of available cores)" },
     { name: "tasks-per-worker", value: "N", type: "integer", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
     { name: "max-heap-mb", value: "MB", type: "integer", min: 16, description: "heap cap per worker; a worker over it dies and the attempt is retried" },
   ],

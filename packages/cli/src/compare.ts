@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { resolveParams, SuperfaasError, type RunReport } from "@superfaas/core";
-import { compareDocument, compareOutputs, compareTable, uniqueLabels, type SkippedBackend } from "@superfaas/report";
+import { compareDocument, compareOutputs, compareTable, jsonChunks, uniqueLabels, writeChunks, type SkippedBackend } from "@superfaas/report";
 import { listBackends, resolveBackend } from "./container.js";
-import { runOn, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, jobInput, namesOption, strictCommand } from "./flags.js";
+import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, FLAG_NAMES, jobInput, namesOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 
 function addCompareOptions(cmd: Command): Command {
@@ -13,6 +13,11 @@ function addCompareOptions(cmd: Command): Command {
       .option("-c, --concurrency <n>", "most tasks in flight at once on each backend (default: each backend's)", countOption("concurrency", 1)),
     "print the report (as in report.json) as JSON only",
   );
+}
+
+/** A backend's message without its own name in front, which the comparison puts its label in place of ("lambda: lambda: ..."). */
+function withoutName(backend: string, message: string): string {
+  return message.startsWith(`${backend}: `) ? message.slice(backend.length + 2) : message;
 }
 
 /**
@@ -45,14 +50,8 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
       const input = jobInput(job, opts);
       // Bad job flags are the same mistake on every backend: report them once, before anything runs.
       if (job.params) resolveParams(job.params, input);
-      const settings = {
-        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency as number } : {}),
-        ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
-        timeoutMs: Math.round((opts.timeout as number) * 1000),
-        retries: opts.retries as number,
-        json: Boolean(opts.json),
-        verbose: Boolean(opts.verbose),
-      };
+      if (opts.report) await checkReportDir(opts.report as string);
+      const settings = runSettings(opts);
 
       const labels = uniqueLabels(names);
       const runs: { label: string; outcome: RunOutcome }[] = [];
@@ -64,11 +63,13 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
           const outcome = await runOn(d, backendOptions(d, opts), job, input, settings, io, `${job.name} on ${label}`);
           if (!outcome.ok && outcome.error.code === "CANCELLED") throw outcome.error;
           runs.push({ label, outcome });
-        } catch (e) {
-          if (!(e instanceof SuperfaasError) || e.code === "CANCELLED") throw e;
+        } catch (thrown) {
+          if (!(thrown instanceof SuperfaasError) || thrown.code === "CANCELLED") throw thrown;
+          const e = thrown.reworded(FLAG_NAMES);
+          const message = withoutName(d.name, e.message);
           // Not configured: skip it and go on. Any other failure before the first task also skips it, but fails the comparison.
-          skipped.push({ backend: label, code: e.code, reason: e.message + (e.hint ? ` (${e.hint})` : "") });
-          if (e.code !== "BACKEND_CONFIG") broken ??= new SuperfaasError(e.code, `${label}: ${e.message}`, e.hint, { cause: e });
+          skipped.push({ backend: label, code: e.code, reason: message + (e.hint ? ` (${e.hint})` : "") });
+          if (e.code !== "BACKEND_CONFIG") broken ??= new SuperfaasError(e.code, `${label}: ${message}`, e.hint, { cause: e });
         }
       }
       if (runs.length === 0) {
@@ -88,7 +89,7 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
         skipped,
         comparison,
       });
-      if (opts.json) io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      if (opts.json) await writeChunks(io.stdout, jsonChunks(doc));
       else for (const line of compareTable(doc)) io.stdout.write(`${line}\n`);
       if (opts.report) await saveReport(opts.report as string, doc, io);
 
@@ -102,8 +103,9 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
         );
       }
       if (failed && !failed.outcome.ok) {
-        const e = failed.outcome.error;
-        throw new SuperfaasError(e.code, `${failed.label}: ${e.message}`, e.hint, { cause: e.cause ?? e });
+        const e = failed.outcome.error.reworded(FLAG_NAMES);
+        const backend = descriptors[labels.indexOf(failed.label)]!.name;
+        throw new SuperfaasError(e.code, `${failed.label}: ${withoutName(backend, e.message)}`, e.hint, { cause: e.cause ?? e });
       }
       if (broken) throw broken;
     });

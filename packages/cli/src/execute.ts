@@ -1,9 +1,18 @@
-import { relative } from "node:path";
-import { RunError, run, type BackendDescriptor, type Job, type RunReport } from "@superfaas/core";
+import { constants } from "node:fs";
+import { access, lstat, realpath, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { RunError, run, SuperfaasError, type BackendDescriptor, type Job, type RunReport } from "@superfaas/core";
 import { writeReport, type ReportDocument } from "@superfaas/report";
 import type { Container } from "inversify";
-import type { Io } from "./main.js";
 import { createProgress } from "./progress.js";
+
+/** Where the CLI writes; injectable so tests run it in-process. */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean });
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+}
 
 /** What a command handler needs from the CLI around it. */
 export interface CommandContext {
@@ -15,7 +24,7 @@ export interface CommandContext {
   setVerbose(verbose: boolean): void;
 }
 
-/** How every run of a compare or scale command is made. */
+/** How every run of a run, compare or scale command is made. */
 export interface RunSettings {
   concurrency?: number;
   tasks?: number | "auto";
@@ -23,6 +32,18 @@ export interface RunSettings {
   retries: number;
   json: boolean;
   verbose: boolean;
+}
+
+/** The run settings the common flags give (`--timeout` is in seconds, `run()` takes milliseconds). */
+export function runSettings(opts: Record<string, unknown>): RunSettings {
+  return {
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency as number } : {}),
+    ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
+    timeoutMs: Math.round((opts.timeout as number) * 1000),
+    retries: opts.retries as number,
+    json: Boolean(opts.json),
+    verbose: Boolean(opts.verbose),
+  };
 }
 
 /** The outcome of one run: its output and report, or the RunError that ended it (with the report so far). */
@@ -64,9 +85,63 @@ export async function runOn(
   }
 }
 
+/** The files a report directory receives; each must be a plain file (or absent) for writing not to fail or block. */
+const REPORT_FILES = ["report.json", "report.html", "timeline.svg", "compare.svg", "scaling.svg"];
+/** File systems of the kernel and devices: writing there fails at best, and can block (a FIFO, a terminal). */
+const SPECIAL = /^\/(proc|sys|dev)(\/|$)/;
+
+/**
+ * Checks that `--report DIR` can be written before anything runs, so a bad path costs no computation: the nearest
+ * existing part of the path must be a writable folder on an ordinary file system, and files already there must be
+ * plain files. Nothing is created here.
+ */
+export async function checkReportDir(dir: string): Promise<void> {
+  const bad = (why: string) =>
+    new SuperfaasError("BAD_INPUT", `cannot write the report to ${dir}: ${why}`, "pass --report a folder you can write to (it is created if missing), e.g. --report out/report");
+  const target = resolve(dir);
+  let existing = target;
+  let info: Awaited<ReturnType<typeof stat>>;
+  for (;;) {
+    try {
+      info = await stat(existing);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // ENOTDIR: a file sits where the path needs a folder; the walk up finds it and says so.
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw bad((e as Error).message);
+      const up = dirname(existing);
+      if (up === existing) throw bad("no part of the path exists");
+      existing = up;
+    }
+  }
+  const real = await realpath(existing);
+  if (SPECIAL.test(real)) throw bad(`${real} is on a special file system (/proc, /sys or /dev), not a folder for files`);
+  if (!info.isDirectory()) throw bad(existing === target ? "it is a file, not a folder" : `${existing} is a file, not a folder`);
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    throw bad(`${existing} is not writable`);
+  }
+  if (existing !== target) return;
+  for (const name of REPORT_FILES) {
+    const file = join(target, name);
+    const f = await lstat(file).catch(() => undefined);
+    if (!f) continue;
+    if (!f.isFile()) throw bad(`${file} exists and is not a plain file`);
+  }
+}
+
 /** Writes a report directory and says where, on stderr so `--json` output stays clean. */
 export async function saveReport(dir: string, doc: ReportDocument, io: Io): Promise<void> {
-  const written = await writeReport(dir, doc);
+  let written: Awaited<ReturnType<typeof writeReport>>;
+  try {
+    written = await writeReport(dir, doc);
+  } catch (e) {
+    // Checked before the run, but the disk can fill up or the folder change while it runs.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    throw new SuperfaasError("BAD_INPUT", `cannot write the report to ${dir}: ${(e as Error).message}`, "the run itself finished; free some space or pick another folder and run again", { cause: e });
+  }
   const shown = (p: string) => {
     const r = relative(process.cwd(), p);
     return r && !r.startsWith("..") ? r : p;

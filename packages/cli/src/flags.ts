@@ -1,26 +1,30 @@
 import { Command, Option } from "commander";
-import { parseCount, SuperfaasError, type BackendDescriptor, type Job, type ParamSpec } from "@superfaas/core";
+import { MAX_TIMEOUT_MS, parseCount, SuperfaasError, type BackendDescriptor, type Job, type OptionNames, type ParamSpec } from "@superfaas/core";
 
 /** `--max-heap-mb` → `maxHeapMb`, as commander names option values. */
 export const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** Parser of a whole-number flag (1000, 1e3 or 1_000) that rejects values below `min` as BAD_INPUT. */
-export function countOption(name: string, min: number) {
+/** Parser of a whole-number flag (1000, 1e3 or 1_000) that rejects values below `min` (or above `max`) as BAD_INPUT. */
+export function countOption(name: string, min: number, max?: number) {
   return (value: string): number => {
     const n = parseCount(value);
     if (Number.isNaN(n) || n < min) {
       throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a whole number >= ${min} (1000, 1e3 or 1_000)`);
     }
+    if (max !== undefined && n > max) {
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}: more than the ${max} allowed`, `--${name} takes a whole number from ${min} to ${max}`);
+    }
     return n;
   };
 }
 
-/** Parser of a number flag (`--price-gb-second 0.0000166667`): finite, and at least `min` (above 0 when no `min`). */
-export function numberOption(name: string, min?: number) {
+/** Parser of a number flag (`--price-gb-second 0.0000166667`): finite, at least `min` (above 0 when no `min`), at most `max`. */
+export function numberOption(name: string, min?: number, max?: number) {
   return (value: string): number => {
     const n = value.trim() === "" ? Number.NaN : Number(value.replaceAll("_", ""));
-    if (!Number.isFinite(n) || (min === undefined ? n <= 0 : n < min)) {
-      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a number ${min === undefined ? "> 0" : `>= ${min}`}`);
+    if (!Number.isFinite(n) || (min === undefined ? n <= 0 : n < min) || (max !== undefined && n > max)) {
+      const range = `${min === undefined ? "> 0" : `>= ${min}`}${max === undefined ? "" : ` and <= ${max}`}`;
+      throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes a number ${range}`);
     }
     return n;
   };
@@ -31,12 +35,23 @@ export function tasksOption(value: string): number | "auto" {
   return value === "auto" ? "auto" : countOption("tasks", 1)(value);
 }
 
-/** Parser of `--timeout SECONDS`. */
+/** Parser of `--timeout SECONDS`: from a millisecond (the unit of the deadline underneath) to what a timer can hold. */
 export function secondsOption(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --timeout`, "--timeout takes seconds > 0, e.g. 900 or 0.5");
+  if (!Number.isFinite(n) || Math.round(n * 1000) < 1 || n * 1000 > MAX_TIMEOUT_MS) {
+    throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --timeout`, `--timeout takes seconds from 0.001 to ${Math.floor(MAX_TIMEOUT_MS / 1000)}, e.g. 900 or 0.5`);
+  }
   return n;
 }
+
+/**
+ * How the CLI names the options of `run()` in errors from core: as its flags, in their units (`--timeout` is in
+ * seconds where `timeoutMs` is in milliseconds).
+ */
+export const FLAG_NAMES: OptionNames = {
+  name: (option) => (option === "timeoutMs" ? "--timeout" : `--${option}`),
+  value: (option, value) => (option === "timeoutMs" ? `${Number((value / 1000).toPrecision(6))}` : String(value)),
+};
 
 /** Parser of a comma-separated list of whole numbers >= 1 (`--workers 1,2,4,8`): sorted, without repeats. */
 export function levelsOption(name: string) {
@@ -97,7 +112,7 @@ export function addBackendOptions(cmd: Command, backend: BackendDescriptor<never
   for (const f of backend.flags ?? []) {
     if (cmd.options.some((o) => o.long === `--${f.name}`)) continue;
     const opt = new Option(f.value ? `--${f.name} <${f.value}>` : `--${f.name}`, `[${backend.name}] ${f.description}`);
-    if (f.value && f.type) opt.argParser(f.type === "integer" ? countOption(f.name, f.min ?? 1) : numberOption(f.name, f.min));
+    if (f.value && f.type) opt.argParser(f.type === "integer" ? countOption(f.name, f.min ?? 1, f.max) : numberOption(f.name, f.min, f.max));
     cmd.addOption(opt);
   }
 }

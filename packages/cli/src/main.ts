@@ -1,22 +1,15 @@
 import { Command, CommanderError } from "commander";
 import type { Container } from "inversify";
-import { formatErrorLine, RunError, run, summarizeReport, SuperfaasError, TaskError, type RunReport } from "@superfaas/core";
-import { runDocument } from "@superfaas/report";
+import { formatErrorLine, summarizeReport, SuperfaasError, TaskError, type RunReport } from "@superfaas/core";
+import { jsonChunks, runDocument, writeChunks } from "@superfaas/report";
 import { registerCompare } from "./compare.js";
 import { createContainer, listBackends, resolveBackend } from "./container.js";
-import { saveReport } from "./execute.js";
-import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, jobInput } from "./flags.js";
+import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execute.js";
+import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, jobInput } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
-import { createProgress } from "./progress.js";
 import { registerScale } from "./scale.js";
 
-/** Where the CLI writes; injectable so tests run it in-process. */
-export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean });
-  /** Aborted on Ctrl-C. */
-  signal?: AbortSignal;
-}
+export type { Io } from "./execute.js";
 
 const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
 
@@ -80,38 +73,18 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
       const opts = strict.opts<Record<string, unknown>>();
       verbose = Boolean(opts.verbose);
       const input = jobInput(job, opts);
-      const backend = await backendDesc.create(backendOptions(backendDesc, opts) as never);
-      const progress = opts.json ? undefined : createProgress(job.name, io.stderr as NodeJS.WriteStream);
-      try {
-        const result = await run(job, input, {
-          backend,
-          ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency as number } : {}),
-          ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
-          timeoutMs: Math.round((opts.timeout as number) * 1000),
-          retries: opts.retries as number,
-          ...(io.signal ? { signal: io.signal } : {}),
-          ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
-          ...(verbose ? { log: (m) => err(m) } : {}),
-        });
-        progress?.stop();
-        if (opts.json) {
-          out(JSON.stringify({ ...result.report, output: result.output }, null, 2));
-        } else {
-          out(job.format ? job.format(result.output as never, result.report.metrics) : JSON.stringify(result.output, null, 2));
-          for (const line of summarizeReport(result.report)) out(line);
+      if (opts.report) await checkReportDir(opts.report as string);
+      const outcome = await runOn(backendDesc, backendOptions(backendDesc, opts), job, input, runSettings(opts), io, job.name);
+      if (outcome.ok) {
+        if (opts.json) await writeChunks(io.stdout, jsonChunks({ ...outcome.report, output: outcome.output }));
+        else {
+          out(job.format ? job.format(outcome.output as never, outcome.report.metrics) : JSON.stringify(outcome.output, null, 2));
+          for (const line of summarizeReport(outcome.report)) out(line);
         }
-        if (opts.report) await saveReport(opts.report as string, runDocument({ report: result.report, output: result.output }), io);
-      } catch (e) {
-        progress?.stop();
-        if (e instanceof RunError) {
-          if (opts.json) out(JSON.stringify(e.report, null, 2));
-          else printPartialStats(e.report, err);
-          if (opts.report) await saveReport(opts.report as string, runDocument({ report: e.report }), io);
-        }
-        throw e;
-      } finally {
-        await backend.dispose();
-      }
+      } else if (opts.json) await writeChunks(io.stdout, jsonChunks(outcome.report));
+      else printPartialStats(outcome.report, err);
+      if (opts.report) await saveReport(opts.report as string, runDocument({ report: outcome.report, ...(outcome.ok ? { output: outcome.output } : {}) }), io);
+      if (!outcome.ok) throw outcome.error;
     });
   void runCmd;
 
@@ -133,7 +106,8 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
       err(formatErrorLine(new SuperfaasError("BAD_INPUT", message, "run `superfaas --help` or `superfaas run <job> --help` for the flags")));
       return 2;
     }
-    err(formatErrorLine(e));
+    // Core names its options (timeoutMs, concurrency); here they are the CLI's flags, in the flags' units.
+    err(formatErrorLine(e instanceof SuperfaasError ? e.reworded(FLAG_NAMES) : e));
     if (verbose) {
       const cause = (e as { cause?: unknown }).cause;
       if (cause instanceof TaskError && cause.remoteStack) err(`remote stack:\n${cause.remoteStack}`);

@@ -1,9 +1,9 @@
 import { Option, type Command } from "commander";
-import { resolveParams, resolveTaskCount, SuperfaasError, type BackendDescriptor } from "@superfaas/core";
-import { scaleDocument, scaleTable } from "@superfaas/report";
+import { maxTasks, resolveParams, resolveTaskCount, SuperfaasError, type BackendDescriptor } from "@superfaas/core";
+import { jsonChunks, scaleDocument, scaleTable, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
-import { runOn, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, jobInput, levelsOption, strictCommand } from "./flags.js";
+import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, FLAG_NAMES, jobInput, levelsOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 
 function addScaleOptions(cmd: Command): Command {
@@ -19,6 +19,15 @@ function addScaleOptions(cmd: Command): Command {
 /** Whether the backend sizes a pool of its own from a `workers` setting (the local backend's thread pool). */
 function takesWorkers(d: BackendDescriptor<never>): boolean {
   return (d.flags ?? []).some((f) => f.name === "workers");
+}
+
+/** Every level must be a pool size the backend accepts: checked before the first level runs, not at the level that fails. */
+function checkLevels(d: BackendDescriptor<never>, levels: number[]): void {
+  const max = d.flags?.find((f) => f.name === "workers")?.max;
+  const top = levels[levels.length - 1]!;
+  if (max !== undefined && top > max) {
+    throw new SuperfaasError("BAD_INPUT", `--workers level ${top} is more than the ${d.name} backend can start (${max} workers on this machine)`, `pass --workers levels of ${max} or less`);
+  }
 }
 
 /**
@@ -50,23 +59,19 @@ export function registerScale(program: Command, ctx: CommandContext): void {
       ctx.setVerbose(Boolean(opts.verbose));
       const levels = opts.workers as number[] | undefined;
       if (!levels) throw new SuperfaasError("BAD_INPUT", "scale needs the levels to run at", "pass --workers with whole numbers separated by commas, e.g. --workers 1,2,4,8");
+      checkLevels(descriptor, levels);
       const input = jobInput(job, opts);
       if (job.params) resolveParams(job.params, input);
-      // The same tasks at every level, or the levels would not be doing the same work: "auto" sizes for the largest.
+      if (opts.report) await checkReportDir(opts.report as string);
+      // The same tasks at every level, or the levels would not be doing the same work: "auto" sizes for the largest
+      // (within what this process can hold; an explicit count above that is refused by run() before anything runs).
       const requested = (opts.tasks as number | "auto" | undefined) ?? job.defaultTasks ?? "auto";
-      const tasks = resolveTaskCount(requested, levels[levels.length - 1]!);
+      const tasks = requested === "auto" ? Math.min(maxTasks(), resolveTaskCount("auto", levels[levels.length - 1]!)) : requested;
       const baseOptions = backendOptions(descriptor, opts);
 
       const runs: { level: number; outcome: RunOutcome }[] = [];
       for (const level of levels) {
-        const settings = {
-          concurrency: level,
-          tasks,
-          timeoutMs: Math.round((opts.timeout as number) * 1000),
-          retries: opts.retries as number,
-          json: Boolean(opts.json),
-          verbose: Boolean(opts.verbose),
-        };
+        const settings = { ...runSettings(opts), concurrency: level, tasks };
         const options = takesWorkers(descriptor) ? { ...baseOptions, workers: level } : baseOptions;
         const outcome = await runOn(descriptor, options, job, input, settings, io, `${job.name} ×${level}`);
         if (!outcome.ok && outcome.error.code === "CANCELLED") throw outcome.error;
@@ -79,13 +84,13 @@ export function registerScale(program: Command, ctx: CommandContext): void {
         runs: runs.map((r) => ({ level: r.level, report: r.outcome.report, ...(r.outcome.ok ? { output: r.outcome.output } : {}) })),
         basis: opts.by as "execute" | "wall",
       });
-      if (opts.json) io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      if (opts.json) await writeChunks(io.stdout, jsonChunks(doc));
       else for (const line of scaleTable(doc)) io.stdout.write(`${line}\n`);
       if (opts.report) await saveReport(opts.report as string, doc, io);
 
       const failed = runs.find((r) => !r.outcome.ok);
       if (failed && !failed.outcome.ok) {
-        const e = failed.outcome.error;
+        const e = failed.outcome.error.reworded(FLAG_NAMES);
         throw new SuperfaasError(e.code, `at ${failed.level} workers: ${e.message}`, e.hint, { cause: e.cause ?? e });
       }
     });

@@ -86,6 +86,20 @@ describe("superfaas CLI", () => {
     expect(r.stderr).toMatch(/\d+ of 20 tasks had finished; \d+ were cancelled/);
   });
 
+  it("words a timed-out task in seconds, like --timeout, and names the flag in the hint (#9.6)", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--slow", "3000", "--tasks", "2", "--timeout", "0.25", "--retries", "0"]);
+    expect(r.code).toBe(1);
+    const line = r.stderr.split("\n").find((l) => l.startsWith("error["));
+    expect(line).toMatch(/^error\[TASK_TIMEOUT\]: task \d failed: attempt timed out after 0\.25 s \(gave up after 1 attempts\) — raise --timeout \(now 0\.25\), or split the work into more tasks with --tasks$/);
+    expect(r.stderr).not.toMatch(/\bms\b.*--timeout|timeoutMs/);
+  });
+
+  it("words core's bounds on run options as the CLI's flags", async () => {
+    const r = await cli(["run", fixture("sum-job.ts"), "--concurrency", "100000", "--workers", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error[BAD_INPUT]: --concurrency 100000 is more than the local backend can run at once (4) — pass --concurrency 4 or less\n");
+  });
+
   it("shows the job's own flags in run help", async () => {
     const r = await cli(["run", fixture("sum-job.ts"), "--help"]);
     expect(r.code).toBe(0);

@@ -109,7 +109,7 @@ describe("superfaas compare", () => {
     const r = await cli(["compare", fixture("sum-job.ts"), "--backends", "cloudy,local", "--tasks", "2"], { backends: [localBackendDescriptor as BackendDescriptor<never>, unconfigured] });
     expect(r.code).toBe(0);
     expect(lines(r.stdout)[0]).toMatch(/^\s+local$/);
-    expect(r.stdout).toMatch(/^skipped cloudy: cloudy: no API key \(pass --cloudy-key or set CLOUDY_KEY\)$/m);
+    expect(r.stdout).toMatch(/^skipped cloudy: no API key \(pass --cloudy-key or set CLOUDY_KEY\)$/m);
   });
 
   it("compares every registered backend when --backends is left out", async () => {
@@ -144,7 +144,7 @@ describe("superfaas compare", () => {
   it("fails with exit code 2 when no backend could run", async () => {
     const r = await cli(["compare", fixture("sum-job.ts"), "--backends", "cloudy"], { backends: [unconfigured] });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error\[BACKEND_CONFIG\]: no backend could run \(cloudy: cloudy: no API key/);
+    expect(r.stderr).toMatch(/^error\[BACKEND_CONFIG\]: no backend could run \(cloudy: no API key/);
   });
 
   it("rejects an unregistered backend name with the list of known ones", async () => {
@@ -213,7 +213,7 @@ describe("--report DIR", () => {
     ] });
     expect(r.code).toBe(0);
     const doc = await checkDir(out, "compare", ["timeline.svg", "compare.svg"]);
-    expect(doc.skipped).toEqual([{ backend: "cloudy", code: "BACKEND_CONFIG", reason: "cloudy: no API key (pass --cloudy-key or set CLOUDY_KEY)" }]);
+    expect(doc.skipped).toEqual([{ backend: "cloudy", code: "BACKEND_CONFIG", reason: "no API key (pass --cloudy-key or set CLOUDY_KEY)" }]);
     expect(doc.kind === "compare" && doc.comparison.agree).toBe(true);
   });
 

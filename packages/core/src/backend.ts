@@ -82,6 +82,8 @@ export interface BackendFlag {
   type?: "integer" | "number";
   /** Smallest accepted value of a typed flag (default 1 for integers, above 0 for numbers). */
   min?: number;
+  /** Largest accepted value of a typed flag (a limit that follows from the machine or the platform), if any. */
+  max?: number;
 }
 
 /** How a backend is offered by name (CLI `--backend NAME`): a description, its flags and a factory. */

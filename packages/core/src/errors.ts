@@ -18,16 +18,55 @@ export type ErrorCode =
   | "PAYLOAD_TOO_LARGE"
   | "INTERNAL";
 
+/** The options of `run()` that errors name: the CLI shows each as its flag, in the flag's unit. */
+export type RunOptionName = "tasks" | "concurrency" | "timeoutMs" | "retries";
+
+/** How an error shows options and their values: by name in the library (`timeoutMs 500`), as flags in the CLI (`--timeout 0.5`). */
+export interface OptionNames {
+  name(option: RunOptionName): string;
+  value(option: RunOptionName, value: number): string;
+}
+
+/** The library's wording: options by their `run()` names, values as given. */
+export const OPTION_NAMES: OptionNames = {
+  name: (option) => option,
+  value: (_option, value) => String(value),
+};
+
+/** Words an error that names options, given how to show them. */
+export type OptionWording = (names: OptionNames) => { message: string; hint: string };
+
 /** The one error family of superfaas: a stable `code`, a message saying what went wrong, a `hint` saying how to fix it. */
 export class SuperfaasError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
-  constructor(code: ErrorCode, message: string, hint = "", options?: { cause?: unknown }) {
+  /** Set when the message or hint names options of `run()`, so a front end can word them as its own flags. */
+  readonly wording: OptionWording | undefined;
+  constructor(code: ErrorCode, message: string, hint = "", options?: { cause?: unknown; wording?: OptionWording }) {
     super(message, options);
     this.name = "SuperfaasError";
     this.code = code;
     this.hint = hint;
+    this.wording = options?.wording;
   }
+
+  /** The same error with the options it names shown by `names` (the CLI's flags); itself when it names none. */
+  reworded(names: OptionNames): SuperfaasError {
+    if (!this.wording) return this;
+    const { message, hint } = this.wording(names);
+    return new SuperfaasError(this.code, message, hint, { cause: this.cause, wording: this.wording });
+  }
+}
+
+/** An error whose message and hint name options of `run()`, worded for the library until a front end rewords it. */
+export function optionError(code: ErrorCode, wording: OptionWording, options?: { cause?: unknown }): SuperfaasError {
+  const { message, hint } = wording(OPTION_NAMES);
+  return new SuperfaasError(code, message, hint, { ...options, wording });
+}
+
+/** A duration for people, in seconds (the unit of the CLI's `--timeout`): `0.5 s`, `900 s`. */
+export function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toPrecision(6))} s`;
 }
 
 /** A failure of one task attempt as reported by a backend; `retryable` tells the scheduler whether another attempt may succeed. */

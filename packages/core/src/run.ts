@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SuperfaasError } from "./errors.js";
 import { assertJson } from "./json.js";
 import { resolveParams } from "./params.js";
-import { resolveTaskCount } from "./partition.js";
+import { planRun } from "./limits.js";
 import { schedule, type ProgressEvent } from "./scheduler.js";
 import { quantile, type RunReport } from "./report.js";
 import type { Backend } from "./backend.js";
@@ -39,14 +39,8 @@ export class RunError extends SuperfaasError {
     cause: SuperfaasError,
     readonly report: RunReport,
   ) {
-    super(cause.code, cause.message, cause.hint, { cause: cause.cause ?? cause });
+    super(cause.code, cause.message, cause.hint, { cause: cause.cause ?? cause, ...(cause.wording ? { wording: cause.wording } : {}) });
     this.name = "RunError";
-  }
-}
-
-function positiveInt(name: string, v: number | undefined, flag: string): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
-    throw new SuperfaasError("BAD_INPUT", `${name} must be a whole number >= 1, got ${v}`, `pass ${flag} 1 or more`);
   }
 }
 
@@ -71,11 +65,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const startedAt = new Date().toISOString();
   const runId = randomUUID();
   const backend = opts.backend;
-  positiveInt("concurrency", opts.concurrency, "--concurrency");
-  positiveInt("timeout", opts.timeoutMs, "--timeout");
-  if (opts.retries !== undefined && (!Number.isSafeInteger(opts.retries) || opts.retries < 0)) {
-    throw new SuperfaasError("BAD_INPUT", `retries must be a whole number >= 0, got ${opts.retries}`, "pass --retries 0 or more");
-  }
+  // Sizes are checked against the backend and this process's memory before anything is partitioned or deployed.
+  const plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
   if (!job.modulePath) {
     throw new SuperfaasError(
       "NO_JOB_EXPORT",
@@ -84,9 +75,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     );
   }
   const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
-  let concurrency = opts.concurrency ?? backend.facts.defaultConcurrency;
-  if (backend.facts.maxConcurrency !== undefined) concurrency = Math.min(concurrency, backend.facts.maxConcurrency);
-  const taskCount = resolveTaskCount(opts.tasks ?? job.defaultTasks ?? "auto", concurrency);
+  const { concurrency, tasks: taskCount } = plan;
   const tasks = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
   if (!Array.isArray(tasks)) {
     throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");

@@ -1,4 +1,4 @@
-import { SuperfaasError, TaskError } from "./errors.js";
+import { formatSeconds, optionError, SuperfaasError, TaskError } from "./errors.js";
 import type { Backend, InvokeResult } from "./backend.js";
 import type { TaskRecord } from "./report.js";
 
@@ -228,19 +228,30 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       : err.origin === "remote"
         ? `task ${index} failed in map: ${err.name}: ${err.message}`
         : `task ${index} failed: ${err.message}`;
-    const e = new SuperfaasError(
-      err.origin === "timeout" ? "TASK_TIMEOUT" : "TASK_FAILED",
-      why ? `${where} (${why})` : where,
-      err.origin === "timeout"
-        ? "raise --timeout, or split the work into more tasks with --tasks"
-        : loading
+    const message = why ? `${where} (${why})` : where;
+    if (err.origin === "timeout") {
+      const timeoutMs = opts.timeoutMs;
+      fail(
+        optionError(
+          "TASK_TIMEOUT",
+          (n) => ({ message, hint: `raise ${n.name("timeoutMs")} (now ${n.value("timeoutMs", timeoutMs)}), or split the work into more tasks with ${n.name("tasks")}` }),
+          { cause: err },
+        ),
+      );
+      return;
+    }
+    fail(
+      new SuperfaasError(
+        "TASK_FAILED",
+        message,
+        loading
           ? "fix what the job module throws while it loads (its stack is shown with --verbose)"
           : err.origin === "remote"
             ? "fix the job's map function (the remote stack is in the report and shown with --verbose)"
-          : "check the backend's configuration and health, then run again",
-      { cause: err },
+            : "check the backend's configuration and health, then run again",
+        { cause: err },
+      ),
     );
-    fail(e);
   };
 
   pump();
@@ -253,7 +264,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 function toTaskError(err: unknown, timeoutMs: number): TaskError {
   if (err instanceof TaskError) return err;
   if (err instanceof Abort && err.kind === "timeout") {
-    return new TaskError(`attempt timed out after ${timeoutMs} ms`, { retryable: true, origin: "timeout" });
+    // In seconds, the unit of the CLI's --timeout, so a message never shows one unit and a flag the other.
+    return new TaskError(`attempt timed out after ${formatSeconds(timeoutMs)}`, { retryable: true, origin: "timeout" });
   }
   // A backend that lets a raw error escape has hit something unexpected on its side: treat it as transient.
   const message = err instanceof Error ? err.message : String(err);

@@ -113,6 +113,16 @@ describe("schedule", () => {
     expect(r.records[0]!.attempts).toBe(2);
   });
 
+  it("says how long a timed-out attempt ran in seconds, and names timeoutMs in its hint until a front end rewords it", async () => {
+    const b = scripted(() => new Promise(() => {}));
+    const r = await schedule([0], b, { ...opts, timeoutMs: 50, retries: 0 });
+    expect(r.failure?.message).toBe("task 0 failed: attempt timed out after 0.05 s (gave up after 1 attempts)");
+    expect(r.failure?.hint).toBe("raise timeoutMs (now 50), or split the work into more tasks with tasks");
+    const cli = r.failure!.reworded({ name: (o) => `--${o === "timeoutMs" ? "timeout" : o}`, value: (o, v) => String(o === "timeoutMs" ? v / 1000 : v) });
+    expect(cli.hint).toBe("raise --timeout (now 0.05), or split the work into more tasks with --tasks");
+    expect(cli.code).toBe("TASK_TIMEOUT");
+  });
+
   it("emits progress events through to the end", async () => {
     const events: string[] = [];
     await schedule([0, 1, 2], scripted(async () => 1), { ...opts, onProgress: (e) => events.push(`${e.type}:${e.done}/${e.total}`) });

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from "vega-lite";
-import { binEdges, concurrencySeries, histogram, taskLatencies, timeline } from "./model.js";
+import { assignLanes, binEdges, concurrencyBins, concurrencySeries, histogram, taskLatencies, timeline, timelineCells } from "./model.js";
 import type { ReportDocument, RunEntry } from "./schema.js";
 
 /** A chart of a report: a Vega-Lite spec with its data inlined, and the words around it. */
@@ -17,6 +17,18 @@ const s3 = (ms: number) => Math.round(ms) / 1000;
 // Runs get their own palette, so a backend's colour is never mistaken for the timeline's cold-start orange.
 const RUN_COLORS = { range: ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666", "#17becf", "#e6ab02"] };
 const TIME_AXIS = { tickCount: 12, labelOverlap: true, labelFlush: true };
+
+/**
+ * Above this many tasks in a report, the timeline shows lanes cut into spans of time instead of a bar per task: a
+ * browser draws a few thousand bars smoothly, while 100,000 of them make a 25 MB page and an 80 MB SVG.
+ */
+export const MAX_TIMELINE_BARS = 3_000;
+/** Most cells (lanes × spans) of a summarised timeline, all runs together. */
+const MAX_TIMELINE_CELLS = 12_000;
+/** Above this many points, the tasks-in-flight line is drawn from equal spans of time (peak and mean of each). */
+export const MAX_CONCURRENCY_POINTS = 4_000;
+/** Spans of a summarised tasks-in-flight chart. */
+const CONCURRENCY_BINS = 400;
 
 const KIND_COLORS: Record<string, string> = {
   warm: "#4c78a8",
@@ -44,7 +56,14 @@ function byRun<T extends Record<string, unknown>>(runs: readonly RunEntry[], inn
   };
 }
 
+function startedTasks(doc: ReportDocument): number {
+  let n = 0;
+  for (const run of doc.runs) for (const t of run.report.tasks) if (t.startedAt !== undefined) n++;
+  return n;
+}
+
 function timelineChart(doc: ReportDocument): ChartDef | undefined {
+  if (startedTasks(doc) > MAX_TIMELINE_BARS) return timelineSummaryChart(doc);
   const rows: Record<string, unknown>[] = [];
   let maxLanes = 1;
   const laneOrder: string[] = [];
@@ -120,7 +139,81 @@ function timelineChart(doc: ReportDocument): ChartDef | undefined {
   };
 }
 
+/** The timeline of a large report: each lane in spans of time, shaded by how busy it was. */
+function timelineSummaryChart(doc: ReportDocument): ChartDef | undefined {
+  const assigned = doc.runs.map((r) => assignLanes(r.report));
+  const lanesAll = Math.max(1, assigned.reduce((n, a) => n + a.lanes.length, 0));
+  const bins = Math.max(10, Math.min(200, Math.floor(MAX_TIMELINE_CELLS / lanesAll)));
+  const rows: Record<string, unknown>[] = [];
+  let maxLanes = 1;
+  let binSeconds = 0;
+  const laneOrder: string[] = [];
+  for (const [i, run] of doc.runs.entries()) {
+    const { lanes, cells, binMs } = timelineCells(run.report, bins, assigned[i]);
+    maxLanes = Math.max(maxLanes, lanes.length);
+    binSeconds = Math.max(binSeconds, binMs / 1000);
+    for (const lane of lanes) if (!laneOrder.includes(lane)) laneOrder.push(lane);
+    for (const c of cells) {
+      rows.push({
+        run: run.label,
+        lane: c.lane,
+        start: s3(c.startMs),
+        end: s3(c.endMs),
+        busy: Math.round(c.busy * 1000) / 1000,
+        tasks: c.tasks,
+        cold: c.coldStarts,
+        retried: c.retried,
+        unfinished: c.unfinished,
+        edge: c.coldStarts || c.retried || c.unfinished ? "#f58518" : "transparent",
+      });
+    }
+  }
+  if (rows.length === 0) return undefined;
+  let busiest = 1;
+  for (const r of rows) if ((r.busy as number) > busiest) busiest = r.busy as number;
+  const laneSort = laneOrder.sort((a, b) => Number(a.startsWith("slot")) - Number(b.startsWith("slot")) || Number(a.replace(/\D/g, "")) - Number(b.replace(/\D/g, "")));
+  const step = Math.max(2, Math.min(18, Math.floor(420 / maxLanes)));
+  const inner = {
+    width: WIDTH,
+    // A fixed height, not { step }: vega-lite 6 fails on a step height with independent y scales and a continuous
+    // colour scale in one facet ("datum is not defined").
+    height: step * maxLanes,
+    mark: { type: "rect" },
+    encoding: {
+      y: { field: "lane", type: "nominal", sort: laneSort, title: "worker", axis: maxLanes > 40 ? { labels: false, ticks: false } : {} },
+      x: { field: "start", type: "quantitative", title: "seconds since the run started", axis: TIME_AXIS },
+      x2: { field: "end" },
+      color: { field: "busy", type: "quantitative", title: "tasks running", scale: { domain: [0, busiest], scheme: "blues" } },
+      // Spans where a cold start, a retry or a failure began are outlined, as the per-task timeline colours them.
+      // (A colour per row rather than a condition: vega-lite copies conditions into the gradient legend, where there is no datum.)
+      stroke: { field: "edge", type: "nominal", scale: null },
+      tooltip: [
+        { field: "lane", type: "nominal", title: "worker" },
+        { field: "start", type: "quantitative", title: "from (s)" },
+        { field: "end", type: "quantitative", title: "to (s)" },
+        { field: "busy", type: "quantitative", title: "tasks running (mean)", format: ".2f" },
+        { field: "tasks", type: "quantitative", title: "tasks started" },
+        { field: "cold", type: "quantitative", title: "cold starts" },
+        { field: "retried", type: "quantitative" },
+        { field: "unfinished", type: "quantitative", title: "failed or cancelled" },
+      ],
+    },
+  };
+  const tasks = startedTasks(doc);
+  return {
+    id: "timeline",
+    title: "Task timeline",
+    description:
+      `${tasks.toLocaleString("en-US")} tasks are too many to draw one by one, so each row (a worker, container or environment, in order of first use) ` +
+      `is cut into spans of about ${binSeconds >= 1 ? `${binSeconds.toFixed(1)} s` : `${Math.round(binSeconds * 1000)} ms`}, shaded by the mean number of tasks it was running (1: busy throughout). ` +
+      "Spans where a cold start, a retry or a failure began are outlined in orange; the tooltip counts the tasks that started in each.",
+    spec: { $schema: SCHEMA, data: { values: rows }, ...byRun(doc.runs, inner, true) } as TopLevelSpec,
+  };
+}
+
 function concurrencyChart(doc: ReportDocument): ChartDef | undefined {
+  // Two points a task at most; summarise when that is more than a line can show.
+  if (2 * startedTasks(doc) > MAX_CONCURRENCY_POINTS) return concurrencySummaryChart(doc);
   const rows = doc.runs.flatMap((run) => concurrencySeries(run.report).map((p) => ({ run: run.label, t: s3(p.tMs), inFlight: p.inFlight })));
   if (!doc.runs.some((r) => r.report.tasks.some((t) => t.startedAt !== undefined))) return undefined;
   const several = doc.runs.length > 1;
@@ -145,6 +238,42 @@ function concurrencyChart(doc: ReportDocument): ChartDef | undefined {
         ],
       },
     } as TopLevelSpec,
+  };
+}
+
+/** Tasks in flight for a large report: the peak and the mean of each span of time. */
+function concurrencySummaryChart(doc: ReportDocument): ChartDef | undefined {
+  const rows = doc.runs.flatMap((run) =>
+    concurrencyBins(run.report, CONCURRENCY_BINS).flatMap((b) => [
+      { run: run.label, t: s3(b.startMs), end: s3(b.endMs), measure: "peak", inFlight: b.max },
+      { run: run.label, t: s3(b.startMs), end: s3(b.endMs), measure: "mean", inFlight: Math.round(b.mean * 100) / 100 },
+    ]),
+  );
+  const several = doc.runs.length > 1;
+  const inner = {
+    width: WIDTH,
+    height: 160,
+    mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
+    encoding: {
+      x: { field: "t", type: "quantitative", title: "seconds since the run started", axis: TIME_AXIS },
+      y: { field: "inFlight", type: "quantitative", title: "tasks in flight", axis: { tickMinStep: 1 } },
+      color: { field: "measure", type: "nominal", title: "in each span", sort: ["peak", "mean"], scale: { domain: ["peak", "mean"], range: ["#4c78a8", "#f58518"] } },
+      tooltip: [
+        ...(several ? [{ field: "run", type: "nominal" }] : []),
+        { field: "t", type: "quantitative", title: "from (s)" },
+        { field: "end", type: "quantitative", title: "to (s)" },
+        { field: "measure", type: "nominal" },
+        { field: "inFlight", type: "quantitative", title: "in flight" },
+      ],
+    },
+  };
+  return {
+    id: "concurrency",
+    title: "Tasks in flight",
+    description:
+      `How many tasks were running, over ${CONCURRENCY_BINS} equal spans of each run: the most at any moment of a span and the mean over it ` +
+      "(too many tasks to draw every change; a task counts from its first start to its result, retries included).",
+    spec: { $schema: SCHEMA, data: { values: rows }, ...byRun(doc.runs, inner, false) } as TopLevelSpec,
   };
 }
 

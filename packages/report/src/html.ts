@@ -136,8 +136,7 @@ const BOOT = `
  * A self-contained HTML page for a report: tables, the comparison verdict and the charts, with the Vega libraries
  * inlined so it opens offline (its Content-Security-Policy forbids any network access).
  */
-export async function renderHtml(doc: ReportDocument): Promise<string> {
-  const charts = reportCharts(doc);
+export async function renderHtml(doc: ReportDocument, charts: ChartDef[] = reportCharts(doc)): Promise<string> {
   const libs = await chartLibraries();
   const heading = title(doc);
   const kind = doc.kind === "run" ? "run" : doc.kind === "compare" ? "comparison" : "scaling run";

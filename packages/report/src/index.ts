@@ -6,4 +6,5 @@ export * from "./text.js";
 export { reportCharts, type ChartDef } from "./charts.js";
 export { renderHtml, chartLibraries, escapeHtml } from "./html.js";
 export { renderSvg } from "./svg.js";
-export { writeReport, type WrittenReport } from "./write.js";
+export { validDocument, writeReport, type WrittenReport } from "./write.js";
+export { jsonChunks, writeChunks, writeFileChunks } from "./json.js";

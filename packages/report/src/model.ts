@@ -27,34 +27,120 @@ export function runEndMs(report: RunReport): number {
   return report.prepareMs + report.executeMs;
 }
 
+/** Each task's lane on the timeline (-1 for tasks that never started), and the lanes top to bottom. */
+export interface LaneAssignment {
+  lanes: string[];
+  /** `laneOf[task index]`: position in `lanes`, or -1. */
+  laneOf: Int32Array;
+  /** Indices of the tasks that started, by first start (then index). */
+  order: Uint32Array;
+}
+
+/** Start and end (ms since the run started) of a task on the timeline: an unfinished task runs to the run's end. */
+function span(t: TaskRecord, end: number): [number, number] {
+  return [t.startedAt!, Math.max(t.startedAt!, t.finishedAt ?? end)];
+}
+
 /**
- * Lays a run's tasks out as a Gantt chart. Tasks whose backend reported a worker id share that worker's lane,
- * numbered by first use; tasks without one are packed greedily into the fewest "slots" that never overlap, so a
- * backend that reports nothing still gets an honest picture of its concurrency. Tasks that never started are left out.
+ * Assigns every started task a lane. Tasks whose backend reported a worker id share that worker's lane, numbered
+ * by first use; tasks without one are packed greedily into the lowest-numbered "slot" free at their start, so a
+ * backend that reports nothing still gets an honest picture of its concurrency. Typed arrays and heaps keep this
+ * O(n log n) in time and a few bytes per task in memory, for runs of a million tasks.
+ */
+export function assignLanes(report: RunReport): LaneAssignment {
+  const end = runEndMs(report);
+  const tasks = report.tasks;
+  let started = 0;
+  for (const t of tasks) if (t.startedAt !== undefined) started++;
+  const order = new Uint32Array(started);
+  let k = 0;
+  for (let i = 0; i < tasks.length; i++) if (tasks[i]!.startedAt !== undefined) order[k++] = i;
+  order.sort((a, b) => tasks[a]!.startedAt! - tasks[b]!.startedAt! || tasks[a]!.index - tasks[b]!.index);
+  const laneOf = new Int32Array(tasks.length).fill(-1);
+  const workerLane = new Map<string, number>();
+  // Slots: `busy` holds [free-at, slot] of occupied slots (min-heap by free-at), `idle` the free slot numbers (min-heap).
+  const busy = new MinHeap<[number, number]>((a, b) => a[0] - b[0]);
+  const idle = new MinHeap<number>((a, b) => a - b);
+  let slots = 0;
+  const slotOf = new Int32Array(tasks.length).fill(-1);
+  for (const i of order) {
+    const t = tasks[i]!;
+    if (t.workerId !== undefined) {
+      let lane = workerLane.get(t.workerId);
+      if (lane === undefined) workerLane.set(t.workerId, (lane = workerLane.size));
+      laneOf[i] = lane;
+      continue;
+    }
+    const [start, stop] = span(t, end);
+    while (busy.size > 0 && busy.peek()![0] <= start) idle.push(busy.pop()![1]);
+    const slot = idle.size > 0 ? idle.pop()! : slots++;
+    busy.push([stop, slot]);
+    slotOf[i] = slot;
+  }
+  // Worker lanes first, then the slots.
+  const workers = workerLane.size;
+  for (let i = 0; i < tasks.length; i++) if (slotOf[i]! >= 0) laneOf[i] = workers + slotOf[i]!;
+  const lanes = [...Array.from({ length: workers }, (_, i) => `w${i + 1}`), ...Array.from({ length: slots }, (_, i) => `slot ${i + 1}`)];
+  return { lanes, laneOf, order };
+}
+
+/** A binary min-heap, for the slot packing above. */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): T | undefined {
+    return this.items[0];
+  }
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.less(a[i]!, a[p]!) >= 0) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!) < 0) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * Lays a run's tasks out as a Gantt chart, one bar per started task (see `assignLanes` for the rows). Tasks that
+ * never started are left out. For very large runs, `timelineCells` summarises the same picture.
  */
 export function timeline(report: RunReport): Timeline {
   const end = runEndMs(report);
-  const started = report.tasks
-    .filter((t) => t.startedAt !== undefined)
-    .map((t) => ({ t, start: t.startedAt!, end: Math.max(t.startedAt!, t.finishedAt ?? end) }))
-    .sort((a, b) => a.start - b.start || a.t.index - b.t.index);
-  const workerLane = new Map<string, string>();
-  const slotFreeAt: number[] = [];
+  const { lanes, laneOf, order } = assignLanes(report);
   const bars: TimelineBar[] = [];
-  for (const { t, start, end: stop } of started) {
-    let lane: string;
-    if (t.workerId !== undefined) {
-      lane = workerLane.get(t.workerId) ?? `w${workerLane.size + 1}`;
-      workerLane.set(t.workerId, lane);
-    } else {
-      let slot = slotFreeAt.findIndex((free) => free <= start);
-      if (slot < 0) slot = slotFreeAt.push(0) - 1;
-      slotFreeAt[slot] = stop;
-      lane = `slot ${slot + 1}`;
-    }
+  for (const i of order) {
+    const t = report.tasks[i]!;
+    const [start, stop] = span(t, end);
     bars.push({
       task: t.index,
-      lane,
+      lane: lanes[laneOf[i]!]!,
       ...(t.workerId !== undefined ? { workerId: t.workerId } : {}),
       startMs: start,
       endMs: stop,
@@ -63,14 +149,112 @@ export function timeline(report: RunReport): Timeline {
       status: t.status,
     });
   }
-  const lanes = [...workerLane.values(), ...slotFreeAt.map((_, i) => `slot ${i + 1}`)];
   return { lanes, bars };
+}
+
+/** One cell of a summarised timeline: a lane over a span of time. */
+export interface TimelineCell {
+  lane: string;
+  startMs: number;
+  endMs: number;
+  /** Mean number of the lane's tasks running over the span: 1 is busy throughout, more when a worker runs several at once. */
+  busy: number;
+  /** Tasks that started in the cell, and how many of them were cold starts, retried or did not succeed. */
+  tasks: number;
+  coldStarts: number;
+  retried: number;
+  unfinished: number;
+}
+
+/**
+ * The timeline summarised for runs too large to draw task by task: each lane cut into `bins` equal spans from the
+ * start of the run to its end, with how busy the lane was in each and what started there. Memory is a few bytes
+ * per task plus the cells, whatever the number of tasks.
+ */
+export function timelineCells(report: RunReport, bins: number, assigned: LaneAssignment = assignLanes(report)): { lanes: string[]; cells: TimelineCell[]; binMs: number } {
+  const end = runEndMs(report);
+  const { lanes, laneOf, order } = assigned;
+  const n = Math.max(1, Math.floor(bins));
+  const binMs = end > 0 ? end / n : 1;
+  const cellCount = lanes.length * n;
+  const busy = new Float64Array(cellCount);
+  const counts = new Uint32Array(cellCount * 4);
+  const binAt = (t: number) => Math.min(n - 1, Math.max(0, Math.floor(t / binMs)));
+  for (const i of order) {
+    const t = report.tasks[i]!;
+    const [start, stop] = span(t, end);
+    const row = laneOf[i]! * n;
+    const first = binAt(start);
+    const c = (row + first) * 4;
+    counts[c]!++;
+    if (t.coldStart) counts[c + 1]!++;
+    if (t.attempts > 1) counts[c + 2]!++;
+    if (t.status !== "succeeded") counts[c + 3]!++;
+    for (let b = first; b <= binAt(stop); b++) {
+      const overlap = Math.min(stop, (b + 1) * binMs) - Math.max(start, b * binMs);
+      if (overlap > 0) busy[row + b]! += overlap;
+    }
+  }
+  const cells: TimelineCell[] = [];
+  for (let lane = 0; lane < lanes.length; lane++) {
+    for (let b = 0; b < n; b++) {
+      const cell = lane * n + b;
+      if (busy[cell] === 0 && counts[cell * 4] === 0) continue;
+      cells.push({
+        lane: lanes[lane]!,
+        startMs: b * binMs,
+        endMs: (b + 1) * binMs,
+        busy: busy[cell]! / binMs,
+        tasks: counts[cell * 4]!,
+        coldStarts: counts[cell * 4 + 1]!,
+        retried: counts[cell * 4 + 2]!,
+        unfinished: counts[cell * 4 + 3]!,
+      });
+    }
+  }
+  return { lanes, cells, binMs };
 }
 
 /** A point of a step function: `inFlight` tasks from `tMs` until the next point. */
 export interface ConcurrencyPoint {
   tMs: number;
   inFlight: number;
+}
+
+/** Sorted first starts and ends of the started tasks, as typed arrays (16 bytes a task). */
+function startsAndEnds(report: RunReport): { starts: Float64Array; ends: Float64Array } {
+  const end = runEndMs(report);
+  let n = 0;
+  for (const t of report.tasks) if (t.startedAt !== undefined) n++;
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  let k = 0;
+  for (const t of report.tasks) {
+    if (t.startedAt === undefined) continue;
+    const [s, e] = span(t, end);
+    starts[k] = s;
+    ends[k++] = e;
+  }
+  return { starts: starts.sort(), ends: ends.sort() };
+}
+
+/** Walks the in-flight count: calls `at(t, inFlight)` after each instant's changes (ends before starts at one instant). */
+function sweepInFlight(starts: Float64Array, ends: Float64Array, at: (t: number, inFlight: number) => void): void {
+  let i = 0;
+  let j = 0;
+  let inFlight = 0;
+  while (i < starts.length || j < ends.length) {
+    const t = j < ends.length && (i >= starts.length || ends[j]! <= starts[i]!) ? ends[j]! : starts[i]!;
+    while (j < ends.length && ends[j] === t) {
+      inFlight--;
+      j++;
+    }
+    while (i < starts.length && starts[i] === t) {
+      inFlight++;
+      i++;
+    }
+    at(t, inFlight);
+  }
 }
 
 /**
@@ -80,25 +264,61 @@ export interface ConcurrencyPoint {
  */
 export function concurrencySeries(report: RunReport): ConcurrencyPoint[] {
   const end = runEndMs(report);
-  const events: [number, number][] = [];
-  for (const t of report.tasks) {
-    if (t.startedAt === undefined) continue;
-    events.push([t.startedAt, 1], [Math.max(t.startedAt, t.finishedAt ?? end), -1]);
-  }
-  // Ends before starts at the same instant.
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const { starts, ends } = startsAndEnds(report);
   const points: ConcurrencyPoint[] = [{ tMs: 0, inFlight: 0 }];
-  let inFlight = 0;
-  for (const [t, delta] of events) {
-    inFlight += delta;
+  sweepInFlight(starts, ends, (t, inFlight) => {
     const last = points[points.length - 1]!;
     if (last.tMs === t) last.inFlight = inFlight;
     else points.push({ tMs: t, inFlight });
-  }
+  });
   const last = points[points.length - 1]!;
   if (last.tMs < end) points.push({ tMs: end, inFlight: 0 });
   // Drop points that repeat the previous value (a start and an end at one instant cancel out).
   return points.filter((p, i) => i === 0 || i === points.length - 1 || p.inFlight !== points[i - 1]!.inFlight);
+}
+
+/** Tasks in flight during one span of time: the most at any instant and the time-weighted mean. */
+export interface ConcurrencyBin {
+  startMs: number;
+  endMs: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Tasks in flight summarised over `bins` equal spans from the start of the run to its end, for runs whose step
+ * function has too many points to draw: memory is 16 bytes a task plus the bins.
+ */
+export function concurrencyBins(report: RunReport, bins: number): ConcurrencyBin[] {
+  const end = runEndMs(report);
+  const n = Math.max(1, Math.floor(bins));
+  const binMs = end > 0 ? end / n : 1;
+  const max = new Float64Array(n);
+  const area = new Float64Array(n);
+  const { starts, ends } = startsAndEnds(report);
+  let prevT = 0;
+  let prevLevel = 0;
+  // Adds the level held from prevT to t into the bins it covers.
+  const hold = (t: number) => {
+    if (t <= prevT) return;
+    for (let b = Math.min(n - 1, Math.floor(prevT / binMs)); b < n && b * binMs < t; b++) {
+      const overlap = Math.min(t, (b + 1) * binMs) - Math.max(prevT, b * binMs);
+      if (overlap > 0) {
+        area[b]! += overlap * prevLevel;
+        if (prevLevel > max[b]!) max[b] = prevLevel;
+      }
+    }
+  };
+  sweepInFlight(starts, ends, (t, inFlight) => {
+    hold(t);
+    // A level that lasts no time (tasks starting and ending at one instant) still counts as the bin's peak.
+    const b = Math.min(n - 1, Math.max(0, Math.floor(t / binMs)));
+    if (inFlight > max[b]!) max[b] = inFlight;
+    prevT = Math.max(prevT, t);
+    prevLevel = inFlight;
+  });
+  hold(end);
+  return Array.from({ length: n }, (_, b) => ({ startMs: b * binMs, endMs: (b + 1) * binMs, max: max[b]!, mean: area[b]! / binMs }));
 }
 
 /** One bin of a histogram: values v with start <= v < end. */
@@ -133,15 +353,17 @@ const tidy = (x: number) => Number(x.toPrecision(12));
  * edges on multiples of it. Every value falls in exactly one bin; the last bin ends above the largest value.
  */
 export function binEdges(values: readonly number[], maxBins = 20): BinEdges {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return { start: 0, step: 1, count: 0 };
+  let finite = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (const v of finite) {
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    finite++;
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const target = Math.max(1, Math.min(maxBins, Math.ceil(Math.log2(finite.length)) + 1));
+  if (finite === 0) return { start: 0, step: 1, count: 0 };
+  const target = Math.max(1, Math.min(maxBins, Math.ceil(Math.log2(finite)) + 1));
   let step = niceStep(max > min ? (max - min) / target : Math.max(Math.abs(min), 1) / 10);
   for (;;) {
     const start = tidy(Math.floor(min / step) * step);
@@ -164,19 +386,26 @@ export function histogram(values: readonly number[], edges: BinEdges = binEdges(
 
 /** Latency (first start to end) of every task that succeeded, in ms: what the histogram and the percentiles use. */
 export function taskLatencies(report: RunReport): number[] {
-  return report.tasks.filter((t) => t.status === "succeeded" && t.startedAt !== undefined && t.finishedAt !== undefined).map((t) => t.finishedAt! - t.startedAt!);
+  const out: number[] = [];
+  for (const t of report.tasks) if (t.status === "succeeded" && t.startedAt !== undefined && t.finishedAt !== undefined) out.push(t.finishedAt - t.startedAt);
+  return out;
 }
 
 /** The side-by-side figures of a run. */
 export function summarizeRun(report: RunReport): RunSummary {
   const t = report.totals;
-  const firsts = report.tasks.filter((r) => r.status === "succeeded" && r.finishedAt !== undefined).map((r) => r.finishedAt!);
-  const workers = new Set(report.tasks.map((r) => r.workerId).filter((w) => w !== undefined));
+  // One pass, no spread into Math.min: a spread of a million values overflows the call stack.
+  let firstResult = Infinity;
+  const workers = new Set<string>();
+  for (const r of report.tasks) {
+    if (r.status === "succeeded" && r.finishedAt !== undefined && r.finishedAt < firstResult) firstResult = r.finishedAt;
+    if (r.workerId !== undefined) workers.add(r.workerId);
+  }
   return {
     wallMs: report.wallMs,
     prepareMs: report.prepareMs,
     executeMs: report.executeMs,
-    firstResultMs: firsts.length ? Math.min(...firsts) : null,
+    firstResultMs: firstResult === Infinity ? null : firstResult,
     latencyMs: { p50: report.latencyMs.p50, p95: report.latencyMs.p95, p99: report.latencyMs.p99, max: report.latencyMs.max },
     tasks: t.tasks,
     succeeded: t.succeeded,

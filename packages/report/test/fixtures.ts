@@ -78,3 +78,49 @@ export function busyReport(n: number, workers: number, opts: { backend?: string;
   }
   return fakeReport(tasks, { backend: opts.backend ?? "local", prepareMs, concurrency: workers, ...(opts.costUsd !== undefined ? { costUsd: opts.costUsd } : {}) });
 }
+
+/**
+ * A run of `n` tiny tasks on `workers` workers, built directly (no per-task spread or filter), so tests can afford a
+ * million of them.
+ */
+export function manyTasksReport(n: number, workers: number, opts: { backend?: string; workerIds?: boolean } = {}): RunReport {
+  const prepareMs = 25;
+  const free = new Array<number>(workers).fill(prepareMs);
+  const tasks: TaskRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const w = i % workers;
+    const start = free[w]! + 0.1;
+    const end = start + 1 + (i % 7) * 0.3;
+    free[w] = end;
+    tasks[i] = {
+      index: i,
+      queuedAt: prepareMs,
+      attempts: i % 1000 === 999 ? 2 : 1,
+      status: "succeeded",
+      startedAt: start,
+      finishedAt: end,
+      ...(opts.workerIds === false ? {} : { workerId: `local:1:${w}` }),
+      coldStart: i < workers,
+    };
+  }
+  let last = prepareMs;
+  for (const f of free) if (f > last) last = f;
+  return {
+    schemaVersion: 1,
+    runId: "00000000-0000-4000-8000-000000000000",
+    job: "many",
+    backend: opts.backend ?? "local",
+    status: "succeeded",
+    startedAt: "2026-01-02T03:04:05.000Z",
+    prepareMs,
+    executeMs: last - prepareMs,
+    wallMs: last + 1,
+    concurrency: workers,
+    input: { n },
+    totals: { tasks: n, succeeded: n, failed: 0, attempts: n + Math.floor(n / 1000), retries: Math.floor(n / 1000), throttled: 0, coldStarts: workers, billedMs: 0, peakConcurrency: workers },
+    throughput: { tasksPerSec: n / ((last - prepareMs) / 1000) },
+    latencyMs: { p50: 2, p95: 2.8, p99: 2.8, max: 2.8 },
+    metrics: {},
+    tasks,
+  };
+}
