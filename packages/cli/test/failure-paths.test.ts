@@ -54,6 +54,14 @@ describe.skipIf(!built)(`a job with a bug fails the run with one line, every tim
     expect(verbose.stderr).toMatch(/caused by: RangeError: no tasks for an empty input\n\s+at (Object\.)?partition .*failing-jobs\.mjs/);
   });
 
+  it("a partition() that makes more tasks than the process can track is refused before anything runs", async () => {
+    // A 64 MB old space (a 112 MB heap) holds the records of about 57,000 tasks; the job makes 200,000 whatever --tasks says.
+    const env = { ...process.env, NODE_OPTIONS: "--max-old-space-size=64" };
+    const r = await superfaas(["run", failing, "--job", "too-many-tasks", "--tasks", "8"], { env });
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[JOB_FAILED\]: job too-many-tasks: partition\(\) made 200,000 tasks, more than this process can keep track of \([\d,]+\) — /)]);
+    expect(r.code).toBe(1);
+  });
+
   it("reduce() that throws is the job's error, after the run's stats", async () => {
     const r = await superfaas(["run", failing, "--job", "reduce-throws"]);
     expect(errorLines(r.stderr)).toEqual([

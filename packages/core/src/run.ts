@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SuperfaasError } from "./errors.js";
 import { assertJson } from "./json.js";
 import { resolveParams } from "./params.js";
-import { planRun } from "./limits.js";
+import { maxTasks, planRun } from "./limits.js";
 import { schedule, type ProgressEvent } from "./scheduler.js";
 import { quantile, type RunReport } from "./report.js";
 import type { Backend } from "./backend.js";
@@ -79,6 +79,14 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const tasks = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
   if (!Array.isArray(tasks)) {
     throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");
+  }
+  // A job may make more tasks than it was asked for; the records of each must still fit (see planRun).
+  if (tasks.length > maxTasks()) {
+    throw new SuperfaasError(
+      "JOB_FAILED",
+      `job ${job.name}: partition() made ${tasks.length.toLocaleString("en-US")} tasks, more than this process can keep track of (${maxTasks().toLocaleString("en-US")})`,
+      "make partition() follow plan.tasks, or give each task more work",
+    );
   }
   tasks.forEach((t, i) => assertJson(t, `task ${i} of job ${job.name}`));
 
