@@ -10,3 +10,4 @@ export * from "./bundle.js";
 export * from "./run.js";
 export * from "./store.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
+export * from "./cloud/index.js";

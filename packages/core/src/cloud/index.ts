@@ -1,0 +1,2 @@
+export { FunctionBackend, functionName, deployHash, OWNER_OBJECT, type FunctionUsage } from "./function-backend.js";
+export type { CloudPlatform, CloudStore, FunctionSpec, OwnerMarker, Answer, InvocationFigures } from "./platform.js";
