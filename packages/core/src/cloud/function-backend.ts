@@ -254,7 +254,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const store = p.store;
     if (!store) {
       return Promise.reject(
-        new TaskError(`task ${req.taskIndex} is ${utf8Bytes(json)} bytes, over ${p.inlineLimitText}, and no bucket is configured: pass --bucket`, {
+        new TaskError(`task ${req.taskIndex} is ${utf8Bytes(json)} bytes as JSON, over ${p.inlineLimitText}, and no bucket is configured: pass --bucket`, {
           retryable: false,
           origin: "platform",
         }),
