@@ -10,6 +10,9 @@ export type LambdaUsage = FunctionUsage;
 
 /** Runs each task as a synchronous invocation of one Lambda function made from the job (core's FunctionBackend over Lambda). */
 export class LambdaBackend extends FunctionBackend<LambdaPlatform> {
+  /** Estimated cost in US dollars: billed GB-seconds at the architecture's price plus the request charge. */
+  declare readonly estimateCost: (usage: { invocations: number; billedMs: number }) => number;
+
   constructor(options: LambdaOptions = {}) {
     super(new LambdaPlatform(resolveLambdaConfig(options)));
   }
