@@ -197,7 +197,12 @@ export function describeConformance(opts: ConformanceOptions): void {
         expect(err.code).toBe("TASK_FAILED");
         expect(err.message).toContain("task 1");
         expect(err.message).toContain(message);
-        expect(err.report.tasks[1]!.attempts).toBe(1);
+        // The job's error is final at once. A platform whose runtime ends the process after such an error (the Lambda
+        // emulator models aws-lambda-ric 3.x) may fail one more attempt on that dying environment first, retryably.
+        const errors = err.report.tasks[1]!.errors ?? [];
+        expect(errors.at(-1)).toMatchObject({ retryable: false, message: expect.stringContaining(message) });
+        for (const e of errors.slice(0, -1)) expect(e.message, "only the platform's failures are retried").not.toContain(message);
+        expect(errors.length).toBeLessThanOrEqual(2);
       }
     });
 
