@@ -1,23 +1,14 @@
 // Shared set-up of the Lambda tests: the Lambda testbed of @superfaas/testing (loopback Lambda emulator, and a real
 // S3-compatible server when asked) plus backends aimed at it. Everything started here is stopped by `close()`.
-import { startLambdaTestbed, TEST_ROLE, type LambdaEmulator, type LambdaEmulatorOptions, type S3TestServer } from "@superfaas/testing";
+import { startLambdaTestbed, TEST_ROLE, type BackendTestbed, type LambdaEmulator, type LambdaEmulatorOptions } from "@superfaas/testing";
 import { LambdaBackend, type LambdaOptions } from "../src/index.js";
 
 export { TEST_ROLE };
 /** The bucket the data-plane tests use. */
 export const TEST_BUCKET = "superfaas-lambda-test";
 
-/** A running emulator (and S3 server, when asked) plus a factory of backends aimed at them. */
-export interface LambdaTestbed {
-  emulator: LambdaEmulator;
-  s3: S3TestServer | undefined;
-  /** Options that point a backend at this testbed; `overrides` win. */
-  options(overrides?: LambdaOptions): LambdaOptions;
-  backend(overrides?: LambdaOptions): LambdaBackend;
-  /** Keys under `prefix` in the test bucket. */
-  keys(prefix?: string): Promise<string[]>;
-  close(): Promise<void>;
-}
+/** The Lambda testbed and a factory of backends aimed at it. */
+export type LambdaTestbed = BackendTestbed<LambdaEmulator, LambdaOptions, LambdaBackend>;
 
 /** Starts the testbed; the environments get s3rver's credentials, as Lambda hands them a role's. */
 export async function startTestbed(opts: { s3?: boolean; emulator?: LambdaEmulatorOptions } = {}): Promise<LambdaTestbed> {

@@ -1,20 +1,12 @@
 // What the OpenWhisk tests share: the OpenWhisk testbed of @superfaas/testing (the loopback OpenWhisk, and s3rver
 // when asked) and backends aimed at it, blind to the machine's ~/.wskprops and __OW_* variables.
-import { startOpenWhiskEmulator, startOpenWhiskTestbed, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions, type S3TestServer } from "@superfaas/testing";
+import { startOpenWhiskEmulator, startOpenWhiskTestbed, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions, type BackendTestbed } from "@superfaas/testing";
 import { OpenWhiskBackend, type OpenWhiskOptions } from "../src/index.js";
 
 export { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions };
 
-/** A running emulator (and S3 server, when asked) plus a factory of backends aimed at them: as the Lambda tests'. */
-export interface OpenWhiskTestbed {
-  emulator: OpenWhiskEmulator;
-  s3: S3TestServer | undefined;
-  options(overrides?: OpenWhiskOptions): OpenWhiskOptions;
-  backend(overrides?: OpenWhiskOptions): OpenWhiskBackend;
-  /** Keys under `prefix` in the test bucket. */
-  keys(prefix?: string): Promise<string[]>;
-  close(): Promise<void>;
-}
+/** The OpenWhisk testbed and a factory of backends aimed at it, as the Lambda tests have theirs. */
+export type OpenWhiskTestbed = BackendTestbed<OpenWhiskEmulator, OpenWhiskOptions, OpenWhiskBackend>;
 
 /** Starts the testbed; the bucket does not exist yet (the backend creates it, as it would on a fresh account). */
 export async function startTestbed(opts: { s3?: boolean; emulator?: OpenWhiskEmulatorOptions } = {}): Promise<OpenWhiskTestbed> {

@@ -17,6 +17,18 @@ export interface Testbed<E, O> {
   close(): Promise<void>;
 }
 
+/** A testbed plus a factory of backends aimed at it: what each backend package's test helpers give its tests. */
+export interface BackendTestbed<E, O, B> {
+  emulator: E;
+  s3: S3TestServer | undefined;
+  /** Options that point a backend at this testbed; `overrides` win. */
+  options(overrides?: O): O;
+  backend(overrides?: O): B;
+  /** Keys under `prefix` in the test bucket. */
+  keys(prefix?: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
 /** Starts `emulator` and, when asked, an S3 server; stops whatever started if the other fails. */
 async function start<E extends { close(): Promise<void> }, O>(
   s3Wanted: boolean,
