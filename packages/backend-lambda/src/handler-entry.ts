@@ -15,6 +15,8 @@ const store: ObjectStore | undefined = s3
   ? {
       put: async (key, body) => (await open()).put(key, body),
       get: async (key) => (await open()).get(key),
+      has: async (key) => (await open()).has(key),
+      delete: async (key) => (await open()).delete(key),
       deletePrefix: async (prefix) => (await open()).deletePrefix(prefix),
     }
   : undefined;

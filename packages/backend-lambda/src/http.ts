@@ -1,4 +1,59 @@
-import { Agent } from "undici";
+import { Agent, type Dispatcher } from "undici";
+
+/** One request in flight: its own undici handler and abort listener; settles once, with the whole answer or the error. */
+class Call implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private chunks: Buffer[] = [];
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  resolve!: (answer: { response: SdkHttpResponse }) => void;
+  reject!: (err: unknown) => void;
+
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.settled) controller.abort(this.signal?.reason as Error);
+    else this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.status = status;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined) this.headers[name] = Array.isArray(value) ? value.join(",") : value;
+    }
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, data: Buffer): void {
+    this.chunks.push(data);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal?.removeEventListener("abort", this);
+    const c = this.chunks;
+    const bytes = c.length === 1 ? c[0]! : Buffer.concat(c);
+    this.resolve({ response: { statusCode: this.status, headers: this.headers, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal?.removeEventListener("abort", this);
+    this.reject(err);
+  }
+
+  /** The signal's abort listener: the request is dropped and the SDK sees an AbortError, as NodeHttpHandler throws. */
+  handleEvent(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal?.removeEventListener("abort", this);
+    this.controller?.abort(this.signal?.reason as Error);
+    this.reject(Object.assign(new Error("Request aborted", { cause: this.signal?.reason }), { name: "AbortError" }));
+  }
+}
 
 /** The request the SDK hands its request handler (an `HttpRequest` of @smithy/core, typed as far as it is used). */
 export interface SdkHttpRequest {
@@ -88,22 +143,19 @@ export class UndiciHttpHandler {
     if (signal?.aborted) throw Object.assign(new Error("Request aborted", { cause: signal.reason }), { name: "AbortError" });
     const origin = `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ""}`;
     const q = request.query ? queryString(request.query) : "";
-    const res = await this.agent.request({
-      origin,
-      path: q ? `${request.path}?${q}` : request.path,
-      method: request.method as "POST",
-      headers: request.headers,
-      body: request.body as Uint8Array | string | undefined,
-      ...(signal ? { signal } : {}),
+    // dispatch with a handler of our own: no Readable body stream, no per-request abort helper objects, so an
+    // invocation in flight holds less than through `agent.request()`.
+    const call = new Call(signal);
+    const answer = new Promise<{ response: SdkHttpResponse }>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
     });
-    const body = new Uint8Array(await res.body.arrayBuffer());
-    const headers: Record<string, string> = {};
-    const raw = res.headers;
-    for (const name in raw) {
-      const value = raw[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
-    }
-    return { response: { statusCode: res.statusCode, headers, body } };
+    signal?.addEventListener("abort", call);
+    this.agent.dispatch(
+      { origin, path: q ? `${request.path}?${q}` : request.path, method: request.method as "POST", headers: request.headers, body: request.body as Uint8Array | string | null | undefined },
+      call,
+    );
+    return answer;
   }
 
   updateHttpClientConfig(): void {}

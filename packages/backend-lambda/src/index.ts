@@ -1,4 +1,4 @@
-import type { BackendDescriptor } from "@superfaas/core";
+import { functionBackendFlags, type BackendDescriptor } from "@superfaas/core";
 import { LambdaBackend } from "./backend.js";
 import type { LambdaArch, LambdaOptions } from "./config.js";
 
@@ -51,12 +51,10 @@ export const lambdaBackendDescriptor: BackendDescriptor<LambdaFlagValues> = {
     { name: "function-timeout", value: "SECONDS", type: "integer", description: "the function's own time limit, 1-900 (default 300)" },
     { name: "arch", value: "ARCH", description: "x86_64 or arm64 (arm64 is about 20% cheaper; default x86_64)" },
     { name: "runtime", value: "RUNTIME", description: "Node.js runtime (default nodejs22.x)" },
-    { name: "bucket", value: "NAME", description: "S3 bucket for payloads over 6 MB, created if missing (default: SUPERFAAS_BUCKET)" },
     { name: "concurrency-limit", value: "N", type: "integer", description: "most invocations in flight, at most the account's concurrency (default 1000)" },
-    { name: "keep", description: "keep the function after the run (it is deleted otherwise)" },
     { name: "region", value: "REGION", description: "AWS region (default: AWS_REGION or the profile's)" },
     { name: "endpoint", value: "URL", description: "Lambda API endpoint, e.g. LocalStack (default: AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL)" },
-    { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)" },
+    ...functionBackendFlags({ function: "function", inlineLimit: "6 MB" }),
     { name: "function-s3-endpoint", value: "URL", description: "S3 endpoint as the function reaches it, or none (default: --s3-endpoint)" },
     { name: "price-gb-second", value: "USD", type: "number", min: 0, description: "price per GB-second for the cost estimate (default: us-east-1 on-demand for --arch)" },
     { name: "price-per-request", value: "USD", type: "number", min: 0, description: "price per request for the cost estimate (default 0.0000002)" },

@@ -1,5 +1,7 @@
-// What LambdaBackend does to the function across runs: create once, reuse unchanged, update what changed, clean up.
+// What LambdaBackend does to the function across runs: create once, reuse unchanged, a new function for changed settings,
+// delete only what it created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { ListObjectsCommand, S3Client } from "@aws-sdk/client-s3";
 import { run, SuperfaasError } from "@superfaas/core";
 import { dataJob } from "./fixtures/jobs.js";
@@ -41,7 +43,7 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     expect(tb.emulator.functionNames()).toEqual(names); // --keep
   });
 
-  it("reuses an unchanged function without creating or updating anything", async () => {
+  it("reuses the function another run left, and does not delete what it did not create", async () => {
     const before = calls();
     const backend = plain();
     await once(backend);
@@ -50,32 +52,44 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     expect(delta(before, "UpdateFunctionCode")).toBe(0);
     expect(delta(before, "UpdateFunctionConfiguration")).toBe(0);
     expect(delta(before, "GetFunction")).toBe(1);
+    const names = tb.emulator.functionNames();
     await backend.dispose();
-    expect(tb.emulator.functionNames()).toEqual([]); // deleted without --keep
+    expect(tb.emulator.functionNames()).toEqual(names); // found, not created: the kept function stays
   });
 
-  it("updates only the configuration when the settings changed, and waits for the update", async () => {
-    await once(plain({ keep: true }));
+  it("marks the function with its owner: superfaas, the run id and the creation time", async () => {
     const name = tb.emulator.functionNames()[0]!;
-    const before = calls();
-    const backend = plain({ memory: 512, functionTimeout: 20 });
-    const { report } = await once(backend);
-    expect(report.status).toBe("succeeded");
-    expect(delta(before, "UpdateFunctionConfiguration")).toBe(1);
-    expect(delta(before, "UpdateFunctionCode")).toBe(0);
-    expect(delta(before, "CreateFunction")).toBe(0);
-    expect(tb.emulator.getFunction(name)).toMatchObject({ MemorySize: 512, Timeout: 20, LastUpdateStatus: "Successful" });
-    await backend.dispose();
+    const s = new LambdaClient({ endpoint: tb.emulator.endpoint, region: tb.emulator.region, credentials: tb.emulator.credentials });
+    try {
+      const { Tags } = await s.send(new GetFunctionCommand({ FunctionName: name }));
+      expect(Tags).toMatchObject({ superfaas: "superfaas", "superfaas-job": "data-plane", "superfaas-run": expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(Date.parse(Tags!["superfaas-created"]!)).toBeGreaterThan(Date.now() - 600_000);
+    } finally {
+      s.destroy();
+    }
   });
 
-  it("updates the code when the function's code differs from the bundle (e.g. another architecture)", async () => {
-    await once(plain({ keep: true }));
-    const before = calls();
-    const backend = plain({ arch: "arm64" });
-    await once(backend);
-    expect(delta(before, "UpdateFunctionCode")).toBe(1);
-    expect(tb.emulator.getFunction(tb.emulator.functionNames()[0]!)).toMatchObject({ Architectures: ["arm64"] });
-    await backend.dispose();
+  it("deploys a function of its own when a setting changed (never the stale one), and deletes only that one", async () => {
+    const kept = tb.emulator.functionNames();
+    expect(kept).toHaveLength(1);
+    for (const [o, expected] of [
+      [{ memory: 512, functionTimeout: 20 }, { MemorySize: 512, Timeout: 20 }],
+      [{ arch: "arm64" as const }, { Architectures: ["arm64"] }],
+    ] as const) {
+      const before = calls();
+      const backend = plain(o);
+      const { report } = await once(backend);
+      expect(report.status).toBe("succeeded");
+      expect(delta(before, "CreateFunction")).toBe(1);
+      expect(delta(before, "UpdateFunctionCode") + delta(before, "UpdateFunctionConfiguration")).toBe(0);
+      const mine = tb.emulator.functionNames().filter((n) => !kept.includes(n));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatch(/^superfaas-data-plane-[0-9a-f]{12}$/);
+      expect(tb.emulator.getFunction(mine[0]!)).toMatchObject(expected);
+      expect(tb.emulator.getFunction(kept[0]!)).toMatchObject({ MemorySize: 256, Timeout: 30, Architectures: ["x86_64"] });
+      await backend.dispose();
+      expect(tb.emulator.functionNames()).toEqual(kept);
+    }
   });
 
   it("refuses to create a function without an execution role, naming the minimal policy", async () => {

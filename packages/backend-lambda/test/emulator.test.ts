@@ -13,7 +13,7 @@ import {
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
 } from "@aws-sdk/client-lambda";
-import { startLambdaEmulator, type LambdaEmulator } from "./emulator/lambda-emulator.mjs";
+import { startLambdaEmulator, type LambdaEmulator } from "@superfaas/testing";
 import { decodeLogResult, parseReportLine } from "../src/index.js";
 import { TEST_ROLE } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { strToU8, zipSync } from "fflate";
 import { CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2, type InvokeCommandInput, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
-import { startLambdaEmulator, type LambdaEmulator } from "./emulator/lambda-emulator.mjs";
+import { startLambdaEmulator, type LambdaEmulator } from "@superfaas/testing";
 import { UndiciHttpHandler } from "../src/http.js";
 import { LambdaInvoker } from "../src/invoke.js";
 import { decodeLogResult, parseReportLine } from "../src/index.js";

@@ -1,4 +1,4 @@
-import type { BackendDescriptor } from "@superfaas/core";
+import { functionBackendFlags, type BackendDescriptor } from "@superfaas/core";
 import { OpenWhiskBackend } from "./backend.js";
 import type { OpenWhiskOptions } from "./config.js";
 
@@ -23,9 +23,7 @@ export const openWhiskBackendDescriptor: BackendDescriptor<OpenWhiskOptions> = {
     { name: "memory", value: "MB", type: "integer", description: "action memory (default 256)" },
     { name: "action-timeout", value: "SECONDS", type: "number", description: "action time limit (default 300)" },
     { name: "action-concurrency", value: "N", type: "integer", description: "activations one container runs at once (default 1)" },
-    { name: "keep", description: "keep the action after the run" },
-    { name: "bucket", value: "NAME", description: "S3-compatible bucket for payloads over 1 MB (default: SUPERFAAS_BUCKET)" },
-    { name: "s3-endpoint", value: "URL", description: "S3 endpoint (default: AWS_ENDPOINT_URL_S3)" },
+    ...functionBackendFlags({ function: "action", inlineLimit: "1 MB" }),
     { name: "s3-region", value: "REGION", description: "S3 region (default: AWS_REGION or us-east-1)" },
     { name: "wskprops", value: "PATH", description: "wsk properties file (default ~/.wskprops)" },
   ],

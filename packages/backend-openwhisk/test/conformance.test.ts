@@ -1,10 +1,11 @@
 // The backend conformance suite, against OpenWhiskBackend pointed at the loopback emulator, with payloads over the
 // platform's 1 MB limits going through a loopback S3 server (s3rver). The emulator keeps a stock deployment's
-// throttles (30 concurrent, 60 per minute): the suite stays under them, so nothing is raised.
+// concurrency throttle (30) and raises the per-minute one to 600, as a deployment does with
+// WHISK_ACTIONS_INVOKES_PER_MINUTE: the suite invokes over 60 actions in a minute (throttling has tests of its own).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunError, run } from "@superfaas/core";
 import { conformanceJob, describeConformance, fixturePayload } from "@superfaas/core/conformance";
-import { awsSdkLoads, backendFor, startOpenWhiskEmulator, startS3, type OpenWhiskEmulator, type TestS3 } from "./helpers.js";
+import { awsSdkLoads, startTestbed, type OpenWhiskTestbed } from "./helpers.js";
 import type { OpenWhiskBackend } from "../src/index.js";
 
 const MB = 1024 * 1024;
@@ -17,25 +18,29 @@ it("loads the AWS SDK (needed for payloads over 1 MB)", () => {
   expect(sdkProblem, "the root vitest.config.ts must resolve the \"node\" condition before \"module\"/\"import\" for the AWS SDK to load").toBeUndefined();
 });
 
-let emulator: OpenWhiskEmulator;
-let s3: TestS3;
+let tb: OpenWhiskTestbed;
 const backends: OpenWhiskBackend[] = [];
+let warmed = false;
 
 beforeAll(async () => {
-  [emulator, s3] = await Promise.all([startOpenWhiskEmulator({ blockingWindowMs: 60_000 }), startS3()]);
+  tb = await startTestbed({ s3: true, emulator: { blockingWindowMs: 60_000, invocationsPerMinute: 600 } });
 });
 afterAll(async () => {
   await Promise.all(backends.map((b) => b.dispose().catch(() => undefined)));
-  await Promise.all([emulator?.close(), s3?.close()]);
+  await tb?.close();
 });
 
 describeConformance({
   name: "openwhisk (loopback emulator + s3rver)",
   ...(sdkProblem ? { skipReason: `the AWS SDK does not load under this vitest config: ${sdkProblem.slice(0, 120)}` } : {}),
   largePayloadBytes: 3 * MB,
+  objectStore: { keys: (prefix) => tb.keys(prefix), writes: () => tb.s3!.writes },
+  billed: true,
   async createBackend() {
-    const backend = backendFor(emulator, { actionTimeout: 60 }, s3);
+    const backend = tb.backend({ actionTimeout: 60 });
     backends.push(backend);
+    if (warmed) return backend;
+    warmed = true;
     // Warm eight containers first, as a deployment's pre-warmed pool would be: the ordering test compares
     // finishing times 40 ms apart, which eight simultaneous cold starts on two cores would blur.
     await run(conformanceJob, { tasks: Array.from({ length: 8 }, (_, i) => ({ op: "echo" as const, value: i, sleepMs: 100 })) }, { backend, concurrency: 8 });
@@ -45,42 +50,42 @@ describeConformance({
 
 describe.skipIf(Boolean(sdkProblem))("openwhisk payload limits", () => {
   it("sent the 3 MiB partial through the bucket and cleaned the run's objects and the action up on dispose", () => {
-    const records = [...emulator.activations.values()];
+    const records = [...tb.emulator.activations.values()];
     expect(records.some((r) => typeof r.response.result.partialRef === "string")).toBe(true);
     expect(Math.max(...records.map((r) => r.response.size))).toBeLessThan(MB);
-    expect(emulator.stats.throttled).toBe(0);
+    expect(tb.emulator.stats.throttled).toBe(0);
   });
 
   it("has no objects or actions left after the suite's backend was disposed", async () => {
-    expect(await s3.keys("superfaas/")).toEqual([]);
-    expect(emulator.containers().filter((c) => c.state !== "dead")).toEqual([]);
+    expect(await tb.keys("superfaas/")).toEqual([]);
+    expect(tb.emulator.containers().filter((c) => c.state !== "dead")).toEqual([]);
   });
 
   it("sends a task over the 1 MB parameter limit through the bucket", async () => {
-    const backend = backendFor(emulator, {}, s3);
+    const backend = tb.backend();
     backends.push(backend);
     const big = "é".repeat(700_000); // 1.4 MB of UTF-8 in 700,000 characters
     const { output, report } = await run(conformanceJob, { tasks: [{ op: "echo", value: big }, { op: "echo", value: "small" }] }, { backend, concurrency: 2 });
     expect((output as { value: string }[]).map((p) => p.value)).toEqual([big, "small"]);
     expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1]);
     await backend.dispose();
-    expect(await s3.keys("superfaas/")).toEqual([]);
+    expect(await tb.keys("superfaas/")).toEqual([]);
   });
 
   it("without a bucket, fails a task over 1 MB before invoking, and a partial over 1 MB with the platform's message, neither retried", async () => {
-    const backend = backendFor(emulator);
+    const backend = tb.backend({ bucket: undefined, s3Endpoint: undefined });
     backends.push(backend);
-    const before = emulator.stats.invocations;
+    const before = tb.emulator.stats.invocations;
     const tooBig = await run(conformanceJob, { tasks: [{ op: "echo", value: "x".repeat(MB + 1) }] }, { backend }).catch((e: unknown) => e);
     expect(tooBig).toBeInstanceOf(RunError);
     expect((tooBig as RunError).message).toMatch(/over OpenWhisk's 1 MB parameter limit, and no bucket is configured/);
-    expect(emulator.stats.invocations).toBe(before);
+    expect(tb.emulator.stats.invocations).toBe(before);
     const bigResult = await run(conformanceJob, { tasks: [{ op: "payload", kind: "large", seed: 9, bytes: 2 * MB }] }, { backend }).catch((e: unknown) => e);
     expect(bigResult).toBeInstanceOf(RunError);
     expect((bigResult as RunError).message).toMatch(/exceeded the allowed length: \d+ > 1048576 bytes/);
     expect((bigResult as RunError).report.tasks[0]!.attempts).toBe(1);
     // The same partial fits through the bucket.
-    const withBucket = backendFor(emulator, {}, s3);
+    const withBucket = tb.backend();
     backends.push(withBucket);
     const { output } = await run(conformanceJob, { tasks: [{ op: "payload", kind: "large", seed: 9, bytes: 2 * MB }] }, { backend: withBucket });
     expect((output as unknown[])[0]).toEqual(fixturePayload("large", 9, 2 * MB));

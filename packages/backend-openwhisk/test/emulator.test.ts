@@ -2,7 +2,7 @@
 // status codes and payload shapes, so the backend tests that run against it mean something.
 import { strToU8, zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOpenWhiskEmulator, type ActivationRecord, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./emulator/server.mjs";
+import { startOpenWhiskEmulator, type ActivationRecord, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "@superfaas/testing";
 
 // A plain-code action (not a zip) that the tests steer through its parameters.
 const PROBE = `

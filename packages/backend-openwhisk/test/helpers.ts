@@ -1,51 +1,26 @@
-// What the OpenWhisk tests share: the emulator, a loopback S3 server (s3rver) and backends pointed at them.
-import { startS3Server } from "../../store-s3/test/s3-server.js";
+// What the OpenWhisk tests share: the OpenWhisk testbed of @superfaas/testing (the loopback OpenWhisk, and s3rver
+// when asked) and backends aimed at it, blind to the machine's ~/.wskprops and __OW_* variables.
+import { startOpenWhiskEmulator, startOpenWhiskTestbed, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions, type BackendTestbed } from "@superfaas/testing";
 import { OpenWhiskBackend, type OpenWhiskOptions } from "../src/index.js";
-import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./emulator/server.mjs";
-
-// The AWS SDK warns on stderr that future versions need Node 22; that is not news to these tests.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 export { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions };
 
-/** An S3-compatible server on a loopback port, in a temporary directory removed on close. */
-export interface TestS3 {
-  endpoint: string;
-  bucket: string;
-  /** s3rver checks signatures against this one key pair. */
-  env: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string };
-  /** Keys under `prefix` (all of them when empty). */
-  keys(prefix?: string): Promise<string[]>;
-  close(): Promise<void>;
-}
+/** The OpenWhisk testbed and a factory of backends aimed at it, as the Lambda tests have theirs. */
+export type OpenWhiskTestbed = BackendTestbed<OpenWhiskEmulator, OpenWhiskOptions, OpenWhiskBackend>;
 
-/** Starts s3rver; the bucket does not exist yet (the backend creates it, as it would on a fresh account). */
-export async function startS3(bucket = "superfaas-ow-test"): Promise<TestS3> {
-  const server = await startS3Server();
-  const { endpoint } = server;
-  return {
-    endpoint,
-    bucket,
-    env: { AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey },
-    async keys(prefix = "") {
-      const res = await fetch(`${endpoint}/${bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`);
-      if (res.status === 404) return [];
-      const xml = await res.text();
-      return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
-    },
-    close: () => server.close(),
+/** Starts the testbed; the bucket does not exist yet (the backend creates it, as it would on a fresh account). */
+export async function startTestbed(opts: { s3?: boolean; emulator?: OpenWhiskEmulatorOptions } = {}): Promise<OpenWhiskTestbed> {
+  const tb = await startOpenWhiskTestbed(opts);
+  const options = (overrides: OpenWhiskOptions = {}): OpenWhiskOptions => {
+    const base = tb.options();
+    return { ...base, ...overrides, env: { ...base.env, ...(overrides.env ?? {}) } };
   };
+  return { emulator: tb.emulator, s3: tb.s3, options, backend: (o) => new OpenWhiskBackend(options(o)), keys: tb.keys, close: tb.close };
 }
 
-/** A backend for the emulator (and the S3 server, when given), blind to the machine's ~/.wskprops and __OW_* variables. */
-export function backendFor(emulator: OpenWhiskEmulator, options: OpenWhiskOptions = {}, s3?: TestS3): OpenWhiskBackend {
-  return new OpenWhiskBackend({
-    ...emulator.clientOptions,
-    wskprops: "/dev/null",
-    ...(s3 ? { bucket: s3.bucket, s3Endpoint: s3.endpoint, s3Region: "us-east-1" } : {}),
-    ...options,
-    env: { ...(s3 ? s3.env : {}), ...(options.env ?? {}) },
-  });
+/** A backend for an emulator started on its own (no S3 server). */
+export function backendFor(emulator: OpenWhiskEmulator, options: OpenWhiskOptions = {}): OpenWhiskBackend {
+  return new OpenWhiskBackend({ ...emulator.clientOptions, wskprops: "/dev/null", ...options, env: { ...(options.env ?? {}) } });
 }
 
 /** Runs `fn` against a fresh emulator that is closed afterwards, whatever happens. */

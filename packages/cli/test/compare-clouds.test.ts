@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseReportDocument } from "@superfaas/report";
 import { capture } from "./helpers.js";
 import { main } from "../src/main.js";
-import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "../../backend-openwhisk/test/emulator/server.mjs";
-import { startLambdaEmulator, type LambdaEmulator } from "../../backend-lambda/test/emulator/lambda-emulator.mjs";
+import { startLambdaEmulator, startOpenWhiskEmulator, type LambdaEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 
 describe("compare pi on local, openwhisk and lambda (loopback emulators)", () => {
   let ow: OpenWhiskEmulator;

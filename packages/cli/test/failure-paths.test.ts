@@ -5,8 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "../../backend-openwhisk/test/emulator/server.mjs";
-import { startS3Server, type S3TestServer } from "../../store-s3/test/s3-server.js";
+import { startOpenWhiskEmulator, startS3Server, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
 import { fixture } from "./helpers.js";
 import { bin, built, errorLines, notBuilt, superfaas } from "./process.js";
 

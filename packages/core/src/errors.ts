@@ -79,6 +79,8 @@ export class TaskError extends Error {
   readonly retryAfterMs: number | undefined;
   /** The platform refused the attempt for load (HTTP 429): the scheduler slows down instead of counting a failure. */
   readonly throttled: boolean;
+  /** Time the platform billed for this failed attempt (a function error or time-out is billed like a success). */
+  billedMs: number | undefined;
   constructor(
     message: string,
     opts: {
@@ -98,6 +100,7 @@ export class TaskError extends Error {
     this.remoteStack = opts.remoteStack;
     this.retryAfterMs = opts.retryAfterMs;
     this.throttled = opts.throttled ?? false;
+    this.billedMs = undefined;
   }
 }
 

@@ -11,3 +11,4 @@ export * from "./run.js";
 export * from "./store.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
 export * from "./limits.js";
+export * from "./cloud/index.js";

@@ -18,6 +18,11 @@ export interface TaskPayload {
   /** Where to put the partial if it is over `maxInlineBytes` (cloud backends only). */
   resultKey?: string;
   maxInlineBytes?: number;
+  /**
+   * The run's owner marker in the store. A partial stored after the marker is gone belongs to a run that has ended
+   * (cancelled, disposed) and whose prefix is being emptied: the attempt deletes it again so nothing is left behind.
+   */
+  ownerKey?: string;
 }
 
 /** An error as it crosses the wire. */
@@ -112,6 +117,13 @@ export async function runTask(job: Job | (() => Promise<Job>), payload: TaskPayl
       const text = JSON.stringify(partial);
       if (utf8Bytes(text) > payload.maxInlineBytes) {
         await store.put(payload.resultKey, text);
+        if (payload.ownerKey !== undefined && !(await store.has(payload.ownerKey))) {
+          await store.delete(payload.resultKey);
+          const e = new Error(`run ended before task ${payload.taskIndex} finished: its partial was not kept`);
+          e.name = "RunEndedError";
+          delete e.stack;
+          return failure(e, false, workerId, coldStart, done());
+        }
         return { ok: true, partialRef: payload.resultKey, workerId, coldStart, durationMs: done() };
       }
     }

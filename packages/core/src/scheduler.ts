@@ -193,6 +193,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const handleFailure = (index: number, n: number, err: TaskError) => {
     const rec = records[index]!;
     (rec.errors ??= []).push({ attempt: n, at: now(), message: err.message, retryable: err.retryable });
+    if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
     let delay: number;
     if (err.throttled) {
       throttled++;

@@ -5,6 +5,9 @@
 export interface ObjectStore {
   put(key: string, body: string): Promise<void>;
   get(key: string): Promise<string>;
+  /** Whether an object exists under `key` (the remote side checks the run's owner marker with it). */
+  has(key: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
 }
 

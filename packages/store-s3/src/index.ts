@@ -1,8 +1,10 @@
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
@@ -45,6 +47,20 @@ export class S3Store implements ObjectStore {
   async get(key: string): Promise<string> {
     const r = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
     return (await r.Body?.transformToString("utf-8")) ?? "";
+  }
+
+  async has(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
   }
 
   async deletePrefix(prefix: string): Promise<void> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { openEnvelopeWithStore, runTask, defineJob } from "@superfaas/core";
 import { S3Store, s3Store } from "../src/index.js";
-import { startS3Server, type S3TestServer } from "./s3-server.js";
+import { startS3Server, type S3TestServer } from "@superfaas/testing";
 
 describe("S3Store against a real S3-compatible server (s3rver)", () => {
   let server: S3TestServer;

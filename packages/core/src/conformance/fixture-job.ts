@@ -8,10 +8,12 @@ export type FixtureTask =
   | { op: "echo"; value: unknown; sleepMs?: number }
   | { op: "sleep"; ms: number }
   | { op: "throw"; message: string }
-  | { op: "flaky"; failUntilAttempt: number; value: unknown }
+  | { op: "flaky"; failUntilAttempt: number; value: unknown; sleepMs?: number }
   | { op: "crash"; onAttempt: number; value: unknown }
-  | { op: "payload"; kind: "unicode" | "nested" | "binary" | "large"; bytes?: number; seed: number }
-  | { op: "notJson" };
+  | { op: "payload"; kind: "unicode" | "nested" | "binary" | "large"; bytes?: number; seed: number; sleepMs?: number }
+  | { op: "notJson" }
+  /** Throws (or rejects) from a timer, outside map's own await, while map waits for `ms`. */
+  | { op: "escape"; how: "throw" | "reject"; message: string; ms: number };
 
 /** Deterministic pseudo-random bytes (xorshift32), so both sides can build the same payload. */
 export function fixtureBytes(seed: number, n: number): Uint8Array {
@@ -70,6 +72,7 @@ export const conformanceJob = defineJob({
         throwFromFixture(task.message);
         return null;
       case "flaky":
+        if (task.sleepMs) await sleep(task.sleepMs);
         if (ctx.attempt < task.failUntilAttempt) throw new RetryableError(`flaky failure on attempt ${ctx.attempt}`);
         return { value: task.value, attempt: ctx.attempt };
       case "crash":
@@ -80,9 +83,17 @@ export const conformanceJob = defineJob({
         }
         return { value: task.value, attempt: ctx.attempt };
       case "payload":
+        if (task.sleepMs) await sleep(task.sleepMs);
         return fixturePayload(task.kind, task.seed, task.bytes);
       case "notJson":
         return { when: new Date(0), big: 1 };
+      case "escape":
+        setTimeout(() => {
+          if (task.how === "throw") throw new RangeError(task.message);
+          void Promise.reject(new RangeError(task.message));
+        }, 10);
+        await sleep(task.ms);
+        return { escaped: false };
     }
   },
   reduce: (partials: unknown[]) => partials,

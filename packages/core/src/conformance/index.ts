@@ -12,8 +12,23 @@ export { conformanceJob, fixturePayload, fixtureBytes, type FixtureTask } from "
 export interface ConformanceOptions {
   /** Shown in the test names. */
   name: string;
-  /** Makes the backend under test; called once for the whole suite. */
+  /**
+   * Makes a backend under test: once for the suite's shared backend, and again by the lifecycle tests that need
+   * backends of their own (each one disposed by the test that made it). Every call targets the same platform.
+   */
   createBackend(): Backend | Promise<Backend>;
+  /**
+   * The object store the backend offloads payloads over its inline limit to, as the test sees it (cloud backends).
+   * Without it the object-store tests are declared not applicable (the local backend has no store and no limit).
+   */
+  objectStore?: {
+    /** Keys under `prefix`. */
+    keys(prefix: string): Promise<string[]>;
+    /** Keys of every object written so far, oldest first (a bucket name before them is fine). */
+    writes(): string[];
+  };
+  /** The platform reports billed time for every attempt (cloud backends); without it the billing test is not applicable. */
+  billed?: boolean;
   /** Size of the "large" partial; pick one above the backend's inline limit to exercise its object store. Default 3 MiB. */
   largePayloadBytes?: number;
   /** Stretches every sleep and deadline for slow platforms (default 1). */
@@ -173,6 +188,106 @@ export function describeConformance(opts: ConformanceOptions): void {
         expect(c.settledAt, "invocation settled after cancel").toBeDefined();
         expect(c.settledAt! - cancelledAt).toBeLessThan(ms(1_000));
       }
+    });
+
+    it("returns an error thrown asynchronously outside map's own await with its message, and does not retry it", async () => {
+      for (const how of ["throw", "reject"] as const) {
+        const message = `escaped from a timer (${how}) 🕳️`;
+        const err = await failure(go([{ op: "echo", value: 0 }, { op: "escape", how, message, ms: ms(2_000) }], { retries: 2 }));
+        expect(err.code).toBe("TASK_FAILED");
+        expect(err.message).toContain("task 1");
+        expect(err.message).toContain(message);
+        // The job's error is final at once. A platform whose runtime ends the process after such an error (the Lambda
+        // emulator models aws-lambda-ric 3.x) may fail one more attempt on that dying environment first, retryably.
+        const errors = err.report.tasks[1]!.errors ?? [];
+        expect(errors.at(-1)).toMatchObject({ retryable: false, message: expect.stringContaining(message) });
+        for (const e of errors.slice(0, -1)) expect(e.message, "only the platform's failures are retried").not.toContain(message);
+        expect(errors.length).toBeLessThanOrEqual(2);
+      }
+    });
+
+    it("runs two runs of the same job at once on one backend, each getting its own partials", async () => {
+      const big = (tag: string) => (opts.objectStore && backend.facts.inlinePayloadBytes ? tag.repeat(backend.facts.inlinePayloadBytes + 1024) : tag);
+      const tasks = (tag: string): FixtureTask[] => [
+        { op: "echo", value: big(tag), sleepMs: ms(150) },
+        ...Array.from({ length: 3 }, (_, i): FixtureTask => ({ op: "echo", value: `${tag}${i}`, sleepMs: ms(100 + 50 * i) })),
+      ];
+      const [a, b] = await Promise.all([go(tasks("a"), { concurrency: 2 }), go(tasks("b"), { concurrency: 2 })]);
+      expect((a.output as { value: unknown }[]).map((p) => p.value)).toEqual([big("a"), "a0", "a1", "a2"]);
+      expect((b.output as { value: unknown }[]).map((p) => p.value)).toEqual([big("b"), "b0", "b1", "b2"]);
+      expect(a.report.runId).not.toBe(b.report.runId);
+    });
+
+    it("keeps a run going when another backend running the same job on the same platform is disposed", async () => {
+      const first = await opts.createBackend();
+      const second = await opts.createBackend();
+      try {
+        const one = await run(conformanceJob, { tasks: [{ op: "echo", value: "first" }] }, { backend: first, retries: 3 });
+        expect(one.output).toMatchObject([{ value: "first" }]);
+        const tasks: FixtureTask[] = Array.from({ length: 6 }, (_, i) => ({ op: "echo", value: i, sleepMs: ms(250) }));
+        const going = run(conformanceJob, { tasks }, { backend: second, concurrency: 2, retries: 3, backoff: { baseMs: 20, maxMs: 200 } });
+        await new Promise((r) => setTimeout(r, ms(400)));
+        // The first backend deployed the function; the second found it. Disposing the first must not break the second.
+        await first.dispose();
+        const { output, report } = await going;
+        expect((output as { value: number }[]).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(report.status).toBe("succeeded");
+      } finally {
+        await Promise.all([first.dispose(), second.dispose()]);
+      }
+    });
+
+    const noStore = "not applicable: the backend has no object store (no inline payload limit)";
+    it.skipIf(!opts.objectStore)(`offloads a task over the inline limit once, even when it is retried${opts.objectStore ? "" : ` (${noStore})`}`, async () => {
+      const limit = backend.facts.inlinePayloadBytes!;
+      expect(limit, "a backend with an object store declares its inline limit").toBeGreaterThan(0);
+      const value = "ü".repeat(Math.ceil(limit / 2) + 4096); // over the limit in UTF-8 bytes, under it in characters
+      const { output, report } = await go([{ op: "flaky", failUntilAttempt: 3, value }]);
+      expect(output).toEqual([{ value, attempt: 3 }]);
+      expect(report.tasks[0]!.attempts).toBe(3);
+      const uploads = opts.objectStore!.writes().filter((k) => k.includes(`superfaas/${report.runId}/tasks/`));
+      expect(uploads).toHaveLength(1);
+    });
+
+    it.skipIf(!opts.objectStore)(
+      `leaves no object under a run's prefix after success, after a failed run and after cancellation, late partials included${opts.objectStore ? "" : ` (${noStore})`}`,
+      async () => {
+        const store = opts.objectStore!;
+        const own = await opts.createBackend();
+        const limit = own.facts.inlinePayloadBytes!;
+        const large = limit + 64 * 1024;
+        const runIds: string[] = [];
+        try {
+          const ok = await run(conformanceJob, { tasks: [{ op: "payload", kind: "large", seed: 5, bytes: large }, { op: "echo", value: "x".repeat(large) }] }, { backend: own });
+          runIds.push(ok.report.runId);
+          expect((await store.keys(`superfaas/${ok.report.runId}/`)).length, "the run stored its task and partial").toBeGreaterThanOrEqual(2);
+          const bad = await failure(run(conformanceJob, { tasks: [{ op: "echo", value: "y".repeat(large) }, { op: "throw", message: "fails the run" }] }, { backend: own, retries: 0 }));
+          runIds.push(bad.report.runId);
+          // Cancelled while two invocations sleep; each stores its large partial after the cancel (and the clean-up).
+          const controller = new AbortController();
+          setTimeout(() => controller.abort(), ms(700));
+          const sleepMs = ms(2_500);
+          const late: FixtureTask[] = [1, 2].map((seed) => ({ op: "payload", kind: "large", seed, bytes: large, sleepMs }));
+          const cancelled = await failure(run(conformanceJob, { tasks: late }, { backend: own, concurrency: 2, signal: controller.signal }));
+          expect(cancelled.code).toBe("CANCELLED");
+          runIds.push(cancelled.report.runId);
+        } finally {
+          await own.dispose();
+        }
+        for (const id of runIds) expect(await store.keys(`superfaas/${id}/`), `run ${id} right after dispose`).toEqual([]);
+        // The cancelled invocations end and try to store their partials: they must not stay.
+        await new Promise((r) => setTimeout(r, ms(2_500) + 2_500));
+        for (const id of runIds) expect(await store.keys(`superfaas/${id}/`), `run ${id} after the late partials`).toEqual([]);
+      },
+    );
+
+    it.skipIf(!opts.billed)(`counts failed attempts in the billed time${opts.billed ? "" : " (not applicable: the backend bills nothing)"}`, async () => {
+      const sleepMs = ms(300);
+      const { report } = await go([{ op: "flaky", failUntilAttempt: 3, value: "paid", sleepMs }]);
+      expect(report.tasks[0]!.attempts).toBe(3);
+      // Each of the three attempts ran for sleepMs and was billed for it; the two that failed count too.
+      expect(report.tasks[0]!.billedMs).toBeGreaterThanOrEqual(3 * sleepMs);
+      expect(report.totals.billedMs).toBeGreaterThanOrEqual(3 * sleepMs);
     });
   });
 }

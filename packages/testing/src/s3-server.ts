@@ -1,10 +1,19 @@
+/// <reference path="./s3rver.d.ts" />
 // A real S3-compatible server (s3rver) on loopback for tests, in a temporary directory that is removed on close.
-// Reusable by other packages' tests: `import { startS3Server } from "../../store-s3/test/s3-server.js"`.
+// Other packages' tests import it by name: `import { startS3Server } from "@superfaas/testing"`.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import S3rver from "s3rver";
-import type { S3StoreConfig } from "../src/index.js";
+
+/** A store configuration as `@superfaas/store-s3` takes it (its S3StoreConfig). */
+export interface S3TestStoreConfig {
+  bucket: string;
+  endpoint: string;
+  region: string;
+  forcePathStyle: boolean;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
 
 /** A running test S3 server. */
 export interface S3TestServer {
@@ -14,7 +23,11 @@ export interface S3TestServer {
   credentials: { accessKeyId: string; secretAccessKey: string };
   region: string;
   /** A store configuration for `bucket` on this server. */
-  storeConfig(bucket: string): S3StoreConfig;
+  storeConfig(bucket: string): S3TestStoreConfig;
+  /** Keys in `bucket` under `prefix` (all of them when empty); none when the bucket does not exist. */
+  keys(bucket: string, prefix?: string): Promise<string[]>;
+  /** Every object written so far (PUT requests), as `bucket/key`, oldest first. */
+  readonly writes: string[];
   close(): Promise<void>;
 }
 
@@ -32,7 +45,21 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
   const endpoint = `http://127.0.0.1:${port}`;
   const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
   let closed = false;
+  const writes: string[] = [];
+  // A second listener beside s3rver's own: it sees every request, and records object writes (not bucket creation).
+  const http = (server as unknown as { httpServer?: import("node:http").Server }).httpServer;
+  http?.on("request", (req: import("node:http").IncomingMessage) => {
+    const path = decodeURIComponent((req.url ?? "").split("?")[0]!.slice(1));
+    if (req.method === "PUT" && path.includes("/")) writes.push(path);
+  });
   return {
+    writes,
+    async keys(bucket, prefix = "") {
+      const res = await fetch(`${endpoint}/${bucket}?prefix=${encodeURIComponent(prefix)}`);
+      if (res.status === 404) return [];
+      const xml = await res.text();
+      return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
+    },
     endpoint,
     credentials,
     region: "us-east-1",
@@ -41,7 +68,6 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
       if (closed) return;
       closed = true;
       // Keep-alive sockets of clients would hold close() open; s3rver's server is a plain http.Server.
-      const http = (server as unknown as { httpServer?: { closeAllConnections?: () => void } }).httpServer;
       http?.closeAllConnections?.();
       await server.close();
       await rm(directory, { recursive: true, force: true });

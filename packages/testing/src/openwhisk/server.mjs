@@ -1,7 +1,7 @@
 // A loopback stand-in for Apache OpenWhisk: the controller's REST API (actions, activations, namespaces, basic
 // auth, per-namespace throttles, payload limits, the blocking window) and its invokers (warm containers per
 // action, a container cap per invoker with queueing, action time limits). Every container is a real Node.js child
-// process running test/emulator/proxy.mjs, which speaks the Node.js runtime protocol (/init, /run), so an action
+// process running proxy.mjs, which speaks the Node.js runtime protocol (/init, /run), so an action
 // zip runs here as it would on the platform. Faults are injected on demand through methods of the emulator.
 //
 // Plain ESM JavaScript (types in server.d.mts) so that vitest and the benchmarks (plain node) can both use it.

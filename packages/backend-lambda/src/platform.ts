@@ -1,0 +1,364 @@
+// Lambda's part of the function lifecycle: the function's deployment (create, wait until Active), the invocation
+// transport (synchronous Invoke with the log tail) and what Lambda's answers mean. Everything else is core's
+// FunctionBackend.
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  LambdaClient,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
+  type FunctionConfiguration,
+  type InvokeCommandOutput,
+  type Runtime,
+} from "@aws-sdk/client-lambda";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { S3Store } from "@superfaas/store-s3";
+import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
+import { S3_ENV } from "./wire.js";
+import { UndiciHttpHandler } from "./http.js";
+import { LambdaInvoker } from "./invoke.js";
+import { decodeLogResult, parseReportLine, type LambdaReport } from "./report.js";
+
+/** Lambda's limit on a synchronous invocation's request and response payloads (6 MB). */
+export const LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** Largest task or partial sent inline; the margin covers the envelope around it. */
+export const LAMBDA_INLINE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024;
+
+const HANDLER = "index.handler";
+
+/** `superfaas-<job>-<hash>`: at most 64 characters of letters, digits, '-' and '_', as Lambda requires. */
+export function lambdaFunctionName(jobName: string, hash: string): string {
+  return functionName(jobName, hash, 64);
+}
+
+type AwsError = Error & {
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+  $fault?: "client" | "server";
+  retryAfterSeconds?: string;
+  Reason?: string;
+};
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+// Failures of the execution environment, not of the job: another attempt in a fresh environment may succeed.
+const RETRYABLE_RUNTIME_ERRORS = new Set(["Runtime.ExitError", "Runtime.Unknown", "Runtime.OutOfMemory"]);
+const CREDENTIAL_ERRORS = new Set([
+  "AccessDeniedException",
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+  "ExpiredTokenException",
+  "CredentialsProviderError",
+  "MissingAuthenticationTokenException",
+]);
+
+/** An invocation Lambda answered with X-Amz-Function-Error: the payload and what the REPORT line said. */
+class FunctionFailure {
+  constructor(
+    readonly text: string,
+    readonly report: LambdaReport | undefined,
+    readonly taskIndex: number,
+  ) {}
+}
+
+/** Deploys the job as a zip function and runs each attempt as one synchronous invocation. */
+export class LambdaPlatform implements CloudPlatform {
+  readonly name = "lambda";
+  readonly facts: CloudPlatform["facts"];
+  readonly inlineLimitText = "Lambda's 6 MB invoke limit";
+  readonly entry: CloudPlatform["entry"];
+  readonly storeModules = ["@superfaas/store-s3"];
+  readonly keep: boolean;
+  readonly store: S3Store | undefined;
+  /** Sends the invocations through `data` (see LambdaInvoker for the two paths). */
+  readonly invoker: LambdaInvoker;
+  private readonly control: LambdaClient;
+  private readonly data: LambdaClient;
+  private readonly http: UndiciHttpHandler;
+  /** The store's settings as the function receives them (environment), known once the bucket is checked. */
+  private functionS3: FunctionS3Config | undefined;
+
+  constructor(readonly config: LambdaConfig) {
+    const c = config;
+    this.keep = c.keep;
+    this.facts = { defaultConcurrency: c.defaultConcurrency, maxConcurrency: c.concurrencyLimit, inlinePayloadBytes: LAMBDA_INLINE_LIMIT };
+    this.entry = { path: entryModulePath(import.meta.url, "handler-entry"), nodeTarget: `node${/^nodejs(\d+)/.exec(c.runtime)?.[1] ?? "20"}` };
+    const common = { ...(c.region ? { region: c.region } : {}), ...(c.endpoint ? { endpoint: c.endpoint } : {}), ...(c.credentials ? { credentials: c.credentials } : {}) };
+    // Invocations share one keep-alive pool sized to the concurrency (resized in open). A synchronous invoke keeps its
+    // connection silent until the function returns, so the response timeout must outlast the function's time limit.
+    this.http = new UndiciHttpHandler({ connections: Math.min(c.defaultConcurrency, c.concurrencyLimit) + 8, connectTimeoutMs: 10_000, responseTimeoutMs: (c.timeoutSeconds + 30) * 1000 });
+    // The scheduler owns retries (with backoff and its throttling window); the SDK must not retry behind its back.
+    this.data = new LambdaClient({ ...common, maxAttempts: 1, requestHandler: this.http });
+    this.invoker = new LambdaInvoker(this.data);
+    this.control = new LambdaClient({
+      ...common,
+      requestHandler: new NodeHttpHandler({
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 4 }),
+        connectionTimeout: 10_000,
+        requestTimeout: 120_000,
+      }),
+    });
+    if (c.s3) {
+      this.store = new S3Store({
+        bucket: c.s3.bucket,
+        ...(c.region ? { region: c.region } : {}),
+        ...(c.s3.endpoint ? { endpoint: c.s3.endpoint, forcePathStyle: true } : {}),
+        ...(c.credentials ? { credentials: c.credentials } : {}),
+      });
+    }
+  }
+
+  async open(ctx: PrepareContext): Promise<void> {
+    const c = this.config;
+    this.http.resize(Math.min(ctx.concurrency, c.concurrencyLimit) + 8);
+    if (this.store && !this.functionS3) {
+      try {
+        await this.store.ensureBucket();
+        const region = await this.store.client.config.region();
+        const endpoint = c.s3!.functionEndpoint;
+        this.functionS3 = { bucket: c.s3!.bucket, ...(region ? { region } : {}), ...(endpoint ? { endpoint, forcePathStyle: true } : {}) };
+      } catch (err) {
+        throw new SuperfaasError(
+          "BACKEND_CONFIG",
+          `lambda: cannot use bucket ${c.s3!.bucket}: ${(err as Error).message}`,
+          "pick a bucket these credentials may read and write (--bucket), or create it first; check AWS_ENDPOINT_URL_S3 for S3-compatible stores",
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  settings(): Record<string, unknown> {
+    const c = this.config;
+    return { runtime: c.runtime, arch: c.arch, memory: c.memory, timeout: c.timeoutSeconds, role: c.role, handler: HANDLER, s3: this.functionS3 };
+  }
+
+  /** Creates the function (or finds it, made by another run), and waits until it can run. */
+  async deploy(spec: FunctionSpec, ctx: PrepareContext): Promise<"created" | "found"> {
+    const c = this.config;
+    const { name } = spec;
+    const signal = ctx.signal;
+    let current: FunctionConfiguration | undefined;
+    try {
+      current = (await this.control.send(new GetFunctionCommand({ FunctionName: name }), { abortSignal: signal })).Configuration;
+    } catch (err) {
+      if ((err as Error).name !== "ResourceNotFoundException") throw this.configError(err, `looking up function ${name}`, signal);
+    }
+    let how: "created" | "found" = "found";
+    if (!current) {
+      if (!c.role) throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} does not exist yet and no execution role is set to create it`, MINIMAL_ROLE_HINT);
+      const zip = await zipBundle(spec.bundle, "index.js");
+      ctx.log?.(`lambda: creating function ${name} (${(zip.length / 1024).toFixed(0)} KB zip, ${c.runtime}, ${c.arch}, ${c.memory} MB, ${c.timeoutSeconds} s)`);
+      how = (await this.create(spec, zip, signal)) ? "created" : "found";
+      await this.waitFor("active", name, signal);
+      return how;
+    }
+    if (current.State === "Failed") {
+      throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} is in state Failed: ${current.StateReason ?? "no reason given"}`, `delete it (aws lambda delete-function --function-name ${name}) and run again`);
+    }
+    if (current.State !== "Active") await this.waitFor("active", name, signal);
+    if (current.LastUpdateStatus === "InProgress") await this.waitFor("updated", name, signal);
+    return how;
+  }
+
+  /** CreateFunction; false when it already exists. Retries while a new role is not yet assumable (IAM propagates slowly). */
+  private async create(spec: FunctionSpec, zip: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    const c = this.config;
+    const variables: Record<string, string> = this.functionS3 ? { [S3_ENV]: JSON.stringify(this.functionS3) } : {};
+    const input = {
+      FunctionName: spec.name,
+      Role: c.role!,
+      Code: { ZipFile: zip },
+      Architectures: [c.arch],
+      PackageType: "Zip" as const,
+      Runtime: c.runtime as Runtime,
+      Handler: HANDLER,
+      MemorySize: c.memory,
+      Timeout: c.timeoutSeconds,
+      Description: `superfaas job ${spec.owner.job} (bundle ${spec.bundle.hash.slice(0, 12)})`,
+      Environment: { Variables: variables },
+      Tags: { superfaas: spec.owner.tool, "superfaas-run": spec.owner.runId, "superfaas-created": spec.owner.createdAt, "superfaas-job": spec.owner.job },
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.control.send(new CreateFunctionCommand(input), { abortSignal: signal });
+        return true;
+      } catch (err) {
+        const e = err as AwsError;
+        if (e.name === "ResourceConflictException") return false;
+        if (e.name === "InvalidParameterValueException" && /cannot be assumed/i.test(e.message) && attempt < 8) {
+          await sleep(2_000 * attempt, signal);
+          continue;
+        }
+        throw this.configError(err, `creating function ${spec.name}`, signal);
+      }
+    }
+  }
+
+  private async waitFor(what: "active" | "updated", name: string, signal?: AbortSignal): Promise<void> {
+    const w = this.config.waiter;
+    const params = { client: this.control, minDelay: w.minDelay, maxDelay: w.maxDelay, maxWaitTime: w.maxWaitTime, ...(signal ? { abortSignal: signal } : {}) };
+    try {
+      if (what === "active") await waitUntilFunctionActiveV2(params, { FunctionName: name });
+      else await waitUntilFunctionUpdatedV2(params, { FunctionName: name });
+    } catch (err) {
+      if (signal?.aborted) throw new SuperfaasError("CANCELLED", `lambda: cancelled while waiting for ${name}`, "nothing ran; run again", { cause: err });
+      const conf = await this.control.send(new GetFunctionCommand({ FunctionName: name })).then(
+        (r) => r.Configuration,
+        () => undefined,
+      );
+      const reason = what === "active" ? conf?.StateReason : conf?.LastUpdateStatusReason;
+      throw new SuperfaasError(
+        "BACKEND_CONFIG",
+        `lambda: function ${name} did not become ${what === "active" ? "Active" : "Updated"} (state ${conf?.State ?? "unknown"}, last update ${conf?.LastUpdateStatus ?? "unknown"})${reason ? `: ${reason}` : ""}`,
+        "check the function in the Lambda console or with `aws lambda get-function`; a role the function cannot assume or a bad runtime are the usual causes",
+        { cause: err },
+      );
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.control.send(new DeleteFunctionCommand({ FunctionName: name }));
+  }
+
+  async send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
+    const out: InvokeCommandOutput = await this.invoker.invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal);
+    const report = parseReportLine(decodeLogResult(out.LogResult));
+    const p = out.Payload;
+    // A view on the response bytes, decoded once (no copy into a new Buffer first).
+    const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
+    const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
+    if (report) {
+      answer.durationMs = report.durationMs;
+      answer.billedMs = report.billedMs;
+      answer.coldStart = report.initMs !== undefined;
+      if (report.initMs !== undefined) answer.initMs = report.initMs;
+      if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
+    }
+    if (out.FunctionError) {
+      // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in the message.
+      answer.failure = new FunctionFailure(text, report, Number.parseInt(body.slice(13), 10));
+      return answer;
+    }
+    try {
+      answer.envelope = JSON.parse(text);
+    } catch {
+      answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
+    }
+    return answer;
+  }
+
+  classify(error: unknown, name: string): TaskError | "missing" {
+    if (error instanceof TaskError) return error;
+    if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex);
+    const e = error as AwsError;
+    const status = e.$metadata?.httpStatusCode;
+    const what = `${e.name}${status ? ` (HTTP ${status})` : ""}: ${e.message}`;
+    if (e.name === "TooManyRequestsException" || status === 429) {
+      const after = Number(e.retryAfterSeconds);
+      return new TaskError(`lambda throttled the invocation${e.Reason ? ` (${e.Reason})` : ""}: ${e.message}`, {
+        retryable: true,
+        origin: "platform",
+        throttled: true,
+        ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {}),
+      });
+    }
+    if (e.name === "ResourceConflictException" || e.name === "ResourceNotReadyException") {
+      // The function is being created or updated (or woken from Inactive): it will take invocations shortly.
+      return new TaskError(`lambda function ${name} is not ready: ${what}`, { retryable: true, origin: "platform", retryAfterMs: 1_000 });
+    }
+    if (e.name === "RequestTooLargeException" || status === 413) return new TaskError(`lambda refused the request as too large: ${what}`, { retryable: false, origin: "platform" });
+    if (e.name === "ResourceNotFoundException") return "missing";
+    // 5xx, EC2/ENI/KMS trouble on Lambda's side, or the network: transient.
+    if (status === undefined || status >= 500 || e.$fault === "server") return new TaskError(`lambda invocation failed: ${what}`, { retryable: true, origin: "platform", cause: e });
+    return new TaskError(`lambda refused the invocation: ${what}`, { retryable: false, origin: "platform", cause: e });
+  }
+
+  private configError(err: unknown, doing: string, signal?: AbortSignal): SuperfaasError {
+    if (signal?.aborted) return new SuperfaasError("CANCELLED", `lambda: cancelled while ${doing}`, "run again", { cause: err });
+    if (err instanceof SuperfaasError) return err;
+    const e = err as AwsError;
+    const status = e.$metadata?.httpStatusCode;
+    const where = this.config.endpoint ?? `AWS Lambda in ${this.config.region ?? "the SDK's default region"}`;
+    if (/region is missing/i.test(e.message ?? "")) {
+      return new SuperfaasError("BACKEND_CONFIG", `lambda: no AWS region is set while ${doing}`, "pass --region, set AWS_REGION, or set region in the AWS profile", { cause: err });
+    }
+    if (CREDENTIAL_ERRORS.has(e.name) || status === 401 || status === 403) {
+      return new SuperfaasError(
+        "BACKEND_CONFIG",
+        `lambda: ${where} refused the request while ${doing} (${e.name}${status ? `, HTTP ${status}` : ""}): ${e.message}`,
+        "check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO) and that they allow lambda:GetFunction, lambda:CreateFunction, " +
+          "lambda:TagResource, lambda:InvokeFunction, lambda:DeleteFunction and iam:PassRole on the execution role",
+        { cause: err },
+      );
+    }
+    if (e.name === "InvalidParameterValueException" || e.name === "ValidationException") {
+      return new SuperfaasError("BACKEND_CONFIG", `lambda: ${e.name} while ${doing}: ${e.message}`, /role/i.test(e.message) ? MINIMAL_ROLE_HINT : "check --role, --runtime, --memory and --function-timeout", { cause: err });
+    }
+    if (status) return new SuperfaasError("BACKEND_CONFIG", `lambda: ${e.name} (HTTP ${status}) while ${doing}: ${e.message}`, "check the function's settings and the account's Lambda quotas", { cause: err });
+    return new SuperfaasError(
+      "BACKEND_CONFIG",
+      `lambda: cannot reach ${where} while ${doing}: ${e.message || e.name}`,
+      "check --region / AWS_REGION and, for LocalStack or another Lambda-compatible server, --endpoint / AWS_ENDPOINT_URL_LAMBDA",
+      { cause: err },
+    );
+  }
+
+  /** Estimated cost in US dollars: billed GB-seconds at the architecture's price plus the request charge. */
+  estimateCost(usage: { invocations: number; billedMs: number }): number {
+    return estimateLambdaCost(usage, this.config.memory, this.config.price);
+  }
+
+  async close(): Promise<void> {
+    this.data.destroy(); // and its request handler's connections
+    this.control.destroy();
+  }
+}
+
+/** Turns Lambda's function-error payload `{errorType, errorMessage, trace}` into the right TaskError. */
+export function functionError(text: string, report: LambdaReport | undefined, taskIndex: number): TaskError {
+  let e: { errorType?: string; errorMessage?: string; trace?: unknown; stackTrace?: unknown } = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object") e = parsed as typeof e;
+  } catch {
+    /* not JSON: keep the text as the message */
+  }
+  const type = e.errorType ?? report?.errorType ?? "Unknown";
+  const message = typeof e.errorMessage === "string" ? e.errorMessage : text.slice(0, 1000);
+  const lines = Array.isArray(e.trace) ? e.trace : Array.isArray(e.stackTrace) ? e.stackTrace : undefined;
+  const stack = lines?.map(String).join("\n");
+  if (type === "Sandbox.Timedout" || report?.status === "timeout" || /Task timed out after/.test(message)) {
+    return new TaskError(`the function hit its own time limit: ${message} (raise --function-timeout)`, { retryable: true, origin: "timeout" });
+  }
+  if (RETRYABLE_RUNTIME_ERRORS.has(type) || type.startsWith("Sandbox.")) {
+    return new TaskError(`the execution environment failed (${type}): ${message}`, { retryable: true, origin: "platform" });
+  }
+  if (type === "Function.ResponseSizeTooLarge") {
+    return new TaskError(`the partial of task ${taskIndex} is over Lambda's 6 MB response limit: ${message} (pass --bucket to return large partials through S3)`, {
+      retryable: false,
+      origin: "platform",
+    });
+  }
+  if (type.startsWith("Runtime.") && type !== "Runtime.UnhandledPromiseRejection") {
+    return new TaskError(`lambda could not run the function (${type}): ${message}`, { retryable: false, origin: "platform" });
+  }
+  // The job's own code threw past the runtime wrapper: report it like any error of map.
+  return new TaskError(message, { retryable: false, origin: "remote", remoteName: type, ...(stack ? { remoteStack: stack } : {}) });
+}
