@@ -157,11 +157,10 @@ describe("invocations through the direct path answer and fail as client.send() d
 
   it("rejects at once when the attempt is aborted in flight", async () => {
     const ac = new AbortController();
-    const t0 = Date.now();
     const p = direct.invoke(input("echo", { n: 3 }), ac.signal);
     ac.abort(new Error("deadline"));
-    await expect(p).rejects.toBeInstanceOf(Error);
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    // The request's abort (undici's AbortError), not whatever transport error might follow or the echo's answer.
+    await expect(p).rejects.toMatchObject({ name: "AbortError", message: "Request aborted" });
   });
 });
 
@@ -330,11 +329,10 @@ describe("the undici request handler", () => {
     const h = handler({ responseTimeoutMs: 300 });
     try {
       const ac = new AbortController();
-      const t0 = Date.now();
       const aborted = h.handle(req("/hang/1"), { abortSignal: ac.signal });
       setTimeout(() => ac.abort(), 50);
+      // The rejection is the abort, not the 300 ms response timeout: told apart by its name, not by a stopwatch.
       await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
-      expect(Date.now() - t0).toBeLessThan(1_000); // the rejection is the abort, not the 300 ms response timeout (checked by its name)
       await expect(h.handle(req("/x"), { abortSignal: ac.signal })).rejects.toMatchObject({ name: "AbortError" });
       const late = await h.handle(req("/hang/2")).then(
         () => undefined,

@@ -20,7 +20,6 @@ it("loads the AWS SDK (needed for payloads over 1 MB)", () => {
 
 let tb: OpenWhiskTestbed;
 const backends: OpenWhiskBackend[] = [];
-let warmed = false;
 
 beforeAll(async () => {
   tb = await startTestbed({ s3: true, emulator: { blockingWindowMs: 60_000, invocationsPerMinute: 600 } });
@@ -39,11 +38,6 @@ describeConformance({
   async createBackend() {
     const backend = tb.backend({ actionTimeout: 60 });
     backends.push(backend);
-    if (warmed) return backend;
-    warmed = true;
-    // Warm eight containers first, as a deployment's pre-warmed pool would be: the ordering test compares
-    // finishing times 40 ms apart, which eight simultaneous cold starts on two cores would blur.
-    await run(conformanceJob, { tasks: Array.from({ length: 8 }, (_, i) => ({ op: "echo" as const, value: i, sleepMs: 100 })) }, { backend, concurrency: 8 });
     return backend;
   },
 });
