@@ -14,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const require = createRequire(import.meta.url);
 
-/** The workspace's publishable packages: every folder under packages/ and examples/ with a package.json. */
+/** The workspace's publishable packages: every folder under packages/ and examples/ with a package.json not marked private. */
 const packageDirs = ["packages", "examples"].flatMap((group) =>
   readdirSync(join(root, group))
     .map((name) => join(root, group, name))
-    .filter((dir) => existsSync(join(dir, "package.json"))),
+    .filter((dir) => existsSync(join(dir, "package.json")) && JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).private !== true),
 );
 const manifests = packageDirs.map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest }));
 interface Manifest {
