@@ -1,10 +1,12 @@
 // Memory and time of writing a run report at 100,000 and 1,000,000 tasks (synthetic records, the shape the scheduler
-// makes). Prints bytes of peak heap per task, which should stay flat from one size to the next (linear growth).
-// Usage: node --expose-gc bench/report-scale.mjs
+// makes). The peak heap per task should stay flat from one size to the next (linear growth): `pnpm bench report`
+// reports the ratio of 1M to 100k. Standalone: `node bench/report-scale.mjs` prints the table.
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runDocument, writeReport } from "@superfaas/report";
+import { collectGarbage } from "./lib/measure.mjs";
 
 function records(n, workers) {
   const free = new Array(workers).fill(25);
@@ -25,21 +27,29 @@ function records(n, workers) {
   };
 }
 
-const results = [];
-for (const n of [100_000, 1_000_000]) {
-  const report = records(n, 4);
-  global.gc?.();
-  const base = process.memoryUsage().heapUsed;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 10);
-  const dir = await mkdtemp(join(tmpdir(), "superfaas-bench-report-"));
-  const t0 = performance.now();
-  const written = await writeReport(dir, runDocument({ report, output: 1 }));
-  const ms = performance.now() - t0;
-  clearInterval(timer);
-  const html = (await stat(written.html)).size;
-  await rm(dir, { recursive: true, force: true });
-  results.push({ tasks: n, ms: Math.round(ms), peakExtraBytesPerTask: Math.round((peak - base) / n), htmlBytes: html });
+/** Writes reports of 100,000 and 1,000,000 tasks; returns time, peak extra heap per task and page size of each. */
+export async function benchReportScale() {
+  const results = [];
+  for (const n of [100_000, 1_000_000]) {
+    const report = records(n, 4);
+    collectGarbage();
+    const base = process.memoryUsage().heapUsed;
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 10);
+    const dir = await mkdtemp(join(tmpdir(), "superfaas-bench-report-"));
+    const t0 = performance.now();
+    const written = await writeReport(dir, runDocument({ report, output: 1 }));
+    const ms = performance.now() - t0;
+    clearInterval(timer);
+    const html = (await stat(written.html)).size;
+    await rm(dir, { recursive: true, force: true });
+    results.push({ tasks: n, ms: Math.round(ms), peakExtraBytesPerTask: Math.round((peak - base) / n), htmlBytes: html });
+  }
+  return { sizes: results, peakPerTaskRatio: results[1].peakExtraBytesPerTask / results[0].peakExtraBytesPerTask };
 }
-console.table(results);
-console.log(`peak heap per task, 1M vs 100k: ${(results[1].peakExtraBytesPerTask / results[0].peakExtraBytesPerTask).toFixed(2)}× (flat means linear growth)`);
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { sizes, peakPerTaskRatio } = await benchReportScale();
+  console.table(sizes);
+  console.log(`peak heap per task, 1M vs 100k: ${peakPerTaskRatio.toFixed(2)}× (flat means linear growth)`);
+}

@@ -120,6 +120,20 @@ if (want("images")) {
   } else log("image classification: skipped (bench/image-classification.mjs missing)");
 }
 
+if (want("report")) {
+  log("run reports: writing the report of 100,000 and of 1,000,000 tasks (synthetic records)");
+  const { benchReportScale } = await import(join(here, "report-scale.mjs"));
+  const r = await benchReportScale();
+  results.reportScale = r;
+  const [small, big] = r.sizes;
+  rows.push([
+    "report: peak heap per task, 1,000,000 vs 100,000 tasks",
+    r.peakPerTaskRatio,
+    "<= 1.5",
+    `${big.peakExtraBytesPerTask} vs ${small.peakExtraBytesPerTask} bytes per task; ${(big.ms / 1000).toFixed(1)} s and a ${(big.htmlBytes / 2 ** 20).toFixed(1)} MB page at 1M`,
+  ]);
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? "unknown",
   cores,

@@ -1,13 +1,12 @@
 // The failure paths a user meets, through the real `superfaas` process: jobs with bugs, signals, and the files the
 // CLI writes. Each must end with one clear error line and the right exit code, every time (flakiness is the symptom).
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenWhiskEmulator, startS3Server, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
 import { fixture } from "./helpers.js";
-import { bin, built, errorLines, notBuilt, superfaas } from "./process.js";
+import { built, canRunAs, errorLines, NOBODY, notBuilt, superfaas } from "./process.js";
 
 const failing = fixture("failing-jobs.mjs");
 const REPEAT = 4;
@@ -181,9 +180,8 @@ describe.skipIf(!built)(`the bundle cache${notBuilt}`, () => {
     for (const f of bundles) expect(f).toMatch(/^host-[\w.-]+\.mjs$/);
   });
 
-  const root = process.getuid?.() === 0;
-  const nobody = 65534;
-  const readable = root && spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(bin)}, 4)`], { uid: nobody, gid: nobody }).status === 0;
+  const nobody = NOBODY;
+  const readable = canRunAs(nobody);
   it.skipIf(!readable)(
     `a second Unix user runs jobs with a cache of their own${readable ? "" : " (skipped: needs root to run as another user, and the checkout readable by them)"}`,
     async () => {

@@ -1,5 +1,5 @@
 // What the tests of the real `superfaas` process share: spawning dist/bin.js and collecting what it says.
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -36,3 +36,12 @@ export function superfaas(
 
 /** The lines of `text` that are error lines (`error[CODE]: ...`). */
 export const errorLines = (text: string) => text.split("\n").filter((l) => l.startsWith("error["));
+
+/** The unprivileged user tests run the CLI as, to see what a second user (or a non-root one) meets. */
+export const NOBODY = 65534;
+
+/** Whether this process may start the CLI as `uid` (root only) and that user can read the built CLI. */
+export function canRunAs(uid: number): boolean {
+  if (!built || process.getuid?.() !== 0) return false;
+  return spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(bin)}, 4)`], { uid, gid: uid }).status === 0;
+}
