@@ -7,6 +7,7 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
+  InvokeCommand,
   LambdaClient,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
@@ -172,6 +173,7 @@ export class LambdaPlatform implements CloudPlatform {
     if (current.State === "Failed") {
       throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} is in state Failed: ${current.StateReason ?? "no reason given"}`, `delete it (aws lambda delete-function --function-name ${name}) and run again`);
     }
+    if (current.State === "Inactive") await this.wake(name, signal);
     if (current.State !== "Active") await this.waitFor("active", name, signal);
     if (current.LastUpdateStatus === "InProgress") await this.waitFor("updated", name, signal);
     return how;
@@ -208,6 +210,18 @@ export class LambdaPlatform implements CloudPlatform {
         }
         throw this.configError(err, `creating function ${spec.name}`, signal);
       }
+    }
+  }
+
+  /**
+   * An Inactive function (idle for long, its resources reclaimed) comes back when invoked: the invocation fails with
+   * ResourceConflictException and the function turns Pending, then Active. A DryRun invocation runs no code.
+   */
+  private async wake(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.control.send(new InvokeCommand({ FunctionName: name, InvocationType: "DryRun" }), { abortSignal: signal });
+    } catch (err) {
+      if ((err as Error).name !== "ResourceConflictException") throw this.configError(err, `waking up the Inactive function ${name}`, signal);
     }
   }
 
@@ -283,7 +297,7 @@ export class LambdaPlatform implements CloudPlatform {
       // The function is being created or updated (or woken from Inactive): it will take invocations shortly.
       return new TaskError(`lambda function ${name} is not ready: ${what}`, { retryable: true, origin: "platform", retryAfterMs: 1_000 });
     }
-    if (e.name === "RequestTooLargeException" || status === 413) return new TaskError(`lambda refused the request as too large: ${what}`, { retryable: false, origin: "platform" });
+    if (e.name === "RequestEntityTooLargeException" || e.name === "RequestTooLargeException" || status === 413) return new TaskError(`lambda refused the request as too large: ${what}`, { retryable: false, origin: "platform" });
     if (e.name === "ResourceNotFoundException") return "missing";
     // 5xx, EC2/ENI/KMS trouble on Lambda's side, or the network: transient.
     if (status === undefined || status >= 500 || e.$fault === "server") return new TaskError(`lambda invocation failed: ${what}`, { retryable: true, origin: "platform", cause: e });

@@ -143,6 +143,29 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     expect(noBucket.usage.maxMemoryUsedMb).toBeGreaterThan(0);
   });
 
+  it("bills every attempt: when half of them time out, the report's billed time, cold starts and cost are the platform's", async () => {
+    const emu = tb.emulator.stats;
+    const before = { billedMs: emu.billedMs, invocations: emu.invocations, coldStarts: emu.coldStarts, timeouts: emu.timeouts };
+    // 4 tasks, 4 attempts that hang until a (shortened) time limit: each timed-out environment is killed, so the
+    // attempt after it is a cold start, whose init phase is billed too.
+    tb.emulator.faults.timeout(4, { afterMs: 100 });
+    const { report } = await go(values(4), { retries: 4 });
+    expect(report.status).toBe("succeeded");
+    expect(emu.timeouts - before.timeouts).toBe(4);
+    expect(report.totals.attempts).toBe(8);
+    expect(emu.invocations - before.invocations).toBe(8);
+    const billed = emu.billedMs - before.billedMs;
+    expect(report.totals.billedMs).toBe(billed);
+    expect(report.totals.coldStarts).toBe(emu.coldStarts - before.coldStarts);
+    expect(report.totals.coldStarts).toBeGreaterThanOrEqual(2);
+    const { estimateLambdaCost } = await import("../src/config.js");
+    const c = noBucket.config;
+    expect(report.totals.costUsd).toBeCloseTo(estimateLambdaCost({ invocations: 8, billedMs: billed }, c.memory, c.price), 15);
+    // The timed-out attempts are most of the bill: leaving them out would have understated it.
+    const succeededMs = report.tasks.reduce((s, t) => s + (t.durationMs ?? 0), 0);
+    expect(billed).toBeGreaterThan(succeededMs + 4 * 100);
+  });
+
   it("reuses a bounded pool of keep-alive sockets instead of a connection per invocation", async () => {
     const before = tb.emulator.stats.connections;
     const invocations = tb.emulator.stats.invocations;

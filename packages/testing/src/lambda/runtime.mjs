@@ -22,9 +22,13 @@ for (const stream of [process.stdout, process.stderr]) {
     return true;
   };
 }
-// The Node.js runtime prefixes every console line with the time, the request id and the level.
+// The Node.js runtime prefixes every console line with the time, the request id and the level; with
+// LoggingConfig.LogFormat = JSON each line is a JSON object of those fields instead.
+const json = process.env.AWS_LAMBDA_LOG_FORMAT === "JSON";
 for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
-  console[method] = (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
+  console[method] = json
+    ? (...args) => emit(`${JSON.stringify({ timestamp: new Date().toISOString(), level, requestId: requestId || undefined, message: format(...args) })}\n`)
+    : (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
 }
 
 // The emulator owns this process: when it goes away, so do we.
