@@ -31,6 +31,11 @@ export interface LambdaOptions {
   memory?: number;
   /** The function's own time limit in seconds, 1–900 (default 300). */
   functionTimeout?: number;
+  /**
+   * Bound in seconds on each Lambda API request other than an invocation (look-ups, create, delete, waiter polls):
+   * an endpoint that accepts and never answers fails the call after it; the SDK tries such a call 3 times (default 30).
+   */
+  apiTimeout?: number;
   /** x86_64 (default) or arm64 (about 20% cheaper per GB-second). */
   arch?: LambdaArch;
   /** Node.js runtime (default nodejs22.x). */
@@ -74,6 +79,7 @@ export interface LambdaConfig {
   role: string | undefined;
   memory: number;
   timeoutSeconds: number;
+  apiTimeoutSeconds: number;
   arch: LambdaArch;
   runtime: string;
   concurrencyLimit: number;
@@ -113,6 +119,7 @@ const schema = z.object({
     .optional(),
   memory: z.number().int("must be a whole number of MB").min(128, "must be at least 128 MB").max(10240, "must be at most 10240 MB"),
   timeoutSeconds: z.number().int("must be whole seconds").min(1, "must be at least 1 second").max(900, "must be at most 900 seconds (15 minutes)"),
+  apiTimeoutSeconds: z.number().int("must be whole seconds").min(1, "must be at least 1 second").max(900, "must be at most 900 seconds"),
   arch: z.enum(["x86_64", "arm64"], { error: "must be x86_64 or arm64" }),
   runtime: z.string().regex(/^nodejs\d+\.x$/, "must be a Node.js runtime such as nodejs22.x"),
   bucket: z
@@ -131,6 +138,7 @@ const FLAGS: Record<string, string> = {
   role: "--role",
   memory: "--memory",
   timeoutSeconds: "--function-timeout",
+  apiTimeoutSeconds: "--api-timeout",
   arch: "--arch",
   runtime: "--runtime",
   bucket: "--bucket",
@@ -152,6 +160,7 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     role: o.role ?? (env.SUPERFAAS_LAMBDA_ROLE || undefined),
     memory: o.memory ?? 1769,
     timeoutSeconds: o.functionTimeout ?? 300,
+    apiTimeoutSeconds: o.apiTimeout ?? 30,
     arch,
     runtime: o.runtime ?? "nodejs22.x",
     bucket: o.bucket ?? (env.SUPERFAAS_BUCKET || undefined),
@@ -175,6 +184,7 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     role: candidate.role,
     memory: candidate.memory,
     timeoutSeconds: candidate.timeoutSeconds,
+    apiTimeoutSeconds: candidate.apiTimeoutSeconds,
     arch: candidate.arch as LambdaArch,
     runtime: candidate.runtime,
     concurrencyLimit: candidate.concurrencyLimit,

@@ -111,8 +111,11 @@ export class LambdaPlatform implements CloudPlatform {
       requestHandler: new NodeHttpHandler({
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 4 }),
-        connectionTimeout: 10_000,
-        requestTimeout: 120_000,
+        connectionTimeout: Math.min(10_000, c.apiTimeoutSeconds * 1000),
+        // An endpoint that accepts and never answers: each attempt ends after apiTimeout, the SDK makes 3. Without
+        // throwOnRequestTimeout the handler only logs a warning when requestTimeout passes, and the request waits on.
+        requestTimeout: c.apiTimeoutSeconds * 1000,
+        throwOnRequestTimeout: true,
       }),
     });
     if (c.s3) {
