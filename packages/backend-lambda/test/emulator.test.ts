@@ -25,6 +25,7 @@ exports.handler = async (event, context) => {
   if (event.big) return "x".repeat(event.big);
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep));
   if (event.exit) process.exit(event.exit);
+  if (event.escape) { setTimeout(() => { throw new Error(event.escape); }, 1); await new Promise((r) => setTimeout(r, 5000)); }
   console.log("hello from", context.functionName);
   return { echo: event, env: process.env.GREETING ?? null, stream: context.logStreamName, remaining: context.getRemainingTimeInMillis() > 0 };
 };`;
@@ -139,6 +140,14 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     const r = await invoke("fn", { exit: 3 });
     expect(JSON.parse(r.text)).toMatchObject({ errorType: "Runtime.ExitError", errorMessage: expect.stringMatching(/exit status 3/) });
     expect(parseReportLine(r.log)).toMatchObject({ status: "error", errorType: "Runtime.ExitError" });
+  });
+
+  it("ends the environment on an error thrown outside the handler's await, as RIC 4: Runtime.ExitError, the message only in the log", async () => {
+    const r = await invoke("fn", { escape: "thrown from a timer" });
+    expect(r.out.FunctionError).toBe("Unhandled");
+    expect(JSON.parse(r.text)).toMatchObject({ errorType: "Runtime.ExitError", errorMessage: expect.stringMatching(/Runtime exited with error: exit status 1/) });
+    expect(r.text).not.toMatch(/thrown from a timer/);
+    expect(r.log).toMatch(/Error: thrown from a timer/);
   });
 
   it("enforces the 6 MB limits: 413 RequestEntityTooLargeException in, with AWS's message, Function.ResponseSizeTooLarge out", async () => {

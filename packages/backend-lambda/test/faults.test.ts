@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, RunError, TaskError, type RunOptions } from "@superfaas/core";
 import type { LambdaBackend } from "../src/index.js";
 import { checksum, dataJob, makeText, type DataTask } from "./fixtures/jobs.js";
+import { loadFails } from "./fixtures/load-fails.js";
 import { startTestbed, type LambdaTestbed } from "./helpers.js";
 
 describe("lambda faults and the data plane (emulator + s3rver)", () => {
@@ -77,6 +78,21 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     expect(cause).toMatchObject({ origin: "remote", retryable: false, name: "RangeError" });
     expect(cause.remoteStack).toContain("injectedFailure");
     expect(err.report.tasks[0]!.attempts, JSON.stringify(err.report.tasks[0]!.errors)).toBe(1);
+  });
+
+  it("names a job module that throws while the function loads it as the module's failure, not map's, and does not retry it", async () => {
+    const err = await failure(run(loadFails, {}, { backend: noBucket, concurrency: 2, retries: 2, backoff: { baseMs: 10, maxMs: 50 } }));
+    expect(err.message).toMatch(/^task \d could not load the job module: Error: native addon not available in the function/);
+    expect(err.message).not.toMatch(/failed in map/);
+    expect(err.report.tasks.every((t) => t.attempts <= 1)).toBe(true);
+  });
+
+  it("returns an error thrown outside map's own await with the job's message (the runtime itself installs no handler, as RIC 4)", async () => {
+    const crashes = tb.emulator.stats.crashes;
+    const err = await failure(go([{ op: "escape", message: "thrown from a timer" }]));
+    expect(err.message).toMatch(/^task 0 failed in map: TypeError: thrown from a timer/);
+    expect(err.report.tasks[0]!.attempts).toBe(1);
+    expect(tb.emulator.stats.crashes).toBe(crashes); // caught by the function's own guard: the environment lived on
   });
 
   it("retries an invocation that hit the function's time limit (Sandbox.Timedout) and completes", async () => {

@@ -41,15 +41,10 @@ const errorShape = (err) => {
 
 let handler;
 let peakRss = process.memoryUsage.rss();
-let current; // { id } while an invocation runs
 
-// An exception nobody caught ends the environment, as in Lambda; the invocation in flight reports it first.
-const fatal = (errorType) => (err) => {
-  if (current) send({ type: "error", id: current.id, ...errorShape(err), errorType: errorType ?? errorShape(err).errorType, fatal: true });
-  setImmediate(() => process.exit(129));
-};
-process.on("uncaughtException", fatal());
-process.on("unhandledRejection", fatal("Runtime.UnhandledPromiseRejection"));
+// Like aws-lambda-ric 4.x (nodejs22.x): no uncaughtException/unhandledRejection handler of the runtime's own. An error
+// thrown outside the handler's await ends the process as Node.js does (its stack on stderr, exit status 1), and the
+// invocation in flight ends as Runtime.ExitError with the message only in the log. (3.x posted the error first.)
 
 async function init(msg) {
   const t0 = performance.now();
@@ -83,7 +78,6 @@ async function init(msg) {
 
 async function invoke(msg) {
   requestId = msg.requestId;
-  current = { id: msg.id };
   const t0 = performance.now();
   const deadline = Date.now() + msg.timeoutMs;
   const context = {
@@ -121,7 +115,6 @@ async function invoke(msg) {
     reply = { type: "error", id: msg.id, ...errorShape(err) };
   }
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  current = undefined;
   send({ ...reply, durationMs: performance.now() - t0, maxMemoryMb: Math.ceil(peakRss / (1024 * 1024)) });
 }
 
