@@ -15,6 +15,7 @@ import {
   type InvokeCommandOutput,
   type Runtime,
 } from "@aws-sdk/client-lambda";
+import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
@@ -89,6 +90,8 @@ export class LambdaPlatform implements CloudPlatform {
   /** Sends the invocations through `data` (see LambdaInvoker for the two paths). */
   readonly invoker: LambdaInvoker;
   private readonly control: LambdaClient;
+  /** CloudWatch Logs, for the retention of the log groups of functions this backend creates. */
+  private readonly logs: CloudWatchLogsClient;
   private readonly data: LambdaClient;
   private readonly http: UndiciHttpHandler;
   /** The store's settings as the function receives them (environment), known once the bucket is checked. */
@@ -117,6 +120,11 @@ export class LambdaPlatform implements CloudPlatform {
         requestTimeout: c.apiTimeoutSeconds * 1000,
         throwOnRequestTimeout: true,
       }),
+    });
+    // --endpoint (LocalStack, the loopback server) serves CloudWatch Logs too; otherwise the SDK's chain decides.
+    this.logs = new CloudWatchLogsClient({
+      ...common,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(10_000, c.apiTimeoutSeconds * 1000), requestTimeout: c.apiTimeoutSeconds * 1000, throwOnRequestTimeout: true }),
     });
     if (c.s3) {
       this.store = new S3Store({
@@ -169,6 +177,7 @@ export class LambdaPlatform implements CloudPlatform {
       if (!c.role) throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} does not exist yet and no execution role is set to create it`, MINIMAL_ROLE_HINT);
       const zip = await zipBundle(spec.bundle, "index.js");
       ctx.log?.(`lambda: creating function ${name} (${(zip.length / 1024).toFixed(0)} KB zip, ${c.runtime}, ${c.arch}, ${c.memory} MB, ${c.timeoutSeconds} s)`);
+      await this.prepareLogGroup(spec, ctx);
       how = (await this.create(spec, zip, signal)) ? "created" : "found";
       await this.waitFor("active", name, signal);
       return how;
@@ -180,6 +189,36 @@ export class LambdaPlatform implements CloudPlatform {
     if (current.State !== "Active") await this.waitFor("active", name, signal);
     if (current.LastUpdateStatus === "InProgress") await this.waitFor("updated", name, signal);
     return how;
+  }
+
+  /**
+   * Creates the log group of a function about to be created, with a retention, so runs do not keep logs forever (Lambda
+   * would create it on the first log write, with none, and it outlives the function). A refusal (the caller may lack
+   * logs:CreateLogGroup or logs:PutRetentionPolicy) does not stop the run: it is said, and the logs stay until deleted.
+   */
+  private async prepareLogGroup(spec: FunctionSpec, ctx: PrepareContext): Promise<void> {
+    const group = `/aws/lambda/${spec.name}`;
+    const days = this.config.logRetentionDays;
+    const say = (err: unknown) => {
+      if (ctx.signal?.aborted) throw this.configError(err, `creating log group ${group}`, ctx.signal);
+      const e = err as AwsError;
+      ctx.log?.(
+        `lambda: could not give log group ${group} a ${days}-day retention (${e.name}: ${e.message}); its logs are kept until it is deleted. ` +
+          "Allow logs:CreateLogGroup and logs:PutRetentionPolicy on arn:aws:logs:REGION:ACCOUNT:log-group:/aws/lambda/superfaas-* (see the backend-lambda README)",
+      );
+    };
+    try {
+      await this.logs.send(new CreateLogGroupCommand({ logGroupName: group, tags: { superfaas: spec.owner.tool, "superfaas-run": spec.owner.runId } }), {
+        ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
+      });
+    } catch (err) {
+      if ((err as Error).name !== "ResourceAlreadyExistsException") return say(err);
+    }
+    try {
+      await this.logs.send(new PutRetentionPolicyCommand({ logGroupName: group, retentionInDays: days }), { ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
+    } catch (err) {
+      say(err);
+    }
   }
 
   /** CreateFunction; false when it already exists. Retries while a new role is not yet assumable (IAM propagates slowly). */
@@ -345,6 +384,7 @@ export class LambdaPlatform implements CloudPlatform {
   async close(): Promise<void> {
     this.data.destroy(); // and its request handler's connections
     this.control.destroy();
+    this.logs.destroy();
   }
 }
 

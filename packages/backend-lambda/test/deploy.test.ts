@@ -138,6 +138,23 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     }
   });
 
+  it("gives the log group of a function it creates a retention, so the logs that outlive the function expire", async () => {
+    const kept = tb.emulator.functionNames();
+    const backend = plain({ memory: 384, logRetention: 7 });
+    const logs: string[] = [];
+    const { report } = await run(dataJob, { tasks: [{ op: "log", message: "kept for a week" }] }, { backend, log: (m) => logs.push(m) });
+    expect(report.status).toBe("succeeded");
+    const [mine] = tb.emulator.functionNames().filter((n) => !kept.includes(n));
+    await backend.dispose();
+    expect(tb.emulator.functionNames()).toEqual(kept); // the function is gone...
+    const group = tb.emulator.logGroups().find((g) => g.logGroupName === `/aws/lambda/${mine}`);
+    expect(group).toMatchObject({ retentionInDays: 7 }); // ...its logs stay, for 7 days
+    expect(group!.storedBytes).toBeGreaterThan(0);
+    expect(logs.join("\n")).not.toMatch(/could not give log group/);
+    // The default is 14 days; a function found (not created) is left as it is.
+    expect(tb.emulator.logGroups().find((g) => g.logGroupName === `/aws/lambda/${kept[0]}`)).toMatchObject({ retentionInDays: 14 });
+  });
+
   it("refuses to create a function without an execution role, naming the minimal policy", async () => {
     const backend = plain({ role: undefined });
     const err = await once(backend).then(

@@ -93,6 +93,12 @@ export interface LambdaEmulator {
   stats: LambdaEmulatorStats;
   faults: LambdaEmulatorFaults;
   functionNames(): string[];
+  /**
+   * CloudWatch Logs groups (the emulator also serves CreateLogGroup, PutRetentionPolicy, DeleteRetentionPolicy,
+   * DeleteLogGroup and DescribeLogGroups at its endpoint). A function's first invocation creates its group, as its role
+   * does on Lambda; groups outlive their functions and keep their logs unless they have a retention.
+   */
+  logGroups(): { logGroupName: string; creationTime: number; storedBytes: number; retentionInDays?: number }[];
   /** The function's configuration as GetFunctionConfiguration returns it. */
   getFunction(name: string): Record<string, unknown> | undefined;
   environments(): { id: number; functionName: string; busy: boolean; pid: number | undefined; logStreamName: string }[];

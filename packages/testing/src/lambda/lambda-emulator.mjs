@@ -287,6 +287,12 @@ export async function startLambdaEmulator(options = {}) {
   /** @type {Set<ProcessEnv | InlineEnv>} */
   const envs = new Set();
   const faultQueue = [];
+  /** CloudWatch Logs groups: created on a function's first log write (by its role) or through the API; they outlive functions. */
+  const logGroups = new Map();
+  const ensureLogGroup = (name) => {
+    if (!logGroups.has(name)) logGroups.set(name, { logGroupName: name, creationTime: Date.now(), storedBytes: 0, createdBy: "function" });
+    return logGroups.get(name);
+  };
   const stats = {
     calls: {},
     invocations: 0,
@@ -710,6 +716,8 @@ export async function startLambdaEmulator(options = {}) {
         `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\tMemory Size: ${live.memorySize} MB\t` +
         `Max Memory Used: ${maxMemoryMb} MB\t${cold ? `Init Duration: ${initMs.toFixed(2)} ms\t` : ""}${reportStatus}\n`;
     }
+    // The function's role writes its log to the group, creating the group if it is missing.
+    ensureLogGroup(fn.config.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`).storedBytes += Buffer.byteLength(log);
     return { status, body, functionError, log, cold };
   }
 
@@ -788,11 +796,70 @@ export async function startLambdaEmulator(options = {}) {
   const count = (op) => (stats.calls[op] = (stats.calls[op] ?? 0) + 1);
 
   const verify = sigV4Verifier({ region: emu.region, service: "lambda", credentials: [emu.credentials, CLIENT_CREDENTIALS] });
+  const verifyLogs = sigV4Verifier({ region: emu.region, service: "logs", credentials: [emu.credentials, CLIENT_CREDENTIALS] });
+  const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+  /** The part of the CloudWatch Logs API (JSON 1.1, POST / with X-Amz-Target) that log groups of functions need. */
+  async function logsApi(req, res, target) {
+    const { buf, size } = await readBody(req, CONTROL_BODY_LIMIT);
+    if (size >= CONTROL_BODY_LIMIT) throw new ApiError(413, "RequestEntityTooLargeException", "Request too large");
+    try {
+      await verifyLogs(req, buf);
+    } catch (err) {
+      if (!(err instanceof SignatureError)) throw err;
+      stats.refusedSignatures++;
+      throw new ApiError(err.status, err.type, err.message);
+    }
+    const op = target.slice("Logs_20140328.".length);
+    count(op);
+    const body = readJson(buf);
+    const name = body.logGroupName;
+    const missing = () => new ApiError(400, "ResourceNotFoundException", "The specified log group does not exist.");
+    const out = (value) => {
+      const text = JSON.stringify(value);
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(text) }).end(text);
+    };
+    if (op === "CreateLogGroup") {
+      if (typeof name !== "string" || !/^[\w\-./#]{1,512}$/.test(name)) throw new ApiError(400, "InvalidParameterException", `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint`);
+      if (logGroups.has(name)) throw new ApiError(400, "ResourceAlreadyExistsException", "The specified log group already exists");
+      logGroups.set(name, { logGroupName: name, creationTime: Date.now(), storedBytes: 0, createdBy: "api" });
+      return out({});
+    }
+    if (op === "PutRetentionPolicy") {
+      const group = logGroups.get(name);
+      if (!group) throw missing();
+      if (!RETENTION_DAYS.includes(body.retentionInDays)) {
+        throw new ApiError(400, "InvalidParameterException", `1 validation error detected: Value '${body.retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(", ")}]`);
+      }
+      group.retentionInDays = body.retentionInDays;
+      return out({});
+    }
+    if (op === "DeleteRetentionPolicy") {
+      const group = logGroups.get(name);
+      if (!group) throw missing();
+      delete group.retentionInDays;
+      return out({});
+    }
+    if (op === "DeleteLogGroup") {
+      if (!logGroups.delete(name)) throw missing();
+      return out({});
+    }
+    if (op === "DescribeLogGroups") {
+      const prefix = body.logGroupNamePrefix ?? "";
+      const groups = [...logGroups.values()]
+        .filter((g) => g.logGroupName.startsWith(prefix))
+        .map(({ createdBy: _c, ...g }) => ({ ...g, arn: `arn:aws:logs:${emu.region}:${emu.accountId}:log-group:${g.logGroupName}:*` }));
+      return out({ logGroups: groups });
+    }
+    throw new ApiError(400, "UnknownOperationException", `Unknown operation ${target}`);
+  }
 
   async function route(req, res, requestId) {
     const url = new URL(req.url ?? "/", "http://emulator");
     const parts = url.pathname.split("/").filter(Boolean);
     const method = req.method;
+    const target = req.headers["x-amz-target"];
+    if (method === "POST" && parts.length === 0 && typeof target === "string" && target.startsWith("Logs_20140328.")) return logsApi(req, res, target);
     const [version, kind, rawName, sub] = parts;
     // The whole body first (bounded): its signature covers it. Synchronous invocations take 6 MB, the rest a zip's worth.
     const isInvoke = sub === "invocations" && method === "POST";
@@ -923,6 +990,7 @@ export async function startLambdaEmulator(options = {}) {
       clear: () => void faultQueue.splice(0),
     },
     functionNames: () => [...functions.keys()],
+    logGroups: () => [...logGroups.values()].map(({ createdBy: _c, ...g }) => ({ ...g })),
     getFunction: (name) => (functions.has(name) ? structuredClone(functions.get(name).config) : undefined),
     environments: () => [...envs].map((e) => ({ id: e.id, functionName: e.fnName, busy: e.busy, pid: e.child?.pid, logStreamName: e.logStreamName })),
     async close() {
