@@ -103,8 +103,9 @@ export interface LambdaConfig {
 /** The least an execution role needs, named in errors and the README. */
 export const MINIMAL_ROLE_HINT =
   "pass --role arn:aws:iam::ACCOUNT:role/NAME (or set SUPERFAAS_LAMBDA_ROLE): a role that lambda.amazonaws.com may assume, " +
-  "with the managed policy AWSLambdaBasicExecutionRole and, when --bucket is used, s3:GetObject, s3:PutObject and s3:DeleteObject " +
-  "on arn:aws:s3:::BUCKET/superfaas/* (see the backend-lambda README for the aws cli commands)";
+  "allowed logs:CreateLogStream and logs:PutLogEvents on arn:aws:logs:REGION:ACCOUNT:log-group:/aws/lambda/superfaas-*:* and, when --bucket is used, " +
+  "s3:ListBucket on the bucket and s3:GetObject, s3:PutObject and s3:DeleteObject on arn:aws:s3:::BUCKET/superfaas/* " +
+  "(see the backend-lambda README for the aws cli commands)";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];

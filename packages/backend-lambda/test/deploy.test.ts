@@ -163,7 +163,7 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     );
     expect(err).toBeInstanceOf(SuperfaasError);
     expect(err).toMatchObject({ code: "BACKEND_CONFIG", message: expect.stringMatching(/does not exist yet and no execution role is set/) });
-    expect((err as SuperfaasError).hint).toMatch(/--role.*AWSLambdaBasicExecutionRole.*s3:GetObject, s3:PutObject and s3:DeleteObject/);
+    expect((err as SuperfaasError).hint).toMatch(/--role.*logs:CreateLogStream and logs:PutLogEvents on .*log-group:\/aws\/lambda\/superfaas-\*.*s3:GetObject, s3:PutObject and s3:DeleteObject/);
     await backend.dispose();
   });
 
