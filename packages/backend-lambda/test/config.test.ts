@@ -75,7 +75,8 @@ describe("lambda configuration", () => {
     const err = configError({ role: "superfaas-lambda" });
     expect(err.message).toMatch(/invalid --role/);
     expect(err.hint).toBe(MINIMAL_ROLE_HINT);
-    expect(err.hint).toMatch(/AWSLambdaBasicExecutionRole/);
+    expect(err.hint).toMatch(/logs:CreateLogStream and logs:PutLogEvents on arn:aws:logs:REGION:ACCOUNT:log-group:\/aws\/lambda\/superfaas-\*:\*/);
+    expect(err.hint).toMatch(/s3:ListBucket on the bucket/);
     expect(err.hint).toMatch(/s3:GetObject, s3:PutObject and s3:DeleteObject/);
   });
 
