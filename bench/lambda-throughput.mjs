@@ -120,11 +120,13 @@ async function retainedBytesPerInFlightTask(backend, tasks, concurrency) {
  */
 export async function benchLambdaThroughput({ tasks = 10_000, concurrency = 100, module = lambdaDist, memory = true } = {}) {
   const { lambdaBackend } = await import(pathToFileURL(resolve(module)).href);
-  const emulator = await startEmulatorProcess({ runner: "inline", maxEnvironments: 4 * concurrency, pendingMs: 20, updateMs: 20, scaling: { environments: 100_000 } });
+  // The emulator verifies every signature: it must know the key the backend signs with.
+  const credentials = { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" };
+  const emulator = await startEmulatorProcess({ runner: "inline", maxEnvironments: 4 * concurrency, pendingMs: 20, updateMs: 20, scaling: { environments: 100_000 }, credentials });
   const backend = lambdaBackend({
     endpoint: emulator.endpoint,
     region: emulator.region,
-    credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
+    credentials,
     role: "arn:aws:iam::123456789012:role/superfaas-bench",
     memory: 128,
     functionTimeout: 30,

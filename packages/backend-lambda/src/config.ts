@@ -31,6 +31,16 @@ export interface LambdaOptions {
   memory?: number;
   /** The function's own time limit in seconds, 1–900 (default 300). */
   functionTimeout?: number;
+  /**
+   * Bound in seconds on each Lambda API request other than an invocation (look-ups, create, delete, waiter polls):
+   * an endpoint that accepts and never answers fails the call after it; the SDK tries such a call 3 times (default 30).
+   */
+  apiTimeout?: number;
+  /**
+   * Days CloudWatch Logs keeps the logs of a function this backend creates (its log group `/aws/lambda/<name>` outlives
+   * the function): one of CloudWatch's values 1, 3, 5, 7, 14, 30, 60, 90, ... 3653 (default 14).
+   */
+  logRetention?: number;
   /** x86_64 (default) or arm64 (about 20% cheaper per GB-second). */
   arch?: LambdaArch;
   /** Node.js runtime (default nodejs22.x). */
@@ -74,6 +84,8 @@ export interface LambdaConfig {
   role: string | undefined;
   memory: number;
   timeoutSeconds: number;
+  apiTimeoutSeconds: number;
+  logRetentionDays: number;
   arch: LambdaArch;
   runtime: string;
   concurrencyLimit: number;
@@ -91,8 +103,12 @@ export interface LambdaConfig {
 /** The least an execution role needs, named in errors and the README. */
 export const MINIMAL_ROLE_HINT =
   "pass --role arn:aws:iam::ACCOUNT:role/NAME (or set SUPERFAAS_LAMBDA_ROLE): a role that lambda.amazonaws.com may assume, " +
-  "with the managed policy AWSLambdaBasicExecutionRole and, when --bucket is used, s3:GetObject, s3:PutObject and s3:DeleteObject " +
-  "on arn:aws:s3:::BUCKET/superfaas/* (see the backend-lambda README for the aws cli commands)";
+  "allowed logs:CreateLogStream and logs:PutLogEvents on arn:aws:logs:REGION:ACCOUNT:log-group:/aws/lambda/superfaas-*:* and, when --bucket is used, " +
+  "s3:ListBucket on the bucket and s3:GetObject, s3:PutObject and s3:DeleteObject on arn:aws:s3:::BUCKET/superfaas/* " +
+  "(see the backend-lambda README for the aws cli commands)";
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const bad = (what: string, hint: string): never => {
   throw new SuperfaasError("BACKEND_CONFIG", `lambda: ${what}`, hint);
@@ -113,6 +129,8 @@ const schema = z.object({
     .optional(),
   memory: z.number().int("must be a whole number of MB").min(128, "must be at least 128 MB").max(10240, "must be at most 10240 MB"),
   timeoutSeconds: z.number().int("must be whole seconds").min(1, "must be at least 1 second").max(900, "must be at most 900 seconds (15 minutes)"),
+  apiTimeoutSeconds: z.number().int("must be whole seconds").min(1, "must be at least 1 second").max(900, "must be at most 900 seconds"),
+  logRetentionDays: z.number().refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of CloudWatch's retention periods: ${"1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653"} days`),
   arch: z.enum(["x86_64", "arm64"], { error: "must be x86_64 or arm64" }),
   runtime: z.string().regex(/^nodejs\d+\.x$/, "must be a Node.js runtime such as nodejs22.x"),
   bucket: z
@@ -131,6 +149,8 @@ const FLAGS: Record<string, string> = {
   role: "--role",
   memory: "--memory",
   timeoutSeconds: "--function-timeout",
+  apiTimeoutSeconds: "--api-timeout",
+  logRetentionDays: "--log-retention",
   arch: "--arch",
   runtime: "--runtime",
   bucket: "--bucket",
@@ -152,6 +172,8 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     role: o.role ?? (env.SUPERFAAS_LAMBDA_ROLE || undefined),
     memory: o.memory ?? 1769,
     timeoutSeconds: o.functionTimeout ?? 300,
+    apiTimeoutSeconds: o.apiTimeout ?? 30,
+    logRetentionDays: o.logRetention ?? 14,
     arch,
     runtime: o.runtime ?? "nodejs22.x",
     bucket: o.bucket ?? (env.SUPERFAAS_BUCKET || undefined),
@@ -175,6 +197,8 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     role: candidate.role,
     memory: candidate.memory,
     timeoutSeconds: candidate.timeoutSeconds,
+    apiTimeoutSeconds: candidate.apiTimeoutSeconds,
+    logRetentionDays: candidate.logRetentionDays,
     arch: candidate.arch as LambdaArch,
     runtime: candidate.runtime,
     concurrencyLimit: candidate.concurrencyLimit,

@@ -49,6 +49,8 @@ export const lambdaBackendDescriptor: BackendDescriptor<LambdaFlagValues> = {
     { name: "role", value: "ARN", description: "execution role of the function, needed to create it (default: SUPERFAAS_LAMBDA_ROLE)" },
     { name: "memory", value: "MB", type: "integer", min: 128, description: "function memory, 128-10240; 1769 is one full vCPU (default 1769)" },
     { name: "function-timeout", value: "SECONDS", type: "integer", description: "the function's own time limit, 1-900 (default 300)" },
+    { name: "api-timeout", value: "SECONDS", type: "integer", min: 1, description: "bound on each Lambda API call other than an invocation, tried 3 times (default 30)" },
+    { name: "log-retention", value: "DAYS", type: "integer", min: 1, description: "days CloudWatch keeps the logs of a function the run creates: 1, 3, 5, 7, 14, 30, ... 3653 (default 14)" },
     { name: "arch", value: "ARCH", description: "x86_64 or arm64 (arm64 is about 20% cheaper; default x86_64)" },
     { name: "runtime", value: "RUNTIME", description: "Node.js runtime (default nodejs22.x)" },
     { name: "concurrency-limit", value: "N", type: "integer", description: "most invocations in flight, at most the account's concurrency (default 1000)" },

@@ -7,6 +7,7 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
+  InvokeCommand,
   LambdaClient,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
@@ -14,6 +15,7 @@ import {
   type InvokeCommandOutput,
   type Runtime,
 } from "@aws-sdk/client-lambda";
+import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
@@ -88,6 +90,8 @@ export class LambdaPlatform implements CloudPlatform {
   /** Sends the invocations through `data` (see LambdaInvoker for the two paths). */
   readonly invoker: LambdaInvoker;
   private readonly control: LambdaClient;
+  /** CloudWatch Logs, for the retention of the log groups of functions this backend creates. */
+  private readonly logs: CloudWatchLogsClient;
   private readonly data: LambdaClient;
   private readonly http: UndiciHttpHandler;
   /** The store's settings as the function receives them (environment), known once the bucket is checked. */
@@ -110,9 +114,17 @@ export class LambdaPlatform implements CloudPlatform {
       requestHandler: new NodeHttpHandler({
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 4 }),
-        connectionTimeout: 10_000,
-        requestTimeout: 120_000,
+        connectionTimeout: Math.min(10_000, c.apiTimeoutSeconds * 1000),
+        // An endpoint that accepts and never answers: each attempt ends after apiTimeout, the SDK makes 3. Without
+        // throwOnRequestTimeout the handler only logs a warning when requestTimeout passes, and the request waits on.
+        requestTimeout: c.apiTimeoutSeconds * 1000,
+        throwOnRequestTimeout: true,
       }),
+    });
+    // --endpoint (LocalStack, the loopback server) serves CloudWatch Logs too; otherwise the SDK's chain decides.
+    this.logs = new CloudWatchLogsClient({
+      ...common,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(10_000, c.apiTimeoutSeconds * 1000), requestTimeout: c.apiTimeoutSeconds * 1000, throwOnRequestTimeout: true }),
     });
     if (c.s3) {
       this.store = new S3Store({
@@ -165,6 +177,7 @@ export class LambdaPlatform implements CloudPlatform {
       if (!c.role) throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} does not exist yet and no execution role is set to create it`, MINIMAL_ROLE_HINT);
       const zip = await zipBundle(spec.bundle, "index.js");
       ctx.log?.(`lambda: creating function ${name} (${(zip.length / 1024).toFixed(0)} KB zip, ${c.runtime}, ${c.arch}, ${c.memory} MB, ${c.timeoutSeconds} s)`);
+      await this.prepareLogGroup(spec, ctx);
       how = (await this.create(spec, zip, signal)) ? "created" : "found";
       await this.waitFor("active", name, signal);
       return how;
@@ -172,9 +185,40 @@ export class LambdaPlatform implements CloudPlatform {
     if (current.State === "Failed") {
       throw new SuperfaasError("BACKEND_CONFIG", `lambda: function ${name} is in state Failed: ${current.StateReason ?? "no reason given"}`, `delete it (aws lambda delete-function --function-name ${name}) and run again`);
     }
+    if (current.State === "Inactive") await this.wake(name, signal);
     if (current.State !== "Active") await this.waitFor("active", name, signal);
     if (current.LastUpdateStatus === "InProgress") await this.waitFor("updated", name, signal);
     return how;
+  }
+
+  /**
+   * Creates the log group of a function about to be created, with a retention, so runs do not keep logs forever (Lambda
+   * would create it on the first log write, with none, and it outlives the function). A refusal (the caller may lack
+   * logs:CreateLogGroup or logs:PutRetentionPolicy) does not stop the run: it is said, and the logs stay until deleted.
+   */
+  private async prepareLogGroup(spec: FunctionSpec, ctx: PrepareContext): Promise<void> {
+    const group = `/aws/lambda/${spec.name}`;
+    const days = this.config.logRetentionDays;
+    const say = (err: unknown) => {
+      if (ctx.signal?.aborted) throw this.configError(err, `creating log group ${group}`, ctx.signal);
+      const e = err as AwsError;
+      ctx.log?.(
+        `lambda: could not give log group ${group} a ${days}-day retention (${e.name}: ${e.message}); its logs are kept until it is deleted. ` +
+          "Allow logs:CreateLogGroup and logs:PutRetentionPolicy on arn:aws:logs:REGION:ACCOUNT:log-group:/aws/lambda/superfaas-* (see the backend-lambda README)",
+      );
+    };
+    try {
+      await this.logs.send(new CreateLogGroupCommand({ logGroupName: group, tags: { superfaas: spec.owner.tool, "superfaas-run": spec.owner.runId } }), {
+        ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
+      });
+    } catch (err) {
+      if ((err as Error).name !== "ResourceAlreadyExistsException") return say(err);
+    }
+    try {
+      await this.logs.send(new PutRetentionPolicyCommand({ logGroupName: group, retentionInDays: days }), { ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
+    } catch (err) {
+      say(err);
+    }
   }
 
   /** CreateFunction; false when it already exists. Retries while a new role is not yet assumable (IAM propagates slowly). */
@@ -208,6 +252,18 @@ export class LambdaPlatform implements CloudPlatform {
         }
         throw this.configError(err, `creating function ${spec.name}`, signal);
       }
+    }
+  }
+
+  /**
+   * An Inactive function (idle for long, its resources reclaimed) comes back when invoked: the invocation fails with
+   * ResourceConflictException and the function turns Pending, then Active. A DryRun invocation runs no code.
+   */
+  private async wake(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.control.send(new InvokeCommand({ FunctionName: name, InvocationType: "DryRun" }), { abortSignal: signal });
+    } catch (err) {
+      if ((err as Error).name !== "ResourceConflictException") throw this.configError(err, `waking up the Inactive function ${name}`, signal);
     }
   }
 
@@ -283,7 +339,7 @@ export class LambdaPlatform implements CloudPlatform {
       // The function is being created or updated (or woken from Inactive): it will take invocations shortly.
       return new TaskError(`lambda function ${name} is not ready: ${what}`, { retryable: true, origin: "platform", retryAfterMs: 1_000 });
     }
-    if (e.name === "RequestTooLargeException" || status === 413) return new TaskError(`lambda refused the request as too large: ${what}`, { retryable: false, origin: "platform" });
+    if (e.name === "RequestEntityTooLargeException" || e.name === "RequestTooLargeException" || status === 413) return new TaskError(`lambda refused the request as too large: ${what}`, { retryable: false, origin: "platform" });
     if (e.name === "ResourceNotFoundException") return "missing";
     // 5xx, EC2/ENI/KMS trouble on Lambda's side, or the network: transient.
     if (status === undefined || status >= 500 || e.$fault === "server") return new TaskError(`lambda invocation failed: ${what}`, { retryable: true, origin: "platform", cause: e });
@@ -328,6 +384,7 @@ export class LambdaPlatform implements CloudPlatform {
   async close(): Promise<void> {
     this.data.destroy(); // and its request handler's connections
     this.control.destroy();
+    this.logs.destroy();
   }
 }
 

@@ -24,6 +24,13 @@ describe("lambda configuration", () => {
     expect(c.price).toEqual(LAMBDA_PRICING.x86_64);
   });
 
+  it("bounds API calls (30 s) and keeps the logs of created functions 14 days by default; refuses a retention CloudWatch does not offer", () => {
+    expect(resolve()).toMatchObject({ apiTimeoutSeconds: 30, logRetentionDays: 14 });
+    expect(resolve({ apiTimeout: 5, logRetention: 365 })).toMatchObject({ apiTimeoutSeconds: 5, logRetentionDays: 365 });
+    expect(configError({ logRetention: 10 }).message).toMatch(/invalid --log-retention 10: must be one of CloudWatch's retention periods/);
+    expect(configError({ apiTimeout: 0 }).message).toMatch(/invalid --api-timeout 0: must be at least 1 second/);
+  });
+
   it("takes the role and the bucket from SUPERFAAS_LAMBDA_ROLE and SUPERFAAS_BUCKET", () => {
     const c = resolve({ env: { SUPERFAAS_LAMBDA_ROLE: ROLE, SUPERFAAS_BUCKET: "my-bucket" } });
     expect(c.role).toBe(ROLE);
@@ -68,7 +75,8 @@ describe("lambda configuration", () => {
     const err = configError({ role: "superfaas-lambda" });
     expect(err.message).toMatch(/invalid --role/);
     expect(err.hint).toBe(MINIMAL_ROLE_HINT);
-    expect(err.hint).toMatch(/AWSLambdaBasicExecutionRole/);
+    expect(err.hint).toMatch(/logs:CreateLogStream and logs:PutLogEvents on arn:aws:logs:REGION:ACCOUNT:log-group:\/aws\/lambda\/superfaas-\*:\*/);
+    expect(err.hint).toMatch(/s3:ListBucket on the bucket/);
     expect(err.hint).toMatch(/s3:GetObject, s3:PutObject and s3:DeleteObject/);
   });
 
@@ -81,7 +89,7 @@ describe("lambda configuration", () => {
 
   it("declares its numeric flags so the CLI converts and checks them", () => {
     const typed = Object.fromEntries(lambdaBackendDescriptor.flags!.filter((f) => f.type).map((f) => [f.name, f.type]));
-    expect(typed).toEqual({ memory: "integer", "function-timeout": "integer", "concurrency-limit": "integer", "price-gb-second": "number", "price-per-request": "number" });
+    expect(typed).toEqual({ memory: "integer", "function-timeout": "integer", "api-timeout": "integer", "log-retention": "integer", "concurrency-limit": "integer", "price-gb-second": "number", "price-per-request": "number" });
   });
 
   it("offers its flags to the CLI without clashing with the run's own flags", () => {

@@ -1,7 +1,7 @@
 // What LambdaBackend does to the function across runs: create once, reuse unchanged, a new function for changed settings,
 // delete only what it created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetFunctionCommand, LambdaClient, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from "@aws-sdk/client-lambda";
 import { ListObjectsCommand, S3Client } from "@aws-sdk/client-s3";
 import { run, SuperfaasError } from "@superfaas/core";
 import { dataJob } from "./fixtures/jobs.js";
@@ -57,6 +57,52 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     expect(tb.emulator.functionNames()).toEqual(names); // found, not created: the kept function stays
   });
 
+  it("wakes a function it finds Inactive (a DryRun invoke fails with 409 and wakes it), waits for Active, and runs", async () => {
+    const name = tb.emulator.functionNames()[0]!;
+    tb.emulator.faults.deactivate(name);
+    const wakeups = tb.emulator.stats.wakeups;
+    const backend = plain();
+    const { report } = await once(backend);
+    expect(report.status).toBe("succeeded");
+    expect(report.totals.attempts).toBe(1); // no invocation was spent on the Inactive function
+    expect(tb.emulator.stats.wakeups - wakeups).toBe(1);
+    expect(tb.emulator.getFunction(name)).toMatchObject({ State: "Active" });
+    await backend.dispose();
+  });
+
+  it("waits out an update in progress on a function it finds (the next update would get 409), and parses a JSON-format REPORT", async () => {
+    const name = tb.emulator.functionNames()[0]!;
+    const s = new LambdaClient({ endpoint: tb.emulator.endpoint, region: tb.emulator.region, credentials: tb.emulator.credentials });
+    try {
+      // Someone switches the function to JSON logs: LastUpdateStatus stays InProgress while the run deploys.
+      const release = tb.emulator.faults.holdUpdates(name);
+      await s.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, LoggingConfig: { LogFormat: "JSON" } }));
+      await expect(s.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: "x" }))).rejects.toMatchObject({ name: "ResourceConflictException", $metadata: { httpStatusCode: 409 } });
+      const billed = tb.emulator.stats.billedMs;
+      const invocations = tb.emulator.stats.invocations;
+      const before = calls();
+      const backend = plain({ waiter: { minDelay: 0.05, maxDelay: 0.1 } });
+      const running = once(backend, [
+        { op: "value", value: 1 },
+        { op: "value", value: 2 },
+      ]);
+      // The backend polls the update (GetFunction, by waitUntilFunctionUpdatedV2) and invokes nothing meanwhile.
+      await expect.poll(() => delta(before, "GetFunction"), { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(3);
+      expect(tb.emulator.stats.invocations).toBe(invocations);
+      release();
+      const { report } = await running;
+      expect(report.status).toBe("succeeded");
+      expect(report.tasks.every((t) => t.billedMs! > 0)).toBe(true);
+      expect(report.totals.billedMs).toBe(tb.emulator.stats.billedMs - billed);
+      expect(report.totals.coldStarts).toBeGreaterThanOrEqual(1); // new code generation: new environments
+      await backend.dispose();
+      await s.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, LoggingConfig: { LogFormat: "Text" } }));
+      await waitUntilFunctionUpdatedV2({ client: s, minDelay: 0.05, maxDelay: 0.1, maxWaitTime: 10 }, { FunctionName: name });
+    } finally {
+      s.destroy();
+    }
+  });
+
   it("marks the function with its owner: superfaas, the run id and the creation time", async () => {
     const name = tb.emulator.functionNames()[0]!;
     const s = new LambdaClient({ endpoint: tb.emulator.endpoint, region: tb.emulator.region, credentials: tb.emulator.credentials });
@@ -92,6 +138,23 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     }
   });
 
+  it("gives the log group of a function it creates a retention, so the logs that outlive the function expire", async () => {
+    const kept = tb.emulator.functionNames();
+    const backend = plain({ memory: 384, logRetention: 7 });
+    const logs: string[] = [];
+    const { report } = await run(dataJob, { tasks: [{ op: "log", message: "kept for a week" }] }, { backend, log: (m) => logs.push(m) });
+    expect(report.status).toBe("succeeded");
+    const [mine] = tb.emulator.functionNames().filter((n) => !kept.includes(n));
+    await backend.dispose();
+    expect(tb.emulator.functionNames()).toEqual(kept); // the function is gone...
+    const group = tb.emulator.logGroups().find((g) => g.logGroupName === `/aws/lambda/${mine}`);
+    expect(group).toMatchObject({ retentionInDays: 7 }); // ...its logs stay, for 7 days
+    expect(group!.storedBytes).toBeGreaterThan(0);
+    expect(logs.join("\n")).not.toMatch(/could not give log group/);
+    // The default is 14 days; a function found (not created) is left as it is.
+    expect(tb.emulator.logGroups().find((g) => g.logGroupName === `/aws/lambda/${kept[0]}`)).toMatchObject({ retentionInDays: 14 });
+  });
+
   it("refuses to create a function without an execution role, naming the minimal policy", async () => {
     const backend = plain({ role: undefined });
     const err = await once(backend).then(
@@ -100,7 +163,7 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     );
     expect(err).toBeInstanceOf(SuperfaasError);
     expect(err).toMatchObject({ code: "BACKEND_CONFIG", message: expect.stringMatching(/does not exist yet and no execution role is set/) });
-    expect((err as SuperfaasError).hint).toMatch(/--role.*AWSLambdaBasicExecutionRole.*s3:GetObject, s3:PutObject and s3:DeleteObject/);
+    expect((err as SuperfaasError).hint).toMatch(/--role.*logs:CreateLogStream and logs:PutLogEvents on .*log-group:\/aws\/lambda\/superfaas-\*.*s3:GetObject, s3:PutObject and s3:DeleteObject/);
     await backend.dispose();
   });
 

@@ -1,5 +1,6 @@
 // The emulator against the real AWS SDK: the control plane's states and errors, and invocations as Lambda answers them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "node:http";
 import { zipSync, strToU8 } from "fflate";
 import {
   CreateFunctionCommand,
@@ -24,6 +25,7 @@ exports.handler = async (event, context) => {
   if (event.big) return "x".repeat(event.big);
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep));
   if (event.exit) process.exit(event.exit);
+  if (event.escape) { setTimeout(() => { throw new Error(event.escape); }, 1); await new Promise((r) => setTimeout(r, 5000)); }
   console.log("hello from", context.functionName);
   return { echo: event, env: process.env.GREETING ?? null, stream: context.logStreamName, remaining: context.getRemainingTimeInMillis() > 0 };
 };`;
@@ -140,8 +142,20 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     expect(parseReportLine(r.log)).toMatchObject({ status: "error", errorType: "Runtime.ExitError" });
   });
 
-  it("enforces the 6 MB limits: 413 RequestTooLargeException in, Function.ResponseSizeTooLarge out", async () => {
-    await expect(invoke("fn", { pad: "x".repeat(6 * 1024 * 1024) })).rejects.toMatchObject({ name: "RequestTooLargeException", $metadata: { httpStatusCode: 413 } });
+  it("ends the environment on an error thrown outside the handler's await, as RIC 4: Runtime.ExitError, the message only in the log", async () => {
+    const r = await invoke("fn", { escape: "thrown from a timer" });
+    expect(r.out.FunctionError).toBe("Unhandled");
+    expect(JSON.parse(r.text)).toMatchObject({ errorType: "Runtime.ExitError", errorMessage: expect.stringMatching(/Runtime exited with error: exit status 1/) });
+    expect(r.text).not.toMatch(/thrown from a timer/);
+    expect(r.log).toMatch(/Error: thrown from a timer/);
+  });
+
+  it("enforces the 6 MB limits: 413 RequestEntityTooLargeException in, with AWS's message, Function.ResponseSizeTooLarge out", async () => {
+    await expect(invoke("fn", { pad: "x".repeat(6 * 1024 * 1024) })).rejects.toMatchObject({
+      name: "RequestEntityTooLargeException",
+      message: "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+      $metadata: { httpStatusCode: 413 },
+    });
     const r = await invoke("fn", { big: 6_291_600 });
     expect(r.out.FunctionError).toBe("Unhandled");
     expect(JSON.parse(r.text)).toMatchObject({ errorType: "Function.ResponseSizeTooLarge" });
@@ -155,6 +169,96 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     emu.faults.reserveConcurrency("fn", undefined);
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
     expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({ reason: { name: "TooManyRequestsException", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded" } });
+  });
+
+  it("verifies every request's SigV4 signature: a wrong secret, another region or an unknown key is refused with 403", async () => {
+    const refusedBefore = emu.stats.refusedSignatures;
+    const other = (credentials: { accessKeyId: string; secretAccessKey: string }, region = emu.region) =>
+      new LambdaClient({ endpoint: emu.endpoint, region, credentials, maxAttempts: 1 });
+    const wrongSecret = other({ accessKeyId: emu.credentials.accessKeyId, secretAccessKey: "not-the-secret" });
+    const wrongRegion = other(emu.credentials, "eu-west-1");
+    const unknownKey = other({ accessKeyId: "AKIDSOMEONEELSE", secretAccessKey: "x" });
+    try {
+      await expect(wrongSecret.send(new GetFunctionCommand({ FunctionName: "fn" }))).rejects.toMatchObject({
+        name: "InvalidSignatureException",
+        message: /signature we calculated does not match/,
+        $metadata: { httpStatusCode: 403 },
+      });
+      await expect(wrongSecret.send(new InvokeCommand({ FunctionName: "fn", Payload: Buffer.from("{}") }))).rejects.toMatchObject({ name: "InvalidSignatureException" });
+      await expect(wrongRegion.send(new GetFunctionCommand({ FunctionName: "fn" }))).rejects.toMatchObject({ name: "InvalidSignatureException", message: /scoped to a valid region/ });
+      await expect(unknownKey.send(new GetFunctionCommand({ FunctionName: "fn" }))).rejects.toMatchObject({ name: "UnrecognizedClientException", $metadata: { httpStatusCode: 403 } });
+    } finally {
+      for (const c of [wrongSecret, wrongRegion, unknownKey]) c.destroy();
+    }
+    expect(emu.stats.refusedSignatures - refusedBefore).toBe(4);
+    // The same calls correctly signed pass, a payload included.
+    expect((await invoke("fn", { signed: true })).out.StatusCode).toBe(200);
+  });
+
+  it("refuses a request whose body was changed after signing, and one without any signature", async () => {
+    // Sign a real Invoke, then send it with another payload of the same length: the payload hash no longer matches.
+    let signed: { url: string; headers: Record<string, string> } | undefined;
+    const capture = new LambdaClient({
+      endpoint: emu.endpoint,
+      region: emu.region,
+      credentials: emu.credentials,
+      maxAttempts: 1,
+      requestHandler: {
+        handle: async (req: { protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string> }) => {
+          signed = { url: `${req.protocol}//${req.hostname}:${req.port}${req.path}`, headers: req.headers };
+          throw new Error("captured");
+        },
+      },
+    });
+    await expect(capture.send(new InvokeCommand({ FunctionName: "fn", Payload: Buffer.from('{"n":1}') }))).rejects.toThrow("captured");
+    capture.destroy();
+    // Sent as signed, byte for byte (node:http leaves the headers as they are, Host and Content-Length included).
+    const send = (headers: Record<string, string>, body: string) =>
+      new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+        const req = request(signed!.url, { method: "POST", headers }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["x-amzn-errortype"] as string | undefined }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const headers = signed!.headers;
+    expect(await send(headers, '{"n":1}')).toEqual({ status: 200, type: undefined });
+    expect(await send(headers, '{"n":2}')).toEqual({ status: 403, type: "InvalidSignatureException" });
+    const { authorization: _auth, ...unsigned } = headers;
+    expect(await send(unsigned, '{"n":1}')).toEqual({ status: 403, type: "MissingAuthenticationTokenException" });
+  });
+
+  it("makes an idle function Inactive: an invocation fails with 409 and wakes it, Pending then Active", async () => {
+    await create("idle");
+    await waitUntilFunctionActiveV2(waiter(), { FunctionName: "idle" });
+    emu.faults.deactivate("idle");
+    expect((await client.send(new GetFunctionCommand({ FunctionName: "idle" }))).Configuration).toMatchObject({ State: "Inactive", StateReasonCode: "Idle" });
+    await expect(invoke("idle", {})).rejects.toMatchObject({ name: "ResourceConflictException", message: /following state: Inactive/, $metadata: { httpStatusCode: 409 } });
+    expect((await client.send(new GetFunctionCommand({ FunctionName: "idle" }))).Configuration?.State).toBe("Pending");
+    await waitUntilFunctionActiveV2(waiter(), { FunctionName: "idle" });
+    expect((await invoke("idle", {})).out.StatusCode).toBe(200);
+  });
+
+  it("logs in JSON when LoggingConfig.LogFormat is JSON: the REPORT is a platform.report record, which parses too", async () => {
+    await create("json-logs", { LoggingConfig: { LogFormat: "JSON" } });
+    await waitUntilFunctionActiveV2(waiter(), { FunctionName: "json-logs" });
+    const conf = (await client.send(new GetFunctionCommand({ FunctionName: "json-logs" }))).Configuration;
+    expect(conf?.LoggingConfig).toMatchObject({ LogFormat: "JSON", LogGroup: "/aws/lambda/json-logs" });
+    const a = await invoke("json-logs", {});
+    expect(a.log).not.toMatch(/REPORT RequestId/);
+    const lines = a.log.trim().split("\n").map((l) => JSON.parse(l) as { type?: string; level?: string; message?: string });
+    expect(lines.find((l) => l.level === "INFO")?.message).toBe("hello from json-logs");
+    const report = lines.find((l) => l.type === "platform.report");
+    expect(report).toMatchObject({ record: { requestId: a.out.$metadata.requestId, status: "success", metrics: { memorySizeMB: 256 } } });
+    const parsed = parseReportLine(a.log)!;
+    expect(parsed).toMatchObject({ requestId: a.out.$metadata.requestId, memorySizeMb: 256 });
+    expect(parsed.initMs).toBeGreaterThanOrEqual(0);
+    expect(parsed.billedMs).toBeGreaterThanOrEqual(Math.floor(parsed.durationMs + parsed.initMs!));
+    emu.faults.timeout(1, { functionName: "json-logs", afterMs: 50 });
+    const t = await invoke("json-logs", {});
+    expect(parseReportLine(t.log)).toMatchObject({ status: "timeout" });
+    await expect(create("bad-format", { LoggingConfig: { LogFormat: "XML" } })).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
   });
 
   it("deletes functions and their environments", async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, RunError, TaskError, type RunOptions } from "@superfaas/core";
 import type { LambdaBackend } from "../src/index.js";
 import { checksum, dataJob, makeText, type DataTask } from "./fixtures/jobs.js";
+import { loadFails } from "./fixtures/load-fails.js";
 import { startTestbed, type LambdaTestbed } from "./helpers.js";
 
 describe("lambda faults and the data plane (emulator + s3rver)", () => {
@@ -79,6 +80,21 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     expect(err.report.tasks[0]!.attempts, JSON.stringify(err.report.tasks[0]!.errors)).toBe(1);
   });
 
+  it("names a job module that throws while the function loads it as the module's failure, not map's, and does not retry it", async () => {
+    const err = await failure(run(loadFails, {}, { backend: noBucket, concurrency: 2, retries: 2, backoff: { baseMs: 10, maxMs: 50 } }));
+    expect(err.message).toMatch(/^task \d could not load the job module: Error: native addon not available in the function/);
+    expect(err.message).not.toMatch(/failed in map/);
+    expect(err.report.tasks.every((t) => t.attempts <= 1)).toBe(true);
+  });
+
+  it("returns an error thrown outside map's own await with the job's message (the runtime itself installs no handler, as RIC 4)", async () => {
+    const crashes = tb.emulator.stats.crashes;
+    const err = await failure(go([{ op: "escape", message: "thrown from a timer" }]));
+    expect(err.message).toMatch(/^task 0 failed in map: TypeError: thrown from a timer/);
+    expect(err.report.tasks[0]!.attempts).toBe(1);
+    expect(tb.emulator.stats.crashes).toBe(crashes); // caught by the function's own guard: the environment lived on
+  });
+
   it("retries an invocation that hit the function's time limit (Sandbox.Timedout) and completes", async () => {
     tb.emulator.faults.timeout(1, { afterMs: 300 });
     const { output, report } = await go(values(1));
@@ -141,6 +157,29 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     }
     expect(report.totals.costUsd).toBeCloseTo(noBucket.estimateCost({ invocations: report.totals.attempts, billedMs: report.totals.billedMs }), 12);
     expect(noBucket.usage.maxMemoryUsedMb).toBeGreaterThan(0);
+  });
+
+  it("bills every attempt: when half of them time out, the report's billed time, cold starts and cost are the platform's", async () => {
+    const emu = tb.emulator.stats;
+    const before = { billedMs: emu.billedMs, invocations: emu.invocations, coldStarts: emu.coldStarts, timeouts: emu.timeouts };
+    // 4 tasks, 4 attempts that hang until a (shortened) time limit: each timed-out environment is killed, so the
+    // attempt after it is a cold start, whose init phase is billed too.
+    tb.emulator.faults.timeout(4, { afterMs: 100 });
+    const { report } = await go(values(4), { retries: 4 });
+    expect(report.status).toBe("succeeded");
+    expect(emu.timeouts - before.timeouts).toBe(4);
+    expect(report.totals.attempts).toBe(8);
+    expect(emu.invocations - before.invocations).toBe(8);
+    const billed = emu.billedMs - before.billedMs;
+    expect(report.totals.billedMs).toBe(billed);
+    expect(report.totals.coldStarts).toBe(emu.coldStarts - before.coldStarts);
+    expect(report.totals.coldStarts).toBeGreaterThanOrEqual(2);
+    const { estimateLambdaCost } = await import("../src/config.js");
+    const c = noBucket.config;
+    expect(report.totals.costUsd).toBeCloseTo(estimateLambdaCost({ invocations: 8, billedMs: billed }, c.memory, c.price), 15);
+    // The timed-out attempts are most of the bill: leaving them out would have understated it.
+    const succeededMs = report.tasks.reduce((s, t) => s + (t.durationMs ?? 0), 0);
+    expect(billed).toBeGreaterThan(succeededMs + 4 * 100);
   });
 
   it("reuses a bounded pool of keep-alive sockets instead of a connection per invocation", async () => {

@@ -141,7 +141,7 @@ describe("invocations through the direct path answer and fail as client.send() d
     ],
     ["a 502 from the service", "echo", {}, {}, () => emu.faults.serverError(1, { status: 502 }), { httpStatusCode: 502, fault: "server" }],
     ["404 ResourceNotFoundException", "missing", {}, {}, undefined, { name: "ResourceNotFoundException", httpStatusCode: 404 }],
-    ["413 RequestTooLargeException", "echo", { pad: "x".repeat(6 * 1024 * 1024) }, {}, undefined, { name: "RequestTooLargeException", httpStatusCode: 413 }],
+    ["413 RequestEntityTooLargeException", "echo", { pad: "x".repeat(6 * 1024 * 1024) }, {}, undefined, { name: "RequestEntityTooLargeException", httpStatusCode: 413 }],
     ["a qualifier that does not exist", "echo", {}, { Qualifier: "7" }, undefined, { name: "ResourceNotFoundException", httpStatusCode: 404 }],
   ];
   for (const [what, name, event, extra, arm, expected] of cases) {

@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOpenWhiskEmulator, startS3Server, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
+import { createServer, type Socket } from "node:net";
+import { startLambdaEmulator, startOpenWhiskEmulator, startS3Server, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
 import { fixture } from "./helpers.js";
 import { built, canRunAs, errorLines, NOBODY, notBuilt, superfaas } from "./process.js";
 
@@ -143,6 +144,80 @@ describe.skipIf(!built)(`signals${notBuilt}`, () => {
       expect(r.code).toBe(143);
       const actions = await fetch(`${apihost}/api/v1/namespaces/${namespace}/actions`, { headers: { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } });
       expect(await actions.json()).toEqual([]);
+      const listing = await fetch(`${s3.endpoint}/${bucket}?list-type=2&prefix=superfaas/`);
+      expect(await listing.text()).not.toMatch(/<Key>/);
+    });
+  });
+
+  describe("on Lambda (loopback Lambda server and S3 server)", () => {
+    let lambda: LambdaEmulator;
+    let s3: S3TestServer;
+    beforeAll(async () => {
+      s3 = await startS3Server();
+      // The environments hold s3rver's keys, as Lambda hands them the execution role's; the CLI signs with them too.
+      lambda = await startLambdaEmulator({ pendingMs: 50, updateMs: 50, maxEnvironments: 6, credentials: s3.credentials });
+    });
+    afterAll(async () => {
+      await Promise.allSettled([lambda?.close(), s3?.close()]);
+    });
+    const env = () => ({ ...process.env, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: lambda.region });
+
+    it("an endpoint that accepts connections and never answers fails within 3 x --api-timeout, naming the endpoint", async () => {
+      // Accepts, reads, never writes a byte: each of the SDK's 3 attempts ends at --api-timeout and the socket is closed.
+      const sockets = new Set<Socket>();
+      let accepted = 0;
+      let closedByClient = 0;
+      const silent = createServer((socket) => {
+        accepted++;
+        sockets.add(socket);
+        socket.on("data", () => {});
+        socket.on("close", () => (closedByClient++, sockets.delete(socket)));
+      });
+      await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+      const { port } = silent.address() as { port: number };
+      try {
+        const r = await superfaas(
+          ["run", failing, "--job", "throws-in-several", "--backend", "lambda", "--endpoint", `http://127.0.0.1:${port}`, "--region", "us-east-1"].concat(["--role", TEST_ROLE, "--api-timeout", "1"]),
+          { env: env() },
+        );
+        expect(r.code).toBe(2); // a configuration error, like any other BACKEND_CONFIG
+        expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error\\[BACKEND_CONFIG\\]: lambda: cannot reach http://127\\.0\\.0\\.1:${port} while looking up function superfaas-throws-in-several-`))]);
+        expect(r.stderr).toMatch(/exceeded the configured 1000 ms requestTimeout/);
+        expect(accepted).toBe(3); // the SDK's 3 attempts, each ended by --api-timeout
+        expect(closedByClient).toBe(accepted);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => silent.close(r));
+      }
+    });
+
+    it("after a cancelled run with large results, nothing lands late: the bucket holds nothing under the run's prefix", async () => {
+      const bucket = "lambda-cancel-test";
+      let sent = false;
+      const r = await superfaas(
+        ["run", failing, "--job", "big-result-slow", "--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--role", TEST_ROLE]
+          .concat(["--bucket", bucket, "--s3-endpoint", s3.endpoint, "--concurrency", "4", "--function-timeout", "60", "--timeout", "60"]),
+        {
+          env: env(),
+          onStart: (child) => {
+            // Once all 4 invocations run, each will write its 6.5 MB partial under the run's prefix when its sleep ends.
+            const poll = setInterval(() => {
+              if (lambda.stats.invocations < 4) return;
+              clearInterval(poll);
+              sent = true;
+              child.kill("SIGTERM");
+            }, 50);
+            child.on("exit", () => clearInterval(poll));
+          },
+        },
+      );
+      expect(sent).toBe(true);
+      expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
+      expect(r.code).toBe(143);
+      expect(lambda.functionNames()).toEqual([]);
+      // The invocations outlive the CLI: wait until they have all finished writing (and removing) their partials.
+      await expect.poll(() => lambda.environments().some((e) => e.busy), { timeout: 60_000, interval: 100 }).toBe(false);
+      expect(lambda.stats.invocations).toBe(4);
       const listing = await fetch(`${s3.endpoint}/${bucket}?list-type=2&prefix=superfaas/`);
       expect(await listing.text()).not.toMatch(/<Key>/);
     });

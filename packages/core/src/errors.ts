@@ -81,6 +81,8 @@ export class TaskError extends Error {
   readonly throttled: boolean;
   /** Time the platform billed for this failed attempt (a function error or time-out is billed like a success). */
   billedMs: number | undefined;
+  /** The failed attempt started a new execution environment (a cold start is paid for whether the attempt succeeds or not). */
+  coldStart: boolean | undefined;
   constructor(
     message: string,
     opts: {
@@ -101,6 +103,7 @@ export class TaskError extends Error {
     this.retryAfterMs = opts.retryAfterMs;
     this.throttled = opts.throttled ?? false;
     this.billedMs = undefined;
+    this.coldStart = undefined;
   }
 }
 

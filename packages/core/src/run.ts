@@ -128,7 +128,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       attempts: sched.attempts,
       retries: sched.retries,
       throttled: sched.throttled,
-      coldStarts: records.filter((r) => r.coldStart).length,
+      // Every attempt that paid for a new environment, failed attempts included (a record keeps its last success's).
+      coldStarts: sched.coldStarts,
       billedMs,
       ...(costUsd !== undefined ? { costUsd } : {}),
       peakConcurrency: sched.peakConcurrency,

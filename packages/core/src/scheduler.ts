@@ -39,6 +39,8 @@ export interface ScheduleResult {
   attempts: number;
   retries: number;
   throttled: number;
+  /** Attempts that started a new execution environment, failed ones included. */
+  coldStarts: number;
   peakConcurrency: number;
   failure?: SuperfaasError;
 }
@@ -77,6 +79,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   let attempts = 0;
   let retries = 0;
   let throttled = 0;
+  let coldStarts = 0;
   let peak = 0;
   // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
   let window = Math.max(1, opts.concurrency);
@@ -176,6 +179,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       rec.finishedAt = now();
       if (result.workerId !== undefined) rec.workerId = result.workerId;
       if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
+      if (result.coldStart) coldStarts++;
       if (result.durationMs !== undefined) rec.durationMs = result.durationMs;
       if (result.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
       if (result.initMs !== undefined) rec.initMs = result.initMs;
@@ -194,6 +198,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const rec = records[index]!;
     (rec.errors ??= []).push({ attempt: n, at: now(), message: err.message, retryable: err.retryable });
     if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+    if (err.coldStart) coldStarts++;
     let delay: number;
     if (err.throttled) {
       throttled++;
@@ -259,7 +264,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   await finished;
   clearInterval(sweep);
   opts.signal?.removeEventListener("abort", onRunAbort);
-  return { partials, records, attempts, retries, throttled, peakConcurrency: peak, ...(failure ? { failure } : {}) };
+  return { partials, records, attempts, retries, throttled, coldStarts, peakConcurrency: peak, ...(failure ? { failure } : {}) };
 }
 
 function toTaskError(err: unknown, timeoutMs: number): TaskError {

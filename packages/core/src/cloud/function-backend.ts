@@ -234,7 +234,10 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       const env = answer.envelope as { partialRef?: unknown } | undefined;
       r = env && typeof env === "object" && env.partialRef !== undefined ? await openEnvelopeWithStore(env, this.platform.store) : openEnvelope(env);
     } catch (err) {
-      if (err instanceof TaskError && answer.billedMs !== undefined) err.billedMs = answer.billedMs;
+      if (err instanceof TaskError) {
+        if (answer.billedMs !== undefined) err.billedMs = answer.billedMs;
+        if (answer.coldStart !== undefined) err.coldStart = answer.coldStart;
+      }
       throw err;
     }
     // The envelope was parsed from this answer and nobody else holds it: the figures go straight into it.

@@ -48,6 +48,12 @@ export interface LambdaEmulatorStats {
   peakConcurrency: Record<string, number>;
   /** TCP connections accepted: with keep-alive clients, about their socket pool's size. */
   connections: number;
+  /** Requests refused for their SigV4 signature (missing, malformed, unknown key, mismatch, expired). */
+  refusedSignatures: number;
+  /** Inactive functions an invocation set Pending again. */
+  wakeups: number;
+  /** Sum of the Billed Duration of every invocation that ran, failed and timed-out ones and init phases included. */
+  billedMs: number;
 }
 
 /** Faults injected into the next invocations (of any function, or of `functionName`). */
@@ -62,6 +68,10 @@ export interface LambdaEmulatorFaults {
   crash(count?: number, opts?: { functionName?: string; exitCode?: number }): void;
   /** Answers the next `count` invokes with a 5xx error (default 500 ServiceException). */
   serverError(count?: number, opts?: { functionName?: string; status?: number; type?: string; message?: string }): void;
+  /** Keeps the function's updates InProgress (LastUpdateStatus) until the returned function is called. */
+  holdUpdates(functionName: string): () => void;
+  /** Makes a function Inactive, as Lambda does after a long idle time: the next invocation fails (409) and wakes it. */
+  deactivate(functionName: string): void;
   /** Reserved concurrency of a function (as PutFunctionConcurrency); undefined removes it. */
   reserveConcurrency(functionName: string, n: number | undefined): void;
   /** Injected faults not yet consumed. */
@@ -75,11 +85,20 @@ export interface LambdaEmulator {
   endpoint: string;
   port: number;
   region: string;
-  /** Fake credentials for the client (signatures are not checked, only their presence). */
+  /**
+   * Credentials for clients. Every request's SigV4 signature is verified with the AWS SDK's signer: signed with these
+   * or with `options.credentials` (the environments') it is accepted; otherwise refused with 403.
+   */
   credentials: { accessKeyId: string; secretAccessKey: string };
   stats: LambdaEmulatorStats;
   faults: LambdaEmulatorFaults;
   functionNames(): string[];
+  /**
+   * CloudWatch Logs groups (the emulator also serves CreateLogGroup, PutRetentionPolicy, DeleteRetentionPolicy,
+   * DeleteLogGroup and DescribeLogGroups at its endpoint). A function's first invocation creates its group, as its role
+   * does on Lambda; groups outlive their functions and keep their logs unless they have a retention.
+   */
+  logGroups(): { logGroupName: string; creationTime: number; storedBytes: number; retentionInDays?: number }[];
   /** The function's configuration as GetFunctionConfiguration returns it. */
   getFunction(name: string): Record<string, unknown> | undefined;
   environments(): { id: number; functionName: string; busy: boolean; pid: number | undefined; logStreamName: string }[];

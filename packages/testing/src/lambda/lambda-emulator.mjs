@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unzipSync } from "fflate";
+import { SignatureError, sigV4Verifier } from "./sigv4.mjs";
 
 /** Largest synchronous request payload Lambda accepts (6 MiB). */
 export const REQUEST_LIMIT = 6 * 1024 * 1024;
@@ -30,6 +31,8 @@ const RESERVED_ENV = new Set([
   "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
   "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 ]);
+/** What the emulator hands its callers; requests signed with these (or with the environments' credentials) are accepted. */
+const CLIENT_CREDENTIALS = Object.freeze({ accessKeyId: "AKIDEMULATORCLIENT", secretAccessKey: "emulator-client-secret" });
 const RUNTIME_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "runtime.mjs");
 
 // Children are killed when this process exits, however it exits, so a failed test never leaks environments.
@@ -107,6 +110,7 @@ class ProcessEnv extends Env {
         AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
         AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
+        AWS_LAMBDA_LOG_FORMAT: live.logFormat,
         // Lambda hands every environment the execution role's temporary credentials.
         AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
@@ -283,6 +287,12 @@ export async function startLambdaEmulator(options = {}) {
   /** @type {Set<ProcessEnv | InlineEnv>} */
   const envs = new Set();
   const faultQueue = [];
+  /** CloudWatch Logs groups: created on a function's first log write (by its role) or through the API; they outlive functions. */
+  const logGroups = new Map();
+  const ensureLogGroup = (name) => {
+    if (!logGroups.has(name)) logGroups.set(name, { logGroupName: name, creationTime: Date.now(), storedBytes: 0, createdBy: "function" });
+    return logGroups.get(name);
+  };
   const stats = {
     calls: {},
     invocations: 0,
@@ -294,6 +304,9 @@ export async function startLambdaEmulator(options = {}) {
     environmentsStarted: 0,
     peakConcurrency: {},
     connections: 0,
+    refusedSignatures: 0,
+    wakeups: 0,
+    billedMs: 0,
   };
   let closed = false;
 
@@ -346,6 +359,16 @@ export async function startLambdaEmulator(options = {}) {
     return { memory, timeout, role, runtime, handler, variables };
   }
 
+  /** LoggingConfig as Lambda keeps it: Text or JSON; JSON adds the log levels. */
+  function loggingConfig(asked, current) {
+    if (asked === undefined) return current;
+    const format = asked.LogFormat ?? current.LogFormat;
+    if (!["Text", "JSON"].includes(format)) throw validation("loggingConfig.logFormat", format, "Member must satisfy enum value set: [JSON, Text]");
+    const out = { LogFormat: format, LogGroup: asked.LogGroup ?? current.LogGroup };
+    if (format === "JSON") Object.assign(out, { ApplicationLogLevel: asked.ApplicationLogLevel ?? current.ApplicationLogLevel ?? "INFO", SystemLogLevel: asked.SystemLogLevel ?? current.SystemLogLevel ?? "INFO" });
+    return out;
+  }
+
   function checkZip(b64, arch) {
     if (typeof b64 !== "string" || !b64) throw new ApiError(400, "InvalidParameterValueException", "Please provide a source for function code.");
     const zip = Buffer.from(b64, "base64");
@@ -388,6 +411,7 @@ export async function startLambdaEmulator(options = {}) {
       handler: cfg.Handler,
       runtime: cfg.Runtime,
       variables: { ...(cfg.Environment?.Variables ?? {}) },
+      logFormat: cfg.LoggingConfig?.LogFormat ?? "Text",
     };
   }
 
@@ -438,7 +462,7 @@ export async function startLambdaEmulator(options = {}) {
         PackageType: "Zip",
         Architectures: code.architectures,
         EphemeralStorage: { Size: 512 },
-        LoggingConfig: { LogFormat: "Text", LogGroup: `/aws/lambda/${name}` },
+        LoggingConfig: loggingConfig(body.LoggingConfig, { LogFormat: "Text", LogGroup: `/aws/lambda/${name}` }),
       },
     };
     functions.set(name, fn);
@@ -451,6 +475,23 @@ export async function startLambdaEmulator(options = {}) {
       Object.assign(fn.config, { State: "Active", LastUpdateStatus: "Successful" });
     });
     return fn.config;
+  }
+
+  /** Lambda reclaimed an idle function: Inactive, no environments, until an invocation wakes it. */
+  function deactivate(fn) {
+    Object.assign(fn.config, { State: "Inactive", StateReason: "The function is inactive because it has not been invoked for a long time.", StateReasonCode: "Idle" });
+    for (const env of [...envs]) if (env.fnName === fn.name && !env.busy) env.kill();
+  }
+
+  function wake(fn) {
+    stats.wakeups++;
+    Object.assign(fn.config, { State: "Pending", StateReason: "The function is being restored.", StateReasonCode: "Restoring" });
+    later(emu.pendingMs, () => {
+      if (functions.get(fn.name) !== fn || fn.config.State !== "Pending") return;
+      delete fn.config.StateReason;
+      delete fn.config.StateReasonCode;
+      fn.config.State = "Active";
+    });
   }
 
   function assertUpdatable(fn) {
@@ -470,7 +511,7 @@ export async function startLambdaEmulator(options = {}) {
     const generation = ++fn.generation;
     const snapshot = structuredClone(fn.config);
     const live = makeLive(fn, generation, code, snapshot);
-    later(emu.updateMs, async () => {
+    const finish = async () => {
       const next = await live;
       if (functions.get(fn.name) !== fn) return;
       fn.live = next;
@@ -478,7 +519,9 @@ export async function startLambdaEmulator(options = {}) {
       delete fn.config.LastUpdateStatusReasonCode;
       fn.config.LastUpdateStatus = "Successful";
       retire(fn);
-    });
+    };
+    // A held function keeps its update InProgress until the test releases it.
+    later(emu.updateMs, () => (fn.hold ? (fn.hold.pending = finish) : void finish()));
   }
 
   function updateCode(fn, body) {
@@ -501,6 +544,7 @@ export async function startLambdaEmulator(options = {}) {
       MemorySize: cfg.memory,
       Timeout: cfg.timeout,
       Environment: { Variables: cfg.variables },
+      LoggingConfig: loggingConfig(body.LoggingConfig, fn.config.LoggingConfig),
       ...(body.Description !== undefined ? { Description: body.Description } : {}),
     });
     beginUpdate(fn, fn.code);
@@ -635,30 +679,62 @@ export async function startLambdaEmulator(options = {}) {
       reportStatus = "Status: error\tError Type: Runtime.ExitError\t";
     }
     const durationMs = reply.type === "timeout" ? live.timeout * 1000 : reply.durationMs ?? 0;
+    // The init phase is billed (since August 2025), whether the invocation then succeeded, failed or timed out.
     const billedMs = Math.ceil(durationMs + (cold ? initMs : 0));
-    const log =
-      (cold ? `INIT_START Runtime Version: ${live.runtime.replace(".x", "")}.emulated\tRuntime Version ARN: arn:aws:lambda:${emu.region}::runtime:emulated\n` : "") +
-      `START RequestId: ${requestId} Version: $LATEST\n` +
-      logs +
-      lines.join("") +
-      `END RequestId: ${requestId}\n` +
-      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\tMemory Size: ${live.memorySize} MB\t` +
-      `Max Memory Used: ${Math.max(1, reply.maxMemoryMb ?? 0)} MB\t${cold ? `Init Duration: ${initMs.toFixed(2)} ms\t` : ""}${reportStatus}\n`;
+    stats.billedMs += billedMs;
+    const maxMemoryMb = Math.max(1, reply.maxMemoryMb ?? 0);
+    let log;
+    if (live.logFormat === "JSON") {
+      // LoggingConfig.LogFormat = JSON: every platform record is a JSON object of its own line.
+      const rec = (type, record) => `${JSON.stringify({ time: new Date().toISOString(), type, record })}\n`;
+      const status = reportStatus ? (/timeout/.test(reportStatus) ? "timeout" : "error") : "success";
+      const errorType = /Error Type: ([\w.]+)/.exec(reportStatus)?.[1];
+      log =
+        (cold ? rec("platform.initStart", { initializationType: "on-demand", phase: "init", runtimeVersion: `${live.runtime.replace(".x", "")}.emulated` }) : "") +
+        rec("platform.start", { requestId, version: "$LATEST" }) +
+        logs +
+        lines.map((l) => `${JSON.stringify({ timestamp: new Date().toISOString(), level: "ERROR", requestId, message: l.trimEnd() })}\n`).join("") +
+        rec("platform.report", {
+          requestId,
+          metrics: {
+            durationMs: Number(durationMs.toFixed(2)),
+            billedDurationMs: billedMs,
+            memorySizeMB: live.memorySize,
+            maxMemoryUsedMB: maxMemoryMb,
+            ...(cold ? { initDurationMs: Number(initMs.toFixed(2)) } : {}),
+          },
+          status,
+          ...(errorType ? { errorType } : {}),
+        });
+    } else {
+      log =
+        (cold ? `INIT_START Runtime Version: ${live.runtime.replace(".x", "")}.emulated\tRuntime Version ARN: arn:aws:lambda:${emu.region}::runtime:emulated\n` : "") +
+        `START RequestId: ${requestId} Version: $LATEST\n` +
+        logs +
+        lines.join("") +
+        `END RequestId: ${requestId}\n` +
+        `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\tMemory Size: ${live.memorySize} MB\t` +
+        `Max Memory Used: ${maxMemoryMb} MB\t${cold ? `Init Duration: ${initMs.toFixed(2)} ms\t` : ""}${reportStatus}\n`;
+    }
+    // The function's role writes its log to the group, creating the group if it is missing.
+    ensureLogGroup(fn.config.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`).storedBytes += Buffer.byteLength(log);
     return { status, body, functionError, log, cold };
   }
 
-  async function invoke(req, res, fn, requestId, url) {
+  async function invoke(req, res, fn, requestId, url, buf) {
     const qualifier = url.searchParams.get("Qualifier");
     if (qualifier && qualifier !== "$LATEST") throw new ApiError(404, "ResourceNotFoundException", `Function not found: ${fn.config.FunctionArn}:${qualifier}`);
-    const { buf, size } = await readBody(req, REQUEST_LIMIT);
-    if (size > REQUEST_LIMIT) {
-      throw new ApiError(413, "RequestTooLargeException", `${size} byte payload is too large for the RequestResponse invocation type (limit ${REQUEST_LIMIT} bytes)`);
-    }
     const eventText = buf.length ? buf.toString("utf8") : "{}";
     try {
       JSON.parse(eventText);
     } catch (err) {
       throw new ApiError(400, "InvalidRequestContentException", `Could not parse request body into json: ${err.message}`);
+    }
+    if (fn.config.State === "Inactive") {
+      // An invocation of an Inactive function fails, and sets it Pending until its resources are back.
+      const state = fn.config.State;
+      wake(fn);
+      throw new ApiError(409, "ResourceConflictException", `The operation cannot be performed at this time. The function is currently in the following state: ${state}`);
     }
     if (fn.config.State !== "Active" || !fn.live) {
       throw new ApiError(409, "ResourceConflictException", `The operation cannot be performed at this time. The function is currently in the following state: ${fn.config.State}`);
@@ -705,9 +781,7 @@ export async function startLambdaEmulator(options = {}) {
       req.on("error", reject);
     });
   }
-  const readJson = async (req) => {
-    const { buf, size } = await readBody(req, CONTROL_BODY_LIMIT);
-    if (size > CONTROL_BODY_LIMIT) throw new ApiError(413, "RequestEntityTooLargeException", `Request must be smaller than ${CONTROL_BODY_LIMIT} bytes for the operation`);
+  const readJson = (buf) => {
     try {
       return buf.length ? JSON.parse(buf.toString("utf8")) : {};
     } catch (err) {
@@ -721,18 +795,91 @@ export async function startLambdaEmulator(options = {}) {
   };
   const count = (op) => (stats.calls[op] = (stats.calls[op] ?? 0) + 1);
 
+  const verify = sigV4Verifier({ region: emu.region, service: "lambda", credentials: [emu.credentials, CLIENT_CREDENTIALS] });
+  const verifyLogs = sigV4Verifier({ region: emu.region, service: "logs", credentials: [emu.credentials, CLIENT_CREDENTIALS] });
+  const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+  /** The part of the CloudWatch Logs API (JSON 1.1, POST / with X-Amz-Target) that log groups of functions need. */
+  async function logsApi(req, res, target) {
+    const { buf, size } = await readBody(req, CONTROL_BODY_LIMIT);
+    if (size >= CONTROL_BODY_LIMIT) throw new ApiError(413, "RequestEntityTooLargeException", "Request too large");
+    try {
+      await verifyLogs(req, buf);
+    } catch (err) {
+      if (!(err instanceof SignatureError)) throw err;
+      stats.refusedSignatures++;
+      throw new ApiError(err.status, err.type, err.message);
+    }
+    const op = target.slice("Logs_20140328.".length);
+    count(op);
+    const body = readJson(buf);
+    const name = body.logGroupName;
+    const missing = () => new ApiError(400, "ResourceNotFoundException", "The specified log group does not exist.");
+    const out = (value) => {
+      const text = JSON.stringify(value);
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(text) }).end(text);
+    };
+    if (op === "CreateLogGroup") {
+      if (typeof name !== "string" || !/^[\w\-./#]{1,512}$/.test(name)) throw new ApiError(400, "InvalidParameterException", `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint`);
+      if (logGroups.has(name)) throw new ApiError(400, "ResourceAlreadyExistsException", "The specified log group already exists");
+      logGroups.set(name, { logGroupName: name, creationTime: Date.now(), storedBytes: 0, createdBy: "api" });
+      return out({});
+    }
+    if (op === "PutRetentionPolicy") {
+      const group = logGroups.get(name);
+      if (!group) throw missing();
+      if (!RETENTION_DAYS.includes(body.retentionInDays)) {
+        throw new ApiError(400, "InvalidParameterException", `1 validation error detected: Value '${body.retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(", ")}]`);
+      }
+      group.retentionInDays = body.retentionInDays;
+      return out({});
+    }
+    if (op === "DeleteRetentionPolicy") {
+      const group = logGroups.get(name);
+      if (!group) throw missing();
+      delete group.retentionInDays;
+      return out({});
+    }
+    if (op === "DeleteLogGroup") {
+      if (!logGroups.delete(name)) throw missing();
+      return out({});
+    }
+    if (op === "DescribeLogGroups") {
+      const prefix = body.logGroupNamePrefix ?? "";
+      const groups = [...logGroups.values()]
+        .filter((g) => g.logGroupName.startsWith(prefix))
+        .map(({ createdBy: _c, ...g }) => ({ ...g, arn: `arn:aws:logs:${emu.region}:${emu.accountId}:log-group:${g.logGroupName}:*` }));
+      return out({ logGroups: groups });
+    }
+    throw new ApiError(400, "UnknownOperationException", `Unknown operation ${target}`);
+  }
+
   async function route(req, res, requestId) {
     const url = new URL(req.url ?? "/", "http://emulator");
     const parts = url.pathname.split("/").filter(Boolean);
     const method = req.method;
-    if (!String(req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 ")) {
-      throw new ApiError(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
-    }
+    const target = req.headers["x-amz-target"];
+    if (method === "POST" && parts.length === 0 && typeof target === "string" && target.startsWith("Logs_20140328.")) return logsApi(req, res, target);
     const [version, kind, rawName, sub] = parts;
+    // The whole body first (bounded): its signature covers it. Synchronous invocations take 6 MB, the rest a zip's worth.
+    const isInvoke = sub === "invocations" && method === "POST";
+    const limit = isInvoke ? REQUEST_LIMIT : CONTROL_BODY_LIMIT;
+    const { buf, size } = await readBody(req, limit);
+    if (size >= limit) {
+      const op = isInvoke ? "InvokeFunction" : sub === "code" ? "UpdateFunctionCode" : "CreateFunction";
+      throw new ApiError(413, "RequestEntityTooLargeException", `Request must be smaller than ${limit} bytes for the ${op} operation`);
+    }
+    try {
+      await verify(req, buf);
+    } catch (err) {
+      if (!(err instanceof SignatureError)) throw err;
+      stats.refusedSignatures++;
+      throw new ApiError(err.status, err.type, err.message);
+    }
     if (kind !== "functions") throw new ApiError(404, "UnknownOperationException", `Unknown operation ${method} ${url.pathname}`);
     if (version === "2015-03-31") {
       if (!rawName) {
-        if (method === "POST") return count("CreateFunction"), json(res, 201, await createFunction(await readJson(req)));
+        if (method === "POST") return count("CreateFunction"), json(res, 201, await createFunction(readJson(buf)));
         if (method === "GET") return count("ListFunctions"), json(res, 200, { Functions: [...functions.values()].map((f) => f.config) });
       } else if (!sub) {
         if (method === "GET") {
@@ -751,21 +898,21 @@ export async function startLambdaEmulator(options = {}) {
         if (method === "PUT") {
           count("UpdateFunctionConfiguration");
           const fn = lookup(rawName);
-          return json(res, 200, updateConfiguration(fn, await readJson(req)));
+          return json(res, 200, updateConfiguration(fn, readJson(buf)));
         }
       } else if (sub === "code" && method === "PUT") {
         count("UpdateFunctionCode");
         const fn = lookup(rawName);
-        return json(res, 200, updateCode(fn, await readJson(req)));
+        return json(res, 200, updateCode(fn, readJson(buf)));
       } else if (sub === "invocations" && method === "POST") {
         count("Invoke");
-        return invoke(req, res, lookup(rawName), requestId, url);
+        return invoke(req, res, lookup(rawName), requestId, url, buf);
       }
     } else if ((version === "2017-10-31" || version === "2019-09-30") && rawName && sub === "concurrency") {
       const fn = lookup(rawName);
       if (method === "PUT") {
         count("PutFunctionConcurrency");
-        const body = await readJson(req);
+        const body = readJson(buf);
         const n = body.ReservedConcurrentExecutions;
         if (!Number.isInteger(n) || n < 0) throw validation("reservedConcurrentExecutions", n, "Member must have value greater than or equal to 0");
         fn.reserved = n;
@@ -812,7 +959,7 @@ export async function startLambdaEmulator(options = {}) {
     endpoint,
     port: address.port,
     region: emu.region,
-    credentials: { accessKeyId: "AKIDEMULATORCLIENT", secretAccessKey: "not-checked" },
+    credentials: { ...CLIENT_CREDENTIALS },
     stats,
     faults: {
       throttle: (count = 1, opts = {}) => add("throttle", count, opts),
@@ -825,10 +972,25 @@ export async function startLambdaEmulator(options = {}) {
         if (!fn) throw new Error(`no function ${functionName}`);
         fn.reserved = n;
       },
+      holdUpdates(functionName) {
+        const fn = functions.get(functionName);
+        if (!fn) throw new Error(`no function ${functionName}`);
+        const hold = (fn.hold = { pending: undefined });
+        return () => {
+          if (fn.hold === hold) fn.hold = undefined;
+          void hold.pending?.();
+        };
+      },
+      deactivate(functionName) {
+        const fn = functions.get(functionName);
+        if (!fn) throw new Error(`no function ${functionName}`);
+        deactivate(fn);
+      },
       pending: () => faultQueue.reduce((s, f) => s + f.remaining, 0),
       clear: () => void faultQueue.splice(0),
     },
     functionNames: () => [...functions.keys()],
+    logGroups: () => [...logGroups.values()].map(({ createdBy: _c, ...g }) => ({ ...g })),
     getFunction: (name) => (functions.has(name) ? structuredClone(functions.get(name).config) : undefined),
     environments: () => [...envs].map((e) => ({ id: e.id, functionName: e.fnName, busy: e.busy, pid: e.child?.pid, logStreamName: e.logStreamName })),
     async close() {

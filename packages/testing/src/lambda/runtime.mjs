@@ -22,9 +22,13 @@ for (const stream of [process.stdout, process.stderr]) {
     return true;
   };
 }
-// The Node.js runtime prefixes every console line with the time, the request id and the level.
+// The Node.js runtime prefixes every console line with the time, the request id and the level; with
+// LoggingConfig.LogFormat = JSON each line is a JSON object of those fields instead.
+const json = process.env.AWS_LAMBDA_LOG_FORMAT === "JSON";
 for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
-  console[method] = (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
+  console[method] = json
+    ? (...args) => emit(`${JSON.stringify({ timestamp: new Date().toISOString(), level, requestId: requestId || undefined, message: format(...args) })}\n`)
+    : (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
 }
 
 // The emulator owns this process: when it goes away, so do we.
@@ -37,15 +41,10 @@ const errorShape = (err) => {
 
 let handler;
 let peakRss = process.memoryUsage.rss();
-let current; // { id } while an invocation runs
 
-// An exception nobody caught ends the environment, as in Lambda; the invocation in flight reports it first.
-const fatal = (errorType) => (err) => {
-  if (current) send({ type: "error", id: current.id, ...errorShape(err), errorType: errorType ?? errorShape(err).errorType, fatal: true });
-  setImmediate(() => process.exit(129));
-};
-process.on("uncaughtException", fatal());
-process.on("unhandledRejection", fatal("Runtime.UnhandledPromiseRejection"));
+// Like aws-lambda-ric 4.x (nodejs22.x): no uncaughtException/unhandledRejection handler of the runtime's own. An error
+// thrown outside the handler's await ends the process as Node.js does (its stack on stderr, exit status 1), and the
+// invocation in flight ends as Runtime.ExitError with the message only in the log. (3.x posted the error first.)
 
 async function init(msg) {
   const t0 = performance.now();
@@ -79,7 +78,6 @@ async function init(msg) {
 
 async function invoke(msg) {
   requestId = msg.requestId;
-  current = { id: msg.id };
   const t0 = performance.now();
   const deadline = Date.now() + msg.timeoutMs;
   const context = {
@@ -117,7 +115,6 @@ async function invoke(msg) {
     reply = { type: "error", id: msg.id, ...errorShape(err) };
   }
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  current = undefined;
   send({ ...reply, durationMs: performance.now() - t0, maxMemoryMb: Math.ceil(peakRss / (1024 * 1024)) });
 }
 
