@@ -137,7 +137,8 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
    */
   private async bundle(job: JobRef): Promise<Bundle> {
     const p = this.platform;
-    const key = `${job.modulePath}\0${job.jobName}`;
+    // The target is part of the key: one backend may build for another Node.js version once it knows the platform's.
+    const key = `${job.modulePath}\0${job.jobName}\0${p.entry.nodeTarget}`;
     let mtimeMs = -1;
     try {
       mtimeMs = statSync(job.modulePath).mtimeMs;
