@@ -245,7 +245,9 @@ export class OpenWhiskPlatform implements CloudPlatform {
     try {
       return await (method === "GET" ? transport.get(path, s) : method === "PUT" ? transport.put(path, body!, s) : transport.delete(path, s));
     } catch (err) {
-      if (signal?.aborted) throw signal.reason;
+      if (signal?.aborted) {
+        throw signal.reason instanceof SuperfaasError ? signal.reason : new SuperfaasError("CANCELLED", `run cancelled while ${doing}`, "nothing ran; run again to get a result", { cause: signal.reason });
+      }
       if (s.aborted || (err as { code?: string })?.code === "UND_ERR_HEADERS_TIMEOUT") {
         throw configError(
           `${transport.url(path)} accepted the connection but did not answer within ${ms / 1000} s while ${doing}`,
