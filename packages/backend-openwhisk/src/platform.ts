@@ -114,6 +114,10 @@ export class OpenWhiskPlatform implements CloudPlatform {
   readonly blockingTimeoutMs: number;
   /** When an invocation was last answered with anything but a throttle (or the run began). */
   private lastUnthrottled = 0;
+  /** Invocations sent and not yet answered, and the most the namespace allows in flight (its concurrent_actions). */
+  private sending = 0;
+  private sendLimit = Number.POSITIVE_INFINITY;
+  private readonly sendQueue: (() => void)[] = [];
 
   constructor(readonly config: OpenWhiskConfig) {
     this.keep = config.keep;
@@ -154,6 +158,12 @@ export class OpenWhiskPlatform implements CloudPlatform {
     }
     this.deployment ??= await this.discover(this.transport, ctx);
     this.lastUnthrottled = performance.now();
+    const allowed = this.deployment.info?.limits?.concurrent_actions;
+    if (typeof allowed === "number" && allowed > 0) {
+      // More attempts in flight than the namespace allows would only earn 429s: the rest wait here for a slot.
+      this.sendLimit = allowed;
+      if (ctx.concurrency > allowed) ctx.log?.(`openwhisk: the namespace allows ${allowed} activations in flight (concurrent_actions): at most ${allowed} of the ${ctx.concurrency} attempts in flight are sent at once`);
+    }
     if (c.s3 && !this.store) {
       const { S3Store } = await import("@superfaas/store-s3");
       const store = new S3Store(c.s3);
@@ -338,22 +348,58 @@ export class OpenWhiskPlatform implements CloudPlatform {
     const transport = this.transport!;
     let path = this.paths.get(name);
     if (path === undefined) this.paths.set(name, (path = transport.invokePath(name)));
-    const startedAt = performance.now();
-    let answer: HttpAnswer;
+    // An activation counts against the namespace's concurrent_actions until it ends, polls included.
+    const wait = this.acquire(signal);
+    if (wait) await wait;
     try {
-      // The signal reaches the request: an aborted attempt destroys its connection at once.
-      answer = await transport.post(path, body, signal);
-    } catch (err) {
-      throw new Unreachable(transport.url(path), err);
+      const startedAt = performance.now();
+      let answer: HttpAnswer;
+      try {
+        // The signal reaches the request: an aborted attempt destroys its connection at once.
+        answer = await transport.post(path, body, signal);
+      } catch (err) {
+        throw new Unreachable(transport.url(path), err);
+      }
+      const { status, body: record } = answer;
+      if (status !== 429) this.lastUnthrottled = performance.now();
+      // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application and
+      // developer errors, 500 for whisk internal errors. The record says more than the status does.
+      if (isRecord(record) && (status < 300 || status === 500 || status === 502)) return this.answer(record);
+      // 202: the blocking window ran out first, the activation is still running. Poll for its record.
+      if (status < 300 && isPending(record)) return this.answer(await this.poll(transport, record.activationId, startedAt, signal));
+      throw new Refused(status, record);
+    } finally {
+      this.release();
     }
-    const { status, body: record } = answer;
-    if (status !== 429) this.lastUnthrottled = performance.now();
-    // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application and
-    // developer errors, 500 for whisk internal errors. The record says more than the status does.
-    if (isRecord(record) && (status < 300 || status === 500 || status === 502)) return this.answer(record);
-    // 202: the blocking window ran out first, the activation is still running. Poll for its record.
-    if (status < 300 && isPending(record)) return this.answer(await this.poll(transport, record.activationId, startedAt, signal));
-    throw new Refused(status, record);
+  }
+
+  /** Takes a slot of the namespace's concurrent_actions: at once (undefined), or a promise of one handed over later. */
+  private acquire(signal: AbortSignal): Promise<void> | undefined {
+    if (this.sending < this.sendLimit) {
+      this.sending++;
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const go = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.sendQueue.indexOf(go);
+        if (i >= 0) this.sendQueue.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.sendQueue.push(go);
+    });
+  }
+
+  /** Hands the slot to the next waiting invocation, or gives it back. */
+  private release(): void {
+    const next = this.sendQueue.shift();
+    if (next) next();
+    else this.sending--;
   }
 
   private async poll(transport: Transport, activationId: string, invokedAt: number, signal: AbortSignal): Promise<Activation> {
