@@ -74,7 +74,7 @@ export interface OpenWhiskConfig {
   actionTimeoutMs: number;
   actionConcurrency: number;
   /** Which of memory and the action time limit were given (the defaults move into the deployment's bounds). */
-  given: { memory: boolean; actionTimeout: boolean };
+  given: { memory: boolean; actionTimeout: boolean; maxInFlight: boolean };
   proxyTimeoutMs: number;
   requestTimeoutMs: number;
   throttleTimeoutMs: number;
@@ -177,6 +177,6 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
       "actions reach the bucket with keys bound as a parameter: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (an access key of the object store)",
     );
   }
-  const given = { memory: o.memory !== undefined, actionTimeout: o.actionTimeout !== undefined };
+  const given = { memory: o.memory !== undefined, actionTimeout: o.actionTimeout !== undefined, maxInFlight: o.maxInFlight !== undefined };
   return { ...candidate, given, insecure, keep: o.keep ?? false, ...(s3 ? { s3 } : {}) };
 }

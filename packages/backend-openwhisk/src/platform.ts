@@ -133,11 +133,22 @@ export class OpenWhiskPlatform implements CloudPlatform {
     return { path: ENTRY, nodeTarget: `node${this.deployment?.nodeMajor ?? 20}` };
   }
 
-  async open(ctx: PrepareContext): Promise<void> {
+  /**
+   * Reads the deployment's info document before the run is planned: without --concurrency a run keeps the namespace's
+   * concurrent_actions in flight, and `tasks: "auto"` makes at most its actions_per_minute tasks, so that a default
+   * run fits in a minute of a stock namespace instead of being throttled.
+   */
+  async discover(ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<void> {
+    const transport = this.connect(this.transport?.connections ?? this.config.maxInFlight + 4);
+    this.deployment ??= await this.read(transport, ctx);
+    const l = this.deployment.info?.limits;
+    if (!this.config.given.maxInFlight && typeof l?.concurrent_actions === "number" && l.concurrent_actions > 0) this.facts.defaultConcurrency = l.concurrent_actions;
+    if (typeof l?.actions_per_minute === "number" && l.actions_per_minute > 0) this.facts.maxAutoTasks = l.actions_per_minute;
+  }
+
+  /** The pool to the controller, made again when a run's concurrency needs another size. */
+  private connect(connections: number): Transport {
     const c = this.config;
-    // One connection per attempt in flight (a blocking invoke holds its connection until the activation ends), and
-    // a few for the polls of activations that outlived the blocking window and for management calls.
-    const connections = ctx.concurrency + 4;
     if (this.transport?.connections !== connections) {
       // A new run with another width: the old pool closes once its requests are done.
       void this.transport?.close(true);
@@ -156,7 +167,15 @@ export class OpenWhiskPlatform implements CloudPlatform {
       });
       this.paths.clear();
     }
-    this.deployment ??= await this.discover(this.transport, ctx);
+    return this.transport;
+  }
+
+  async open(ctx: PrepareContext): Promise<void> {
+    const c = this.config;
+    // One connection per attempt in flight (a blocking invoke holds its connection until the activation ends), and
+    // a few for the polls of activations that outlived the blocking window and for management calls.
+    const transport = this.connect(ctx.concurrency + 4);
+    this.deployment ??= await this.read(transport, ctx);
     this.lastUnthrottled = performance.now();
     const allowed = this.deployment.info?.limits?.concurrent_actions;
     if (typeof allowed === "number" && allowed > 0) {
@@ -181,7 +200,7 @@ export class OpenWhiskPlatform implements CloudPlatform {
    * Reads the controller's info document (runtimes and limits) and settles the kind, memory and time limit against
    * it: anything the deployment does not offer or allow is refused here, before anything is deployed.
    */
-  private async discover(transport: Transport, ctx: PrepareContext): Promise<Deployment> {
+  private async read(transport: Transport, ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<Deployment> {
     const c = this.config;
     const path = transport.infoPath;
     const answer = await this.control(transport, "GET", path, null, ctx.signal, "reading the controller's info document (GET /)");

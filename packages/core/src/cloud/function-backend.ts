@@ -94,7 +94,11 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     this.name = platform.name;
     this.facts = platform.facts;
     if (platform.estimateCost) this.estimateCost = (usage) => platform.estimateCost!(usage);
+    if (platform.discover) this.discover = (ctx) => platform.discover!(ctx);
   }
+
+  /** Present when the platform reads its limits before a run is planned. */
+  readonly discover?: (ctx: { signal?: AbortSignal; log?: (message: string) => void }) => Promise<void>;
 
   async prepare(ctx: PrepareContext): Promise<void> {
     const p = this.platform;
