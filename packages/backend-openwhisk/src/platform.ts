@@ -15,7 +15,7 @@ const ENTRY = entryModulePath(import.meta.url, "action-entry");
 interface Activation {
   activationId: string;
   duration?: number;
-  response?: { status?: string; statusCode?: number; success?: boolean; result?: Record<string, unknown> };
+  response?: { status?: string; success?: boolean; result?: Record<string, unknown> };
   annotations?: { key: string; value: unknown }[];
 }
 

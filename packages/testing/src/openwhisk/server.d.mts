@@ -103,8 +103,7 @@ export interface ActivationRecord {
   start: number;
   end: number;
   duration: number;
-  statusCode: 0 | 1 | 2 | 3;
-  response: { status: ActivationStatus; statusCode: 0 | 1 | 2 | 3; success: boolean; result: Record<string, unknown>; size: number };
+  response: { status: ActivationStatus; success: boolean; result: Record<string, unknown>; size: number };
   logs: string[];
   annotations: { key: string; value: unknown }[];
   publish: boolean;

@@ -563,7 +563,7 @@ export class OpenWhiskEmulator {
     const windowMs = Number.isFinite(timeoutParam) && timeoutParam > 0 ? Math.min(timeoutParam, this.limits.blockingWindowMs) : this.limits.blockingWindowMs;
     const record = await this.waitFor(act, windowMs, res);
     if (!record) return this.send(res, 202, { activationId: act.id });
-    const code = record.response.statusCode;
+    const code = STATUS.indexOf(record.response.status);
     const status = code === SUCCESS ? 200 : code === WHISK_ERROR ? 500 : 502;
     return this.send(res, status, resultOnly ? record.response.result : record);
   }
@@ -632,10 +632,10 @@ export class OpenWhiskEmulator {
       start,
       end,
       duration: Math.max(0, end - start),
-      statusCode: response.statusCode,
+      // As the controller presents records (WhiskActivation.toExtendedJson): the status code stays internal, the
+      // response says `status` and `success` instead.
       response: {
         status: STATUS[response.statusCode],
-        statusCode: response.statusCode,
         success: response.statusCode === SUCCESS,
         result: response.result ?? {},
         size: response.size ?? resultText.length,
