@@ -158,6 +158,17 @@ describe("the backend on each deployment", () => {
     });
   });
 
+  it("refuses a deployment whose Node.js kinds are all older than Node 14 (the old OpenShift template) before deploying", async () => {
+    await withEmulator({ kinds: [{ kind: "nodejs:6" }, { kind: "nodejs:8", default: true }] }, async (em) => {
+      const backend = backendFor(em);
+      const err = await failure(run(conformanceJob, { tasks: echo(1) }, { backend }));
+      expect(err.message).toBe("openwhisk: kind nodejs:8 runs Node.js 8, older than Node.js 14, the oldest the action's bundle can run on");
+      expect(err.hint).toMatch(/nodejs:6, nodejs:8, nodejs:default/);
+      expect(em.actions.size).toBe(0);
+      await backend.dispose();
+    });
+  });
+
   it("refuses memory and time limits outside the deployment's bounds before deploying, naming the limit", async () => {
     await withEmulator({}, async (em) => {
       const memory = backendFor(em, { memory: 1024 });
@@ -208,6 +219,21 @@ describe("front proxies and long activations", () => {
         expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1]);
         expect(em.stats.cut ?? 0).toBe(0);
         expect(em.stats.accepted).toBe(2);
+      } finally {
+        await backend.dispose();
+      }
+    });
+  });
+
+  it("a 408 or a 504 from a proxy is retried", async () => {
+    await withEmulator({ invocationsPerMinute: 1000 }, async (em) => {
+      const backend = backendFor(em);
+      try {
+        em.failNext(1, { status: 408 });
+        em.failNext(1, { status: 504 });
+        const { output, report } = await run(conformanceJob, { tasks: echo(1) }, { backend, ...fast });
+        expect(values(output)).toEqual([0]);
+        expect(report.tasks[0]!.errors!.map((e) => e.message)).toEqual(["openwhisk system error (HTTP 408): Internal server error", "openwhisk system error (HTTP 504): Gateway Timeout"]);
       } finally {
         await backend.dispose();
       }
