@@ -29,6 +29,17 @@ function configureWasm(): void {
   // file has to sit beside the single-file function.
   const url = `data:application/wasm;base64,${gunzipSync(Buffer.from(WASM_SIMD_GZIP_BASE64, "base64")).toString("base64")}`;
   setWasmPaths({ "tfjs-backend-wasm.wasm": url, "tfjs-backend-wasm-simd.wasm": url, "tfjs-backend-wasm-threaded-simd.wasm": url }, true);
+  // Node 14 and 16 (OpenWhisk's nodejs:14 and nodejs:16 kinds) have no global fetch, and TensorFlow.js would then
+  // require node-fetch, which the bundle does not carry: there the platform's fetch reads the data: URL itself.
+  if (typeof (globalThis as { fetch?: unknown }).fetch !== "function") {
+    const platform = tf.env().platform as { fetch(path: string, init?: unknown): Promise<unknown> };
+    const fetchOther = platform.fetch.bind(platform);
+    platform.fetch = async (path, init) => {
+      if (!path.startsWith("data:")) return fetchOther(path, init);
+      const bytes = Buffer.from(path.slice(path.indexOf(",") + 1), "base64");
+      return { ok: true, status: 200, arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) };
+    };
+  }
   // Emscripten's Node branch reads __dirname while it sets up, which an ES module bundle does not define.
   const g = globalThis as { __dirname?: string };
   if (typeof g.__dirname !== "string") g.__dirname = ".";

@@ -15,12 +15,32 @@ export interface OpenWhiskOptions {
   namespace?: string;
   /** Accept self-signed certificates (local OpenShift routes). */
   insecure?: boolean;
-  /** Action runtime kind (default `nodejs:20`). */
+  /**
+   * Action runtime kind, e.g. `nodejs:20` or `nodejs:default` (default: the newest Node.js kind the deployment
+   * offers, read from the controller's info document). A kind the deployment does not offer is refused.
+   */
   kind?: string;
-  /** Action memory in MB, 128–512 on a stock deployment (default 256). */
+  /** Action memory in MB, within the deployment's bounds (128–512 on a stock one; default 256, or the nearest bound). */
   memory?: number;
-  /** Action time limit in seconds, 0.1–300 (default 300). */
+  /** Action time limit in seconds, within the deployment's bounds (0.1–300 on a stock one; default 300, or its maximum). */
   actionTimeout?: number;
+  /**
+   * The shortest response time limit of any proxy between here and the controller, in seconds (default 30: an
+   * OpenShift route's). Blocking invocations ask the controller to answer within 80% of it (and at most its own
+   * 60 s), so a long activation answers 202 and is polled instead of being cut with a 504.
+   */
+  proxyTimeout?: number;
+  /**
+   * Deadline of each call to the controller that is not an invocation (info, deploy, delete, polls), in seconds
+   * (default 30); an invocation's answer may take its blocking time plus this. An endpoint that accepts connections
+   * and never answers fails within it.
+   */
+  requestTimeout?: number;
+  /**
+   * How long a run may see nothing but throttling (HTTP 429) before it fails naming the namespace's limit, in
+   * seconds (default 180).
+   */
+  throttleTimeout?: number;
   /** Activations one container may run at once (limits.concurrency, default 1). */
   actionConcurrency?: number;
   /** Keep the action after the run (it is deleted otherwise). */
@@ -29,7 +49,7 @@ export interface OpenWhiskOptions {
   maxInFlight?: number;
   /**
    * How long past the action's time limit an activation may stay unrecorded before it counts as lost and is
-   * invoked again, in ms (default 60 000: records can lag behind under load).
+   * invoked again, in ms (default 10 000: records can lag a little behind under load).
    */
   activationGraceMs?: number;
   /** Bucket for payloads over the 1 MB parameter/result limits (S3-compatible: Ceph RGW, MinIO, Swift S3). */
@@ -48,10 +68,16 @@ export interface OpenWhiskConfig {
   auth: string;
   namespace: string;
   insecure: boolean;
-  kind: string;
+  /** Undefined: the newest Node.js kind the deployment offers. */
+  kind: string | undefined;
   memory: number;
   actionTimeoutMs: number;
   actionConcurrency: number;
+  /** Which of memory and the action time limit were given (the defaults move into the deployment's bounds). */
+  given: { memory: boolean; actionTimeout: boolean; maxInFlight: boolean };
+  proxyTimeoutMs: number;
+  requestTimeoutMs: number;
+  throttleTimeoutMs: number;
   keep: boolean;
   maxInFlight: number;
   activationGraceMs: number;
@@ -78,10 +104,16 @@ const schema = z.object({
   apihost: z.string().min(1),
   auth: z.string().regex(/^[^:\s]+:[^:\s]+$/, "must look like UUID:KEY"),
   namespace: z.string().min(1),
-  kind: z.string().regex(/^nodejs:\d+$/, "must be a Node.js kind such as nodejs:20"),
-  memory: z.number().int().min(128).max(2048),
-  actionTimeoutMs: z.number().int().min(100).max(300_000),
+  kind: z
+    .string()
+    .regex(/^nodejs:(\d+|default)$/, "must be a Node.js kind such as nodejs:20 or nodejs:default")
+    .optional(),
+  memory: z.number().int().min(1),
+  actionTimeoutMs: z.number().int().min(1),
   actionConcurrency: z.number().int().min(1).max(500),
+  proxyTimeoutMs: z.number().int().min(200),
+  requestTimeoutMs: z.number().int().min(100),
+  throttleTimeoutMs: z.number().int().min(1_000),
   maxInFlight: z.number().int().min(1),
   activationGraceMs: z.number().int().min(0),
 });
@@ -105,18 +137,21 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
     apihost: /^https?:\/\//.test(apihost!) ? apihost!.replace(/\/+$/, "") : `https://${apihost}`,
     auth: auth!,
     namespace: o.namespace ?? env.__OW_NAMESPACE ?? props.NAMESPACE ?? "_",
-    kind: o.kind ?? "nodejs:20",
+    kind: o.kind,
     memory: o.memory ?? 256,
     actionTimeoutMs: Math.round((o.actionTimeout ?? 300) * 1000),
     actionConcurrency: o.actionConcurrency ?? 1,
+    proxyTimeoutMs: Math.round((o.proxyTimeout ?? 30) * 1000),
+    requestTimeoutMs: Math.round((o.requestTimeout ?? 30) * 1000),
+    throttleTimeoutMs: Math.round((o.throttleTimeout ?? 180) * 1000),
     maxInFlight: o.maxInFlight ?? 30,
-    activationGraceMs: o.activationGraceMs ?? 60_000,
+    activationGraceMs: o.activationGraceMs ?? 10_000,
   };
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0]);
-    const flag = { apihost: "--apihost", auth: "--auth", namespace: "--namespace", kind: "--kind", memory: "--memory", actionTimeoutMs: "--action-timeout", actionConcurrency: "--action-concurrency", maxInFlight: "--concurrency" }[field] ?? field;
+    const flag = { apihost: "--apihost", auth: "--auth", namespace: "--namespace", kind: "--kind", memory: "--memory", actionTimeoutMs: "--action-timeout", actionConcurrency: "--action-concurrency", maxInFlight: "--concurrency", proxyTimeoutMs: "--proxy-timeout", requestTimeoutMs: "--request-timeout", throttleTimeoutMs: "--throttle-timeout" }[field] ?? field;
     bad(`invalid ${flag}: ${issue.message}`, field === "auth" ? "the key is two parts separated by a colon, as in ~/.wskprops AUTH=" : `fix ${flag}`);
   }
   try {
@@ -142,5 +177,6 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
       "actions reach the bucket with keys bound as a parameter: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (an access key of the object store)",
     );
   }
-  return { ...candidate, insecure, keep: o.keep ?? false, ...(s3 ? { s3 } : {}) };
+  const given = { memory: o.memory !== undefined, actionTimeout: o.actionTimeout !== undefined, maxInFlight: o.maxInFlight !== undefined };
+  return { ...candidate, given, insecure, keep: o.keep ?? false, ...(s3 ? { s3 } : {}) };
 }

@@ -23,6 +23,15 @@ export interface TransportOptions {
   connections: number;
   /** An HTTP(S) proxy to go through, as the `openwhisk` client would. */
   proxy?: string;
+  /**
+   * Longest wait for an answer's headers (default: none). Set above the blocking invocations' `timeout` plus a
+   * margin: a controller (or something posing as one) that accepts a request and never answers fails it then.
+   */
+  headersTimeoutMs?: number;
+  /** Longest silence while an answer's body arrives (default: none). */
+  bodyTimeoutMs?: number;
+  /** The blocking invocations' `timeout` query parameter in ms (default: none, the controller's 60 s). */
+  blockingTimeoutMs?: number;
 }
 
 /** The proxy the `openwhisk` client would use for management calls (it reads these, and no NO_PROXY). */
@@ -112,6 +121,7 @@ export class Transport {
   private readonly postHeaders: string[];
   private readonly getHeaders: string[];
   readonly connections: number;
+  private readonly blockingQuery: string;
 
   constructor(o: TransportOptions) {
     const url = new URL(o.apihost);
@@ -123,6 +133,7 @@ export class Transport {
     this.getHeaders = ["authorization", authorization, "x-namespace-id", o.namespace, "user-agent", "superfaas-openwhisk"];
     this.postHeaders = [...this.getHeaders, "content-type", "application/json"];
     this.connections = o.connections;
+    this.blockingQuery = o.blockingTimeoutMs ? `?blocking=true&timeout=${Math.round(o.blockingTimeoutMs)}` : "?blocking=true";
     const tls = { rejectUnauthorized: !o.insecure };
     const common = {
       connections: o.connections,
@@ -131,19 +142,29 @@ export class Transport {
       // router) drop them: reusing a connection the other side is closing fails the request.
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 30_000,
-      // A blocking invocation legitimately waits up to the platform's blocking window (60 s) for its headers; the
-      // scheduler's per-attempt deadline bounds every request, as it did with the `openwhisk` client.
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // A blocking invocation legitimately waits up to its `timeout` for its headers: the caller sets a bound above it,
+      // so that no request waits for ever on an endpoint that accepts connections and never answers.
+      headersTimeout: o.headersTimeoutMs ?? 0,
+      bodyTimeout: o.bodyTimeoutMs ?? 0,
     };
     this.dispatcher = o.proxy
       ? new ProxyAgent({ uri: o.proxy, ...common, requestTls: tls })
       : new Pool(this.origin, { ...common, connect: tls });
   }
 
-  /** `/api/v1/namespaces/NS/actions/NAME?blocking=true`, made once per action. */
+  /** `/api/v1/namespaces/NS/actions/NAME?blocking=true&timeout=MS`, made once per action. */
   invokePath(action: string): string {
-    return `${this.base}actions/${encodeURIComponent(action)}?blocking=true`;
+    return `${this.base}actions/${encodeURIComponent(action)}${this.blockingQuery}`;
+  }
+
+  /** `/api/v1/namespaces/NS/actions/NAME`, for deploying (`?overwrite=false`) and deleting. */
+  actionPath(action: string): string {
+    return `${this.base}actions/${encodeURIComponent(action)}`;
+  }
+
+  /** The path of the controller's info document (`GET /`, no credentials needed), below any path in the API host. */
+  get infoPath(): string {
+    return this.base.slice(0, this.base.indexOf("/api/v1/")) || "/";
   }
 
   /** `/api/v1/namespaces/NS/activations/ID`. */
@@ -164,7 +185,15 @@ export class Transport {
     return this.send("GET", path, this.getHeaders, null, signal);
   }
 
-  private send(method: "GET" | "POST", path: string, headers: string[], body: string | null, signal: AbortSignal): Promise<HttpAnswer> {
+  put(path: string, body: string, signal: AbortSignal): Promise<HttpAnswer> {
+    return this.send("PUT", path, this.postHeaders, body, signal);
+  }
+
+  delete(path: string, signal: AbortSignal): Promise<HttpAnswer> {
+    return this.send("DELETE", path, this.getHeaders, null, signal);
+  }
+
+  private send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, headers: string[], body: string | null, signal: AbortSignal): Promise<HttpAnswer> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const x = new Exchange(signal);
     const answer = new Promise<HttpAnswer>((resolve, reject) => {

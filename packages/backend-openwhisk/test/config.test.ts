@@ -16,7 +16,7 @@ describe("OpenWhisk configuration", () => {
 
   it("reads ~/.wskprops-style files, adding https:// to a bare host", () => {
     const c = resolveOpenWhiskConfig({ env: { WSK_CONFIG_FILE: props } });
-    expect(c).toMatchObject({ apihost: "https://ow.example.com:443", namespace: "guest", kind: "nodejs:20", memory: 256, keep: false, maxInFlight: 30 });
+    expect(c).toMatchObject({ apihost: "https://ow.example.com:443", namespace: "guest", kind: undefined, memory: 256, keep: false, maxInFlight: 30 });
     expect(c.auth.startsWith("23bc46b1")).toBe(true);
   });
 
@@ -42,7 +42,8 @@ describe("OpenWhisk configuration", () => {
   it("rejects malformed settings with the flag to fix", () => {
     const env = { WSK_CONFIG_FILE: props };
     expect(() => resolveOpenWhiskConfig({ env, auth: "no-colon" })).toThrow(/invalid --auth: must look like UUID:KEY/);
-    expect(() => resolveOpenWhiskConfig({ env, memory: 64 })).toThrow(/invalid --memory/);
+    expect(() => resolveOpenWhiskConfig({ env, memory: 0 })).toThrow(/invalid --memory/);
+    expect(() => resolveOpenWhiskConfig({ env, proxyTimeout: 0.1 })).toThrow(/invalid --proxy-timeout/);
     expect(() => resolveOpenWhiskConfig({ env, kind: "python:3" })).toThrow(/invalid --kind: must be a Node.js kind/);
     expect(() => resolveOpenWhiskConfig({ env, apihost: "http://" })).toThrow(/invalid API host/);
     expect(() => resolveOpenWhiskConfig({ wskprops: none })).toThrow(/cannot read .*missing/);

@@ -77,6 +77,9 @@ describe.skipIf(Boolean(sdkProblem))("openwhisk payload limits", () => {
     const bigResult = await run(conformanceJob, { tasks: [{ op: "payload", kind: "large", seed: 9, bytes: 2 * MB }] }, { backend }).catch((e: unknown) => e);
     expect(bigResult).toBeInstanceOf(RunError);
     expect((bigResult as RunError).message).toMatch(/exceeded the allowed length: \d+ > 1048576 bytes/);
+    // The platform quotes up to 1 MB of the response: the error line quotes a readable part of it, and the way out.
+    expect((bigResult as RunError).message.length).toBeLessThan(600);
+    expect((bigResult as RunError).message).toMatch(/… \(\d+ more characters\) — pass --bucket so that partials over 1 MB go through the object store/);
     expect((bigResult as RunError).report.tasks[0]!.attempts).toBe(1);
     // The same partial fits through the bucket.
     const withBucket = tb.backend();

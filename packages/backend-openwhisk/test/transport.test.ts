@@ -158,7 +158,7 @@ describe("openwhisk transport", () => {
       expect(err).toBeInstanceOf(TaskError);
       expect((err as TaskError).retryable).toBe(true);
       expect((err as TaskError).origin).toBe("platform");
-      expect((err as TaskError).message).toMatch(new RegExp(`^openwhisk system error: cannot reach ${em.url.replace(/\./g, "\\.")}/api/v1/namespaces/guest/actions/superfaas-conformance-[0-9a-f]+\\?blocking=true: `));
+      expect((err as TaskError).message).toMatch(new RegExp(`^openwhisk system error: cannot reach ${em.url.replace(/\./g, "\\.")}/api/v1/namespaces/guest/actions/superfaas-conformance-[0-9a-f]+\\?blocking=true&timeout=24000: `));
     } finally {
       await backend.dispose().catch(() => undefined);
       await em.close();

@@ -18,7 +18,7 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     let started = false;
     return {
       update(e) {
-        if (e.type === "retrying") retries++;
+        if (e.type === "retrying" && !e.throttled) retries++;
         const payload = { inFlight: e.inFlight, retries, elapsed: (e.elapsedMs / 1000).toFixed(1) };
         if (!started) {
           bar.start(e.total, e.done, payload);
@@ -29,9 +29,14 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     };
   }
   let lastDecile = -1;
+  let throttled = 0;
   return {
     update(e) {
-      if (e.type === "retrying") {
+      if (e.type === "retrying" && e.throttled) {
+        // Throttling is the platform pacing the run, not a failure: one line when it starts, then a count on the
+        // progress lines (a run far over a namespace's per-minute limit would otherwise print a line per 429).
+        if (throttled++ === 0) stream.write(`${label}: the platform is throttling invocations (${e.message}); the run goes on at the pace its limits allow\n`);
+      } else if (e.type === "retrying") {
         retries++;
         stream.write(`retrying task ${e.taskIndex} (attempt ${e.attempt} failed: ${e.message})\n`);
       }
@@ -39,7 +44,8 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       const decile = Math.floor((e.done / e.total) * 10);
       if (decile > lastDecile) {
         lastDecile = decile;
-        stream.write(`${label}: ${e.done}/${e.total} tasks (${Math.round((e.done / e.total) * 100)}%) after ${(e.elapsedMs / 1000).toFixed(1)} s\n`);
+        const note = throttled ? `, ${throttled} throttled attempt${throttled === 1 ? "" : "s"} so far` : "";
+        stream.write(`${label}: ${e.done}/${e.total} tasks (${Math.round((e.done / e.total) * 100)}%) after ${(e.elapsedMs / 1000).toFixed(1)} s${note}\n`);
       }
     },
     stop() {},

@@ -14,6 +14,8 @@ export interface BackendFacts {
   maxConcurrency?: number;
   /** Largest task or partial (JSON bytes) that travels inline; larger ones go through the object store. */
   inlinePayloadBytes?: number;
+  /** Most tasks `tasks: "auto"` makes, when the platform bounds them (e.g. a namespace's invocations per minute). */
+  maxAutoTasks?: number;
 }
 
 /** Passed to `prepare` once per run, before any task is invoked. */
@@ -62,6 +64,11 @@ export interface Backend {
   readonly facts: BackendFacts;
   /** Makes the job runnable (bundle, deploy, warm up); idempotent for the same job. */
   prepare(ctx: PrepareContext): Promise<void>;
+  /**
+   * Asks the platform for what a run is planned with (its limits) and updates `facts`; `run` calls it, when present,
+   * before it plans the task count and the concurrency.
+   */
+  discover?(ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<void>;
   invoke(request: InvokeRequest, signal: AbortSignal): Promise<InvokeResult>;
   /** Estimated cost in US dollars of the given attempts, when the platform bills for them. */
   estimateCost?(usage: { invocations: number; billedMs: number }): number;

@@ -86,7 +86,7 @@ export function planRun(opts: RunSizeOptions, facts: BackendFacts, backendName: 
   }
   const concurrency = Math.min(c ?? facts.defaultConcurrency, ceiling);
   const spec = opts.tasks ?? defaultTasks;
-  if (spec === "auto") return { concurrency, tasks: Math.min(taskLimit, Math.max(1, Math.round(concurrency * AUTO_TASKS_PER_WORKER))) };
+  if (spec === "auto") return { concurrency, tasks: Math.min(taskLimit, facts.maxAutoTasks ?? taskLimit, Math.max(1, Math.round(concurrency * AUTO_TASKS_PER_WORKER))) };
   if (!whole(spec, 1)) {
     throw optionError("BAD_INPUT", (n) => ({ message: `${n.name("tasks")} must be a whole number >= 1, got ${n.value("tasks", spec)}`, hint: `pass ${n.name("tasks")} 1 or more, or "auto"` }));
   }

@@ -66,7 +66,12 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const runId = randomUUID();
   const backend = opts.backend;
   // Sizes are checked against the backend and this process's memory before anything is partitioned or deployed.
-  const plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
+  let plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
+  if (backend.discover) {
+    // The platform's own limits (read once the options are known to be valid) may change the defaults.
+    await backend.discover({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
+  }
   if (!job.modulePath) {
     throw new SuperfaasError(
       "NO_JOB_EXPORT",

@@ -30,6 +30,8 @@ export interface ProgressEvent {
   inFlight: number;
   elapsedMs: number;
   message?: string;
+  /** A "retrying" event for an attempt the platform refused for load (HTTP 429), not one that failed. */
+  throttled?: boolean;
 }
 
 /** What a scheduling pass produced; `failure` is set when the run did not complete. */
@@ -109,8 +111,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   };
 
   const onProgress = opts.onProgress;
-  const emit = (type: ProgressEvent["type"], taskIndex: number, attempt: number, message?: string) =>
-    onProgress?.({ type, taskIndex, attempt, done, total, inFlight, elapsedMs: now(), ...(message ? { message } : {}) });
+  const emit = (type: ProgressEvent["type"], taskIndex: number, attempt: number, message?: string, throttledAttempt?: boolean) =>
+    onProgress?.({ type, taskIndex, attempt, done, total, inFlight, elapsedMs: now(), ...(message ? { message } : {}), ...(throttledAttempt ? { throttled: true } : {}) });
 
   const fail = (err: SuperfaasError) => {
     if (failure) return;
@@ -213,7 +215,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     }
     retries++;
     rec.status = "pending";
-    emit("retrying", index, n, err.message);
+    emit("retrying", index, n, err.message, err.throttled);
     const t = setTimeout(() => {
       timers.delete(t);
       ready.push(index);

@@ -94,7 +94,11 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     this.name = platform.name;
     this.facts = platform.facts;
     if (platform.estimateCost) this.estimateCost = (usage) => platform.estimateCost!(usage);
+    if (platform.discover) this.discover = (ctx) => platform.discover!(ctx);
   }
+
+  /** Present when the platform reads its limits before a run is planned. */
+  readonly discover?: (ctx: { signal?: AbortSignal; log?: (message: string) => void }) => Promise<void>;
 
   async prepare(ctx: PrepareContext): Promise<void> {
     const p = this.platform;
@@ -137,7 +141,8 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
    */
   private async bundle(job: JobRef): Promise<Bundle> {
     const p = this.platform;
-    const key = `${job.modulePath}\0${job.jobName}`;
+    // The target is part of the key: one backend may build for another Node.js version once it knows the platform's.
+    const key = `${job.modulePath}\0${job.jobName}\0${p.entry.nodeTarget}`;
     let mtimeMs = -1;
     try {
       mtimeMs = statSync(job.modulePath).mtimeMs;

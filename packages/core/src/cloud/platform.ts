@@ -72,6 +72,8 @@ export interface CloudPlatform {
   readonly keep: boolean;
   /** The object store for payloads over the inline limit, when one is configured (ready after `open`). */
   readonly store: CloudStore | undefined;
+  /** Reads the platform's limits before a run is planned, updating `facts` (see `Backend.discover`). */
+  discover?(ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<void>;
   /** Called by every prepare before anything else: size connection pools for `ctx.concurrency`, make the store ready. */
   open(ctx: PrepareContext): Promise<void>;
   /**

@@ -14,6 +14,27 @@ import { unzipSync } from "fflate";
 
 const workDir = process.argv[2];
 if (!workDir) throw new Error("proxy.mjs needs a work directory as its first argument");
+// argv[3]: the Node.js major version of the action's kind. The container runs on this machine's Node.js, so the
+// globals an older version lacks are taken away, and code that assumes them fails here as it would there.
+const major = Number(process.argv[3] ?? process.versions.node.split(".")[0]);
+const missing = [
+  [18, ["fetch", "Headers", "Request", "Response", "FormData", "Blob", "BroadcastChannel", "ReadableStream", "WritableStream", "TransformStream"]],
+  [17, ["structuredClone", "DOMException"]],
+  [15, ["AbortController", "AbortSignal", "EventTarget", "Event", "AggregateError"]],
+];
+for (const [since, names] of missing) if (major < since) for (const name of names) delete globalThis[name];
+if (major < 15) {
+  delete Promise.any;
+  delete String.prototype.replaceAll;
+}
+if (major < 16) {
+  delete Array.prototype.at;
+  delete Object.hasOwn;
+}
+/** Set on the invoker when the operator allows concurrent activations in one container. */
+const allowConcurrent = process.env.__OW_ALLOW_CONCURRENT === "true";
+/** Activations running now. */
+let running = 0;
 
 /** "fresh" until /init, then "ready" (or "failed": a container whose init failed is never used again). */
 let phase = "fresh";
@@ -143,6 +164,17 @@ async function handleInit(req, res) {
 
 async function handleRun(req, res) {
   if (phase !== "ready") return reply(res, 500, { error: `Internal system error: container not ready, status: ${phase}` });
+  // The real proxy's answer to a second simultaneous /run when the invoker does not allow concurrency.
+  if (running > 0 && !allowConcurrent) return reply(res, 403, { error: "System not ready, status is running." });
+  running++;
+  try {
+    await runOnce(req, res);
+  } finally {
+    running--;
+  }
+}
+
+async function runOnce(req, res) {
   const body = await readJson(req);
   for (const key of ["api_key", "namespace", "action_name", "action_version", "activation_id", "deadline", "transaction_id"]) {
     if (body[key] !== undefined) process.env[`__OW_${key.toUpperCase()}`] = String(body[key]);

@@ -2,7 +2,37 @@
 import type { Server } from "node:http";
 
 /** How the emulator is set up; every field has the stock deployment's value by default. */
+/** A runtime kind the deployment offers, as its runtimes manifest lists it. */
+export interface EmulatorKind {
+  kind: string;
+  image?: string;
+  default?: boolean;
+  deprecated?: boolean;
+}
+
+/** Which real deployment to behave like: "apache" (nodejs:18, nodejs:20), "helm" (nodejs:14, nodejs:16), "custom". */
+export type OpenWhiskProfile = "apache" | "helm" | "custom";
+
+/** What each profile sets; every option given beside `profile` wins over it. */
+export declare const PROFILES: Record<
+  OpenWhiskProfile,
+  { kinds: EmulatorKind[]; actionConcurrency: { min: number; max: number; std: number }; allowConcurrent: boolean; concurrencyWording: "threshold" | "range" }
+>;
+
 export interface OpenWhiskEmulatorOptions {
+  /** The deployment to behave like (default "apache": the stock limits, kinds nodejs:18 and nodejs:20). */
+  profile?: OpenWhiskProfile;
+  /** Runtime kinds offered (default: the profile's); the first with `default` is what `nodejs:default` means. */
+  kinds?: EmulatorKind[];
+  /** The invokers set __OW_ALLOW_CONCURRENT=true (default: the profile's; false on stock deployments). */
+  allowConcurrent?: boolean;
+  /** How a refused action concurrency is worded: "threshold" (current controllers) or "range" ("out of [1, 1]"). */
+  concurrencyWording?: "threshold" | "range";
+  /**
+   * A front proxy (an OpenShift route: 30 s by default) that answers an HTML 504 to any request not answered within
+   * this many ms, while the controller goes on (default 0: none).
+   */
+  frontProxyTimeoutMs?: number;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
   /** Port (default 0: a random free one). */
@@ -73,14 +103,24 @@ export interface ActivationRecord {
   start: number;
   end: number;
   duration: number;
-  statusCode: 0 | 1 | 2 | 3;
-  response: { status: ActivationStatus; statusCode: 0 | 1 | 2 | 3; success: boolean; result: Record<string, unknown>; size: number };
+  response: { status: ActivationStatus; success: boolean; result: Record<string, unknown>; size: number };
   logs: string[];
   annotations: { key: string; value: unknown }[];
   publish: boolean;
 }
 
+/** The controller's info document (Controller.scala `info`). */
+export interface ControllerInfo {
+  description: string;
+  support: Record<string, string>;
+  api_paths: string[];
+  limits: Record<string, number>;
+  runtimes: Record<string, { kind: string; image: string; deprecated: boolean; default: boolean; attached: boolean; requireMain: boolean }[]>;
+}
+
 export interface OpenWhiskEmulatorStats {
+  /** Responses a front proxy cut with a 504 (see `frontProxyTimeoutMs`). */
+  cut?: number;
   requests: number;
   /** GET /activations/{id} calls. */
   polls: number;
@@ -112,6 +152,10 @@ export declare class OpenWhiskEmulator {
   constructor(options?: OpenWhiskEmulatorOptions);
   readonly options: Required<OpenWhiskEmulatorOptions>;
   readonly limits: OpenWhiskEmulatorLimits;
+  /** Offered kinds and `nodejs:default`, each to the kind it runs as. */
+  readonly kinds: Map<string, string>;
+  /** The controller's info document, as GET / answers it. */
+  info(): ControllerInfo;
   readonly namespace: string;
   readonly auth: string;
   readonly stats: OpenWhiskEmulatorStats;

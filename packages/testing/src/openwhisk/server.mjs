@@ -20,13 +20,45 @@ const PROXY = join(dirname(fileURLToPath(import.meta.url)), "proxy.mjs");
 const MARKER = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
 const MB = 1024 * 1024;
 
-/** Runtime kinds this emulator runs (all on the local Node.js); `nodejs:default` is an alias, as on the platform. */
-const KINDS = new Map([
-  ["nodejs:18", "nodejs:18"],
-  ["nodejs:20", "nodejs:20"],
-  ["nodejs:22", "nodejs:22"],
-  ["nodejs:default", "nodejs:20"],
-]);
+/**
+ * Deployment profiles, as real deployments ship (PLATFORMS.md): apache/openwhisk's own defaults
+ * (ansible/files/runtimes.json: nodejs:18, nodejs:20 default), the Helm chart (openwhisk-deploy-kube: nodejs:14
+ * default, nodejs:16) and a custom one whose operator raised the action-concurrency limit and set
+ * __OW_ALLOW_CONCURRENT on the invokers. All three have the stock limits otherwise: memory 128–512 MB, time limit
+ * 100 ms–300 s, action concurrency 1..1, 30 activations in flight and 60 invocations a minute per namespace.
+ * `concurrencyWording` is how the PUT words a refused action concurrency: current controllers say "exceeds allowed
+ * threshold of", the releases the Helm chart ships say "out of [min, max]".
+ */
+export const PROFILES = {
+  apache: {
+    kinds: [
+      { kind: "nodejs:18", image: "openwhisk/action-nodejs-v18:nightly" },
+      { kind: "nodejs:20", image: "openwhisk/action-nodejs-v20:nightly", default: true },
+    ],
+    actionConcurrency: { min: 1, max: 1, std: 1 },
+    allowConcurrent: false,
+    concurrencyWording: "threshold",
+  },
+  helm: {
+    kinds: [
+      { kind: "nodejs:14", image: "openwhisk/action-nodejs-v14:1.21.0", default: true },
+      { kind: "nodejs:16", image: "openwhisk/action-nodejs-v16:1.21.0" },
+    ],
+    actionConcurrency: { min: 1, max: 1, std: 1 },
+    allowConcurrent: false,
+    concurrencyWording: "range",
+  },
+  custom: {
+    kinds: [
+      { kind: "nodejs:18", image: "openwhisk/action-nodejs-v18:nightly" },
+      { kind: "nodejs:20", image: "openwhisk/action-nodejs-v20:nightly", default: true },
+      { kind: "nodejs:22", image: "example/action-nodejs-v22:latest" },
+    ],
+    actionConcurrency: { min: 1, max: 500, std: 1 },
+    allowConcurrent: true,
+    concurrencyWording: "threshold",
+  },
+};
 
 /** `response.status` by `response.statusCode`, as the platform words them. */
 const STATUS = ["success", "application error", "action developer error", "whisk internal error"];
@@ -53,9 +85,18 @@ const msg = {
   truncated: (size, limit) => `The action produced a response that exceeded the allowed length: ${size} > ${limit} bytes.`,
   timedOut: (ms, init) => `The action exceeded its time limits of ${ms} milliseconds${init ? " during initialization." : "."}`,
   removed: "Action could not be found or may have been deleted.",
+  unsupportedKind: (kind, valid) => `The specified runtime '${kind}' is not supported by this platform. Valid values are: ${valid.map((k) => `'${k}'`).join(", ")}.`,
+  concurrencyRange: (v, r) => `concurrency ${v} out of [${r.min}, ${r.max}]`,
+  concurrencyAbove: (v, max) => `concurrency ${v} exceeds allowed threshold of ${max}`,
+  concurrencyBelow: (v, min) => `concurrency ${v} below allowed threshold of ${min}`,
 };
 
+/** An OpenShift route's (HAProxy's) page for a response it cut at its timeout. */
+const GATEWAY_TIMEOUT_PAGE = "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n";
+
 const DEFAULTS = {
+  profile: "apache",
+  frontProxyTimeoutMs: 0,
   host: "127.0.0.1",
   port: 0,
   namespace: "guest",
@@ -70,7 +111,6 @@ const DEFAULTS = {
   memoryMb: { min: 128, max: 512, std: 256 },
   timeoutMs: { min: 100, max: 300_000, std: 60_000 },
   logsMb: { min: 0, max: 10, std: 10 },
-  actionConcurrency: { min: 1, max: 500, std: 1 },
   activationsKept: 100_000,
   containerStartTimeoutMs: 30_000,
   log: false,
@@ -91,8 +131,14 @@ export async function startOpenWhiskEmulator(options = {}) {
 /** The emulator: one controller, `invokers` invokers, one namespace with one key. */
 export class OpenWhiskEmulator {
   constructor(options = {}) {
-    const o = { ...DEFAULTS, ...options };
+    const profile = PROFILES[options.profile ?? DEFAULTS.profile];
+    if (!profile) throw new Error(`unknown OpenWhisk emulator profile ${options.profile}: pick ${Object.keys(PROFILES).join(", ")}`);
+    const o = { ...DEFAULTS, ...profile, ...options };
     this.options = o;
+    /** Offered kinds, and `nodejs:default` as the alias of the default one (always valid, as on the platform). */
+    this.kinds = new Map(o.kinds.map((k) => [k.kind, k.kind]));
+    const std = o.kinds.find((k) => k.default) ?? o.kinds[o.kinds.length - 1];
+    if (std) this.kinds.set("nodejs:default", std.kind);
     /** Limits in force; tests may change them between runs. */
     this.limits = {
       concurrentInvocations: o.concurrentInvocations,
@@ -248,6 +294,22 @@ export class OpenWhiskEmulator {
 
   handle(req, res) {
     this.stats.requests++;
+    const cutMs = this.options.frontProxyTimeoutMs;
+    if (cutMs > 0) {
+      // A front proxy (an OpenShift route, an ingress) that cuts a response taking longer: the client gets its HTML
+      // 504 and the connection closes, while whatever the controller was doing (an activation) goes on.
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (res.headersSent || res.destroyed) return;
+        this.stats.cut = (this.stats.cut ?? 0) + 1;
+        this.send(res, 504, GATEWAY_TIMEOUT_PAGE, { connection: "close" });
+      }, cutMs);
+      this.timers.add(t);
+      res.once("close", () => {
+        clearTimeout(t);
+        this.timers.delete(t);
+      });
+    }
     this.route(req, res).catch((err) => {
       this.error(res, 500, `emulator failure: ${err?.stack ?? err}`);
     });
@@ -256,8 +318,11 @@ export class OpenWhiskEmulator {
   async route(req, res) {
     const url = new URL(req.url ?? "/", "http://emulator");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    if (parts.length === 0 && req.method === "GET") return this.send(res, 200, this.info());
     if (parts[0] !== "api" || parts[1] !== "v1") return this.error(res, 404, msg.notFound);
-    if (parts.length === 2) return this.send(res, 200, { description: "OpenWhisk emulator", api_paths: ["/api/v1"] });
+    if (parts.length === 2) {
+      return this.send(res, 200, { description: "OpenWhisk API", api_version: "1.0.0", api_version_path: "v1", build: "emulator", buildno: "emulator", swagger_paths: { ui: "/docs", "api-docs": "/api/v1/api-docs" } });
+    }
     if (!this.authorized(req)) return this.error(res, 401, msg.unauthenticated);
     if (parts[2] !== "namespaces") return this.error(res, 404, msg.notFound);
     if (parts.length === 3) return req.method === "GET" ? this.send(res, 200, [this.namespace]) : this.error(res, 405, "Method not allowed.");
@@ -268,6 +333,36 @@ export class OpenWhiskEmulator {
     if (collection === "actions") return this.actionsRoute(req, res, url, ns, rest);
     if (collection === "activations") return this.activationsRoute(req, res, url, ns, rest);
     return this.error(res, 404, msg.notFound);
+  }
+
+  /** The controller's info document (`GET /`, Controller.scala `info`): runtimes and limits, no action concurrency. */
+  info() {
+    const o = this.options;
+    const l = this.limits;
+    const bounds = {
+      min_action_duration: o.timeoutMs.min,
+      max_action_duration: o.timeoutMs.max,
+      min_action_memory: o.memoryMb.min * MB,
+      max_action_memory: o.memoryMb.max * MB,
+      min_action_logs: o.logsMb.min * MB,
+      max_action_logs: o.logsMb.max * MB,
+    };
+    return {
+      description: "OpenWhisk",
+      support: { github: "https://github.com/apache/openwhisk/issues", slack: "http://slack.openwhisk.org" },
+      api_paths: ["/api/v1"],
+      limits: {
+        actions_per_minute: l.invocationsPerMinute,
+        triggers_per_minute: 60,
+        concurrent_actions: l.concurrentInvocations,
+        sequence_length: 50,
+        ...Object.fromEntries(Object.entries(bounds).map(([k, v]) => [`default_${k}`, v])),
+        ...bounds,
+      },
+      runtimes: {
+        nodejs: o.kinds.map((k) => ({ kind: k.kind, image: k.image ?? `openwhisk/action-${k.kind.replace(":", "-v")}:nightly`, deprecated: k.deprecated ?? false, default: k.default ?? false, attached: false, requireMain: false })),
+      },
+    };
   }
 
   // ---- actions ----------------------------------------------------------------------------------------------
@@ -324,8 +419,8 @@ export class OpenWhiskEmulator {
     const o = this.options;
     const exec = doc.exec ?? existing?.exec;
     if (!exec || typeof exec !== "object") return this.error(res, 400, "exec undefined");
-    const kind = KINDS.get(exec.kind);
-    if (!kind) return this.error(res, 400, `kind '${exec.kind}' not in Set(${[...KINDS.keys()].join(", ")})`);
+    const kind = this.kinds.get(exec.kind);
+    if (!kind) return this.error(res, 400, msg.unsupportedKind(exec.kind, o.kinds.map((k) => k.kind)));
     if (typeof exec.code !== "string" || !exec.code) return this.error(res, 400, "exec malformed: code is required");
     const codeBytes = Buffer.byteLength(exec.code);
     if (codeBytes > this.limits.maxCodeBytes) return this.error(res, 413, msg.tooBig("Exec", codeBytes, this.limits.maxCodeBytes));
@@ -344,12 +439,16 @@ export class OpenWhiskEmulator {
       if (v > r.max) return `${what} ${v} ${unit} exceeds allowed threshold of ${r.max} ${unit}`;
       return undefined;
     };
-    const bad =
-      range("timeout", limits.timeout, o.timeoutMs, "ms") ??
-      range("memory", limits.memory, o.memoryMb, "MB") ??
-      range("logs", limits.logs, o.logsMb, "MB") ??
-      range("concurrency", limits.concurrency, o.actionConcurrency, "");
+    const bad = range("timeout", limits.timeout, o.timeoutMs, "ms") ?? range("memory", limits.memory, o.memoryMb, "MB") ?? range("logs", limits.logs, o.logsMb, "MB");
     if (bad) return this.error(res, 400, `The request content was malformed:\nrequirement failed: ${bad}.`);
+    const cc = limits.concurrency;
+    const r = o.actionConcurrency;
+    if (!Number.isInteger(cc) || cc < r.min || cc > r.max) {
+      // The Helm chart's releases check the range while reading the request; current controllers check it against the
+      // namespace's limits afterwards, with other words. Neither shows in the info document.
+      if (o.concurrencyWording === "range") return this.error(res, 400, `The request content was malformed:\nrequirement failed: ${msg.concurrencyRange(cc, r)}`);
+      return this.error(res, 400, cc > r.max ? msg.concurrencyAbove(cc, r.max) : msg.concurrencyBelow(cc, r.min));
+    }
     const version = existing ? bumpPatch(existing.version) : "0.0.1";
     const action = {
       namespace: ns,
@@ -464,7 +563,7 @@ export class OpenWhiskEmulator {
     const windowMs = Number.isFinite(timeoutParam) && timeoutParam > 0 ? Math.min(timeoutParam, this.limits.blockingWindowMs) : this.limits.blockingWindowMs;
     const record = await this.waitFor(act, windowMs, res);
     if (!record) return this.send(res, 202, { activationId: act.id });
-    const code = record.response.statusCode;
+    const code = STATUS.indexOf(record.response.status);
     const status = code === SUCCESS ? 200 : code === WHISK_ERROR ? 500 : 502;
     return this.send(res, status, resultOnly ? record.response.result : record);
   }
@@ -533,10 +632,10 @@ export class OpenWhiskEmulator {
       start,
       end,
       duration: Math.max(0, end - start),
-      statusCode: response.statusCode,
+      // As the controller presents records (WhiskActivation.toExtendedJson): the status code stays internal, the
+      // response says `status` and `success` instead.
       response: {
         status: STATUS[response.statusCode],
-        statusCode: response.statusCode,
         success: response.statusCode === SUCCESS,
         result: response.result ?? {},
         size: response.size ?? resultText.length,
@@ -664,8 +763,13 @@ export class OpenWhiskEmulator {
       TMPDIR: dir,
       // The AWS SDK nags about Node versions on stderr; that noise would only fill the activation logs.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // Set on the invokers by an operator who allows concurrent activations per container; without it the Node.js
+      // proxy refuses a second simultaneous /run with 403 "System not ready".
+      ...(this.options.allowConcurrent ? { __OW_ALLOW_CONCURRENT: "true" } : {}),
     };
-    const child = fork(PROXY, [dir], {
+    // The kind's Node.js major version: the proxy takes away the globals that version lacks (fetch before 18...).
+    const major = /^nodejs:(\d+)$/.exec(action.exec.kind)?.[1] ?? "20";
+    const child = fork(PROXY, [dir, major], {
       // A container's memory limit, approximated by the heap limit of its Node.js.
       execArgv: [`--max-old-space-size=${action.limits.memory}`],
       env,
@@ -931,8 +1035,8 @@ function parseObject(text) {
 /** How the invoker reads a container's answer to /run (200 + object, {error}, non-200, truncated). */
 function interpretRun(answer, limit) {
   if (answer.truncated) {
-    // The platform quotes the first `limit` bytes of the response; a short excerpt says as much here.
-    const excerpt = answer.text.slice(0, 256);
+    // The invoker quotes the response it read, up to the limit: a message of about 1 MB.
+    const excerpt = answer.text;
     return { statusCode: APPLICATION_ERROR, result: { error: `${msg.truncated(answer.size, limit)} The truncated response was: ${excerpt}` }, size: answer.size };
   }
   const parsed = parseObject(answer.text);
