@@ -364,9 +364,13 @@ export function binEdges(values: readonly number[], maxBins = 20): BinEdges {
   }
   if (finite === 0) return { start: 0, step: 1, count: 0 };
   const target = Math.max(1, Math.min(maxBins, Math.ceil(Math.log2(finite)) + 1));
-  let step = niceStep(max > min ? (max - min) / target : Math.max(Math.abs(min), 1) / 10);
+  // Edges are rounded to 12 significant digits (tidy): a step finer than that rounding at this magnitude would let
+  // the first edge round past the values (no bin, or thousands of them), so it is never finer than 1e-10 of it.
+  const floorStep = niceStep(Math.max(Math.abs(min), Math.abs(max)) * 1e-10);
+  let step = Math.max(floorStep, niceStep(max > min ? (max - min) / target : Math.max(Math.abs(min), 1) / 10));
   for (;;) {
-    const start = tidy(Math.floor(min / step) * step);
+    let start = tidy(Math.floor(min / step) * step);
+    if (start > min) start = tidy(start - step);
     const count = Math.floor(tidy((max - start) / step)) + 1;
     if (count <= Math.max(1, maxBins)) return { start, step, count };
     step = niceStep(step * 1.0001);

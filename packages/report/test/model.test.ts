@@ -109,6 +109,16 @@ describe("histogram", () => {
     ]);
   });
 
+  it("bins values that differ only in their last digits (the edges' rounding never passes them)", () => {
+    const values = [999999.9999995001, 999999.9999995002];
+    for (const maxBins of [1, 2, 20]) {
+      const bins = histogram(values, binEdges(values, maxBins));
+      expect(bins.length).toBeGreaterThan(0);
+      expect(bins.length).toBeLessThanOrEqual(maxBins);
+      expect(bins.reduce((n, b) => n + b.count, 0)).toBe(2);
+    }
+  });
+
   it("gives one bin to values that are all equal, and none to no values", () => {
     expect(histogram([250, 250, 250])).toEqual([{ start: 250, end: 275, count: 3 }]);
     expect(histogram([])).toEqual([]);
