@@ -1,48 +1,62 @@
 import { Agent, type Dispatcher } from "undici";
 
-/** One request in flight: its own undici handler and abort listener; settles once, with the whole answer or the error. */
-class Call implements Dispatcher.DispatchHandler {
+/**
+ * One request in flight: its own undici handler and its own abort listener (`handleEvent`), so a request costs this
+ * object and undici's own request, and no closures. Settles exactly once, through `done` with the whole answer or
+ * `fail` with the error (network, timeout, or the abort as soon as the signal aborts). Subclasses decide what
+ * settling means: `handle()` resolves a promise, the direct invoke path goes on to deserialise.
+ */
+export abstract class Exchange implements Dispatcher.DispatchHandler {
   private status = 0;
-  private headers: Record<string, string> = {};
-  private chunks: Buffer[] = [];
+  private headers: Record<string, string> | undefined;
+  private chunk: Buffer | undefined;
+  private chunks: Buffer[] | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private settled = false;
-  resolve!: (answer: { response: SdkHttpResponse }) => void;
-  reject!: (err: unknown) => void;
 
-  constructor(private readonly signal: AbortSignal | undefined) {}
+  constructor(readonly signal: AbortSignal | undefined) {}
+
+  /** The whole answer. */
+  protected abstract done(response: SdkHttpResponse): void;
+  /** The request failed or was aborted. */
+  protected abstract fail(err: unknown): void;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    // A request may wait in the pool's queue for a connection: one aborted meanwhile is dropped as it starts.
     if (this.settled) controller.abort(this.signal?.reason as Error);
     else this.controller = controller;
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = status;
+    const h: Record<string, string> = {};
     for (const name in headers) {
       const value = headers[name];
-      if (value !== undefined) this.headers[name] = Array.isArray(value) ? value.join(",") : value;
+      if (value !== undefined) h[name] = Array.isArray(value) ? value.join(",") : value;
     }
+    this.headers = h;
   }
 
   onResponseData(_c: Dispatcher.DispatchController, data: Buffer): void {
-    this.chunks.push(data);
+    if (this.chunk === undefined) this.chunk = data;
+    else (this.chunks ??= [this.chunk]).push(data);
   }
 
   onResponseEnd(): void {
     if (this.settled) return;
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
-    const c = this.chunks;
-    const bytes = c.length === 1 ? c[0]! : Buffer.concat(c);
-    this.resolve({ response: { statusCode: this.status, headers: this.headers, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } });
+    this.controller = undefined;
+    const bytes = this.chunks ? Buffer.concat(this.chunks) : (this.chunk ?? EMPTY);
+    this.done({ statusCode: this.status, headers: this.headers ?? {}, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (this.settled) return;
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
-    this.reject(err);
+    this.controller = undefined;
+    this.fail(err);
   }
 
   /** The signal's abort listener: the request is dropped and the SDK sees an AbortError, as NodeHttpHandler throws. */
@@ -51,7 +65,26 @@ class Call implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
     this.controller?.abort(this.signal?.reason as Error);
-    this.reject(Object.assign(new Error("Request aborted", { cause: this.signal?.reason }), { name: "AbortError" }));
+    this.controller = undefined;
+    this.fail(abortError(this.signal));
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+const abortError = (signal: AbortSignal | undefined) => Object.assign(new Error("Request aborted", { cause: signal?.reason }), { name: "AbortError" });
+
+/** `handle()`'s exchange: settles a promise. */
+class PromiseExchange extends Exchange {
+  resolve!: (answer: { response: SdkHttpResponse }) => void;
+  reject!: (err: unknown) => void;
+
+  protected done(response: SdkHttpResponse): void {
+    this.resolve({ response });
+  }
+
+  protected fail(err: unknown): void {
+    this.reject(err);
   }
 }
 
@@ -112,6 +145,7 @@ export class UndiciHttpHandler {
   readonly metadata = { handlerProtocol: "http/1.1" };
   private agent: Agent;
   private connections: number;
+  private lastPath = "";
 
   constructor(private readonly options: UndiciHandlerOptions) {
     this.connections = options.connections;
@@ -138,24 +172,36 @@ export class UndiciHttpHandler {
   }
 
   // The SDK types the signal with an interface of its own; what arrives is the attempt's AbortSignal.
-  async handle(request: SdkHttpRequest, options: { abortSignal?: unknown } = {}): Promise<{ response: SdkHttpResponse }> {
+  handle(request: SdkHttpRequest, options: { abortSignal?: unknown } = {}): Promise<{ response: SdkHttpResponse }> {
     const signal = options.abortSignal as AbortSignal | undefined;
-    if (signal?.aborted) throw Object.assign(new Error("Request aborted", { cause: signal.reason }), { name: "AbortError" });
+    const x = new PromiseExchange(signal);
+    const answer = new Promise<{ response: SdkHttpResponse }>((resolve, reject) => {
+      x.resolve = resolve;
+      x.reject = reject;
+    });
+    this.dispatch(request, x);
+    return answer;
+  }
+
+  /**
+   * Sends `request` with an exchange of the caller's, which settles it: no promise of its own, so a caller that has
+   * its own per-request object keeps nothing else alive while the answer is awaited.
+   */
+  dispatch(request: SdkHttpRequest, exchange: Exchange): void {
+    const signal = exchange.signal;
+    if (signal?.aborted) {
+      exchange.handleEvent();
+      return;
+    }
     const origin = `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ""}`;
     const q = request.query ? queryString(request.query) : "";
-    // dispatch with a handler of our own: no Readable body stream, no per-request abort helper objects, so an
-    // invocation in flight holds less than through `agent.request()`.
-    const call = new Call(signal);
-    const answer = new Promise<{ response: SdkHttpResponse }>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-    });
-    signal?.addEventListener("abort", call);
-    this.agent.dispatch(
-      { origin, path: q ? `${request.path}?${q}` : request.path, method: request.method as "POST", headers: request.headers, body: request.body as Uint8Array | string | null | undefined },
-      call,
-    );
-    return answer;
+    // The path is the same for every invocation of a function: undici keeps it with each request in flight, so it is
+    // one shared string rather than the copy the serialiser made for this request.
+    let path = q ? `${request.path}?${q}` : request.path;
+    if (path === this.lastPath) path = this.lastPath;
+    else this.lastPath = path;
+    signal?.addEventListener("abort", exchange);
+    this.agent.dispatch({ origin, path, method: request.method as "POST", headers: request.headers, body: request.body as Uint8Array | string | null | undefined }, exchange);
   }
 
   updateHttpClientConfig(): void {}

@@ -1,4 +1,5 @@
 import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+import { Exchange, type SdkHttpRequest, type SdkHttpResponse, UndiciHttpHandler } from "./http.js";
 
 /**
  * How an invocation travels: "sdk" is `client.send(new InvokeCommand(...))` through the client's whole middleware
@@ -73,6 +74,29 @@ interface Direct {
   sampleClock: boolean;
 }
 
+/** One invocation on the direct path while its answer is awaited; on the answer it goes on to deserialise. */
+class DirectCall extends Exchange {
+  resolve!: (out: InvokeCommandOutput | Promise<InvokeCommandOutput>) => void;
+  reject!: (err: unknown) => void;
+  sentAt = 0;
+
+  constructor(
+    signal: AbortSignal,
+    private readonly invoker: LambdaInvoker,
+    private readonly d: Direct,
+  ) {
+    super(signal);
+  }
+
+  protected done(response: SdkHttpResponse): void {
+    this.resolve(this.invoker.finish(this.d, response, this.sentAt));
+  }
+
+  protected fail(err: unknown): void {
+    this.reject(err);
+  }
+}
+
 /** Errors as the SDK's deserializer middleware hands them on: `$metadata` from the response when the protocol set none. */
 type ResponseError = Error & { $metadata?: { httpStatusCode?: number; requestId?: string } };
 
@@ -126,8 +150,37 @@ export class LambdaInvoker {
     return this.client.send(new InvokeCommand(input), { abortSignal: signal });
   }
 
-  private async send(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+  private send(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+    const handler = (this.client.config as unknown as ClientConfig).requestHandler;
+    if (!(handler instanceof UndiciHttpHandler)) return this.sendThrough(d, input, signal);
+    // While the answer is awaited, an invocation holds its DirectCall (undici's handler and the signal's listener in
+    // one), the promise it settles and undici's own request: the serialised and signed requests are garbage by then.
+    const call = new DirectCall(signal, this, d);
+    const out = new Promise<InvokeCommandOutput>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+    });
+    this.sign(d, input).then(
+      (signed) => {
+        call.sentAt = Date.now();
+        handler.dispatch(signed as unknown as SdkHttpRequest, call);
+      },
+      (err: unknown) => call.reject(err),
+    );
+    return out;
+  }
+
+  /** Any other request handler: its own `handle()`. */
+  private async sendThrough(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
     const config = this.client.config as unknown as ClientConfig;
+    const signed = await this.sign(d, input);
+    const sentAt = Date.now();
+    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
+    return this.finish(d, response, sentAt);
+  }
+
+  /** The request as the stack would hand it to the request handler: serialised, with the build step's headers, signed. */
+  private async sign(d: Direct, input: InvokeCommandInput): Promise<HttpRequestLike> {
     const request = await d.protocol.serializeRequest(d.operation, input, d.context);
     // What the build-step middlewares add: content-length, host and the user agent.
     const headers = request.headers;
@@ -137,20 +190,20 @@ export class LambdaInvoker {
     headers.host = d.host;
     if (d.userAgent) headers["user-agent"] = d.userAgent;
     if (d.amzUserAgent) headers["x-amz-user-agent"] = d.amzUserAgent;
-    const signingDate = new Date(d.sampleClock ? Date.now() + config.systemClockOffset : Date.now());
-    const signed = await d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
-    const sentAt = Date.now();
-    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
-    if (d.sampleClock) sampleClockOffset(config, response, sentAt);
-    try {
-      return (await d.protocol.deserializeResponse(d.operation, d.context, response)) as InvokeCommandOutput;
-    } catch (err) {
+    const signingDate = new Date(d.sampleClock ? Date.now() + (this.client.config as unknown as ClientConfig).systemClockOffset : Date.now());
+    return d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
+  }
+
+  /** The answer as the deserializer middleware hands it on: the output, or the modelled exception with `$metadata`. */
+  finish(d: Direct, response: HttpResponseLike, sentAt: number): Promise<InvokeCommandOutput> {
+    if (d.sampleClock) sampleClockOffset(this.client.config as unknown as ClientConfig, response, sentAt);
+    return (d.protocol.deserializeResponse(d.operation, d.context, response) as Promise<InvokeCommandOutput>).catch((err: unknown) => {
       const e = err as ResponseError;
       if (e && typeof e === "object" && !("$metadata" in e)) {
         e.$metadata = { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] };
       }
       throw err;
-    }
+    });
   }
 
   /** Reads what the stack resolved for an Invoke; the direct path takes over once the signer is built. */

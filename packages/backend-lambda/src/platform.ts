@@ -76,6 +76,33 @@ class FunctionFailure {
   ) {}
 }
 
+/** What an Invoke answered: the REPORT line's figures, and the envelope or the function's failure. */
+function toAnswer(out: InvokeCommandOutput, body: string): Answer {
+  const report = parseReportLine(decodeLogResult(out.LogResult));
+  const p = out.Payload;
+  // A view on the response bytes, decoded once (no copy into a new Buffer first).
+  const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
+  const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
+  if (report) {
+    answer.durationMs = report.durationMs;
+    answer.billedMs = report.billedMs;
+    answer.coldStart = report.initMs !== undefined;
+    if (report.initMs !== undefined) answer.initMs = report.initMs;
+    if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
+  }
+  if (out.FunctionError) {
+    // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in the message.
+    answer.failure = new FunctionFailure(text, report, Number.parseInt(body.slice(13), 10));
+    return answer;
+  }
+  try {
+    answer.envelope = JSON.parse(text);
+  } catch {
+    answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
+  }
+  return answer;
+}
+
 /** Deploys the job as a zip function and runs each attempt as one synchronous invocation. */
 export class LambdaPlatform implements CloudPlatform {
   readonly name = "lambda";
@@ -237,31 +264,11 @@ export class LambdaPlatform implements CloudPlatform {
     await this.control.send(new DeleteFunctionCommand({ FunctionName: name }));
   }
 
-  async send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
-    const out: InvokeCommandOutput = await this.invoker.invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal);
-    const report = parseReportLine(decodeLogResult(out.LogResult));
-    const p = out.Payload;
-    // A view on the response bytes, decoded once (no copy into a new Buffer first).
-    const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
-    const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
-    if (report) {
-      answer.durationMs = report.durationMs;
-      answer.billedMs = report.billedMs;
-      answer.coldStart = report.initMs !== undefined;
-      if (report.initMs !== undefined) answer.initMs = report.initMs;
-      if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
-    }
-    if (out.FunctionError) {
-      // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in the message.
-      answer.failure = new FunctionFailure(text, report, Number.parseInt(body.slice(13), 10));
-      return answer;
-    }
-    try {
-      answer.envelope = JSON.parse(text);
-    } catch {
-      answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
-    }
-    return answer;
+  send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
+    // Not an async function: an invocation in flight holds this one continuation, not a suspended frame.
+    return this.invoker
+      .invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal)
+      .then((out) => toAnswer(out, body));
   }
 
   classify(error: unknown, name: string): TaskError | "missing" {

@@ -159,31 +159,52 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     return bundle;
   }
 
-  async invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
+  invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
     const run = this.current;
-    if (!run) throw new SuperfaasError("INTERNAL", `${this.name} backend used before prepare()`, "call run(), which prepares the backend");
-    const p = this.platform;
-    const limit = p.facts.inlinePayloadBytes;
+    if (!run) return Promise.reject(new SuperfaasError("INTERNAL", `${this.name} backend used before prepare()`, "call run(), which prepares the backend"));
+    const limit = this.platform.facts.inlinePayloadBytes;
     // The body is put together by hand: the task is serialised once, for its size and for the request alike.
     let body = `{"taskIndex":${req.taskIndex},"attempt":${req.attempt}`;
     if (req.task !== undefined) {
       const json = JSON.stringify(req.task);
       // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no counting.
-      if (json.length * 3 > limit && utf8Bytes(json) > limit) body += `,"taskRef":${JSON.stringify(await this.offload(req, json, run, signal))}`;
-      else body += `,"task":${json}`;
+      if (json.length * 3 > limit && utf8Bytes(json) > limit) return this.invokeOffloaded(req, json, run, signal);
+      body += `,"task":${json}`;
     }
-    if (p.store) {
-      body += `,"resultKey":"${run.prefixJson}results/${++this.seq}.json","ownerKey":"${run.prefixJson}${OWNER_OBJECT}","maxInlineBytes":${limit}`;
+    return this.send(run, this.finishBody(body, run), signal);
+  }
+
+  /** A task over the inline limit goes by reference: uploaded once, then sent as any other. */
+  private async invokeOffloaded(req: InvokeRequest, json: string, run: Current, signal: AbortSignal): Promise<InvokeResult> {
+    const key = await this.offload(req, json, run, signal);
+    return this.send(run, this.finishBody(`{"taskIndex":${req.taskIndex},"attempt":${req.attempt},"taskRef":${JSON.stringify(key)}`, run), signal);
+  }
+
+  private finishBody(body: string, run: Current): string {
+    if (this.platform.store) {
+      body += `,"resultKey":"${run.prefixJson}results/${++this.seq}.json","ownerKey":"${run.prefixJson}${OWNER_OBJECT}","maxInlineBytes":${this.platform.facts.inlinePayloadBytes}`;
     }
-    body += "}";
-    let answer: Answer;
+    return `${body}}`;
+  }
+
+  /**
+   * Sends one attempt and opens its answer. Not an async function: an attempt in flight holds one continuation (the
+   * run, the body for a resend, the signal), not a suspended frame.
+   */
+  private send(run: Current, body: string, signal: AbortSignal): Promise<InvokeResult> {
+    let sent: Promise<Answer>;
     try {
-      answer = await p.send(run.name, body, signal);
+      sent = this.platform.send(run.name, body, signal);
     } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      answer = await this.recover(err, run, body, signal);
+      sent = Promise.reject(err);
     }
-    return this.open(answer, run.name);
+    return sent.then(
+      (answer) => this.open(answer, run.name),
+      (err: unknown) => {
+        if (signal.aborted) throw signal.reason;
+        return this.recover(err, run, body, signal).then((answer) => this.open(answer, run.name));
+      },
+    );
   }
 
   /** A failed send: the function vanished (another run deleted it) is redeployed and sent once more; the rest throws. */
