@@ -5,13 +5,17 @@ import { Agent, type Dispatcher } from "undici";
  * object and undici's own request, and no closures. Settles exactly once, through `done` with the whole answer or
  * `fail` with the error (network, timeout, or the abort as soon as the signal aborts). Subclasses decide what
  * settling means: `handle()` resolves a promise, the direct invoke path goes on to deserialise.
+ *
+ * It implements undici's original handler interface (onConnect ... onComplete), which undici 7 calls directly: a
+ * handler of the newer one (onRequestStart ...) is wrapped per request in an adapter and a controller that parses
+ * the headers into an object, two more objects per request in flight for an answer read whole anyway.
  */
-export abstract class Exchange implements Dispatcher.DispatchHandler {
+export abstract class Exchange {
   private status = 0;
   private headers: Record<string, string> | undefined;
   private chunk: Buffer | undefined;
   private chunks: Buffer[] | undefined;
-  private controller: Dispatcher.DispatchController | undefined;
+  private abort: ((err?: Error) => void) | undefined;
   private settled = false;
 
   constructor(readonly signal: AbortSignal | undefined) {}
@@ -21,41 +25,49 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
   /** The request failed or was aborted. */
   protected abstract fail(err: unknown): void;
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onConnect(abort: (err?: Error) => void): void {
     // A request may wait in the pool's queue for a connection: one aborted meanwhile is dropped as it starts.
-    if (this.settled) controller.abort(this.signal?.reason as Error);
-    else this.controller = controller;
+    if (this.settled) abort(this.signal?.reason as Error);
+    else this.abort = abort;
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+  onHeaders(status: number, raw: (Buffer | string)[]): boolean {
     this.status = status;
+    // Lower-case names, latin1 values, repeated headers joined with commas, as the SDK's handlers give them.
     const h: Record<string, string> = {};
-    for (const name in headers) {
-      const value = headers[name];
-      if (value !== undefined) h[name] = Array.isArray(value) ? value.join(",") : value;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const k = raw[i]!;
+      const v = raw[i + 1]!;
+      const name = (typeof k === "string" ? k : k.toString("latin1")).toLowerCase();
+      const value = typeof v === "string" ? v : v.toString("latin1");
+      const seen = Object.hasOwn(h, name) ? h[name] : undefined;
+      if (name === "__proto__") Object.defineProperty(h, name, { value: seen === undefined ? value : `${seen},${value}`, enumerable: true, configurable: true, writable: true });
+      else h[name] = seen === undefined ? value : `${seen},${value}`;
     }
     this.headers = h;
+    return true;
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, data: Buffer): void {
+  onData(data: Buffer): boolean {
     if (this.chunk === undefined) this.chunk = data;
     else (this.chunks ??= [this.chunk]).push(data);
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.settled) return;
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
-    this.controller = undefined;
+    this.abort = undefined;
     const bytes = this.chunks ? Buffer.concat(this.chunks) : (this.chunk ?? EMPTY);
     this.done({ statusCode: this.status, headers: this.headers ?? {}, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     if (this.settled) return;
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
-    this.controller = undefined;
+    this.abort = undefined;
     this.fail(err);
   }
 
@@ -64,8 +76,9 @@ export abstract class Exchange implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.signal?.removeEventListener("abort", this);
-    this.controller?.abort(this.signal?.reason as Error);
-    this.controller = undefined;
+    const abort = this.abort;
+    this.abort = undefined;
+    abort?.(this.signal?.reason as Error);
     this.fail(abortError(this.signal));
   }
 }
@@ -201,7 +214,10 @@ export class UndiciHttpHandler {
     if (path === this.lastPath) path = this.lastPath;
     else this.lastPath = path;
     signal?.addEventListener("abort", exchange);
-    this.agent.dispatch({ origin, path, method: request.method as "POST", headers: request.headers, body: request.body as Uint8Array | string | null | undefined }, exchange);
+    this.agent.dispatch(
+      { origin, path, method: request.method as "POST", headers: request.headers, body: request.body as Uint8Array | string | null | undefined },
+      exchange as unknown as Dispatcher.DispatchHandler,
+    );
   }
 
   updateHttpClientConfig(): void {}

@@ -74,9 +74,11 @@ interface Direct {
   sampleClock: boolean;
 }
 
+const same = <T>(out: T): T => out;
+
 /** One invocation on the direct path while its answer is awaited; on the answer it goes on to deserialise. */
-class DirectCall extends Exchange {
-  resolve!: (out: InvokeCommandOutput | Promise<InvokeCommandOutput>) => void;
+class DirectCall<T, A> extends Exchange {
+  resolve!: (out: T | Promise<T>) => void;
   reject!: (err: unknown) => void;
   sentAt = 0;
 
@@ -84,12 +86,20 @@ class DirectCall extends Exchange {
     signal: AbortSignal,
     private readonly invoker: LambdaInvoker,
     private readonly d: Direct,
+    private readonly then: (out: InvokeCommandOutput, arg: A) => T,
+    private readonly arg: A,
   ) {
     super(signal);
   }
 
   protected done(response: SdkHttpResponse): void {
-    this.resolve(this.invoker.finish(this.d, response, this.sentAt));
+    const out = this.invoker.finish(this.d, response, this.sentAt);
+    const then = this.then;
+    if ((then as unknown) === same) this.resolve(out as Promise<T>);
+    else {
+      const arg = this.arg;
+      this.resolve(out.then((o) => then(o, arg)));
+    }
   }
 
   protected fail(err: unknown): void {
@@ -145,18 +155,27 @@ export class LambdaInvoker {
 
   /** Resolves with the output as `client.send(new InvokeCommand(input))` would, or rejects with what it would throw. */
   invoke(input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
-    const direct = this.direct;
-    if (direct) return this.send(direct, input, signal);
-    return this.client.send(new InvokeCommand(input), { abortSignal: signal });
+    return this.invokeThen(input, signal, same, undefined);
   }
 
-  private send(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+  /**
+   * `invoke(input, signal).then((out) => then(out, arg))`, with no continuation of its own while the answer is
+   * awaited: `then` and `arg` ride with the invocation.
+   */
+  invokeThen<T, A>(input: InvokeCommandInput, signal: AbortSignal, then: (out: InvokeCommandOutput, arg: A) => T, arg: A): Promise<T> {
+    const direct = this.direct;
+    if (direct) return this.send(direct, input, signal, then, arg);
+    const sent = this.client.send(new InvokeCommand(input), { abortSignal: signal });
+    return (then as unknown) === same ? (sent as Promise<T>) : sent.then((out) => then(out, arg));
+  }
+
+  private send<T, A>(d: Direct, input: InvokeCommandInput, signal: AbortSignal, then: (out: InvokeCommandOutput, arg: A) => T, arg: A): Promise<T> {
     const handler = (this.client.config as unknown as ClientConfig).requestHandler;
-    if (!(handler instanceof UndiciHttpHandler)) return this.sendThrough(d, input, signal);
+    if (!(handler instanceof UndiciHttpHandler)) return this.sendThrough(d, input, signal).then((out) => then(out, arg));
     // While the answer is awaited, an invocation holds its DirectCall (undici's handler and the signal's listener in
     // one), the promise it settles and undici's own request: the serialised and signed requests are garbage by then.
-    const call = new DirectCall(signal, this, d);
-    const out = new Promise<InvokeCommandOutput>((resolve, reject) => {
+    const call = new DirectCall<T, A>(signal, this, d, then, arg);
+    const out = new Promise<T>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
     });

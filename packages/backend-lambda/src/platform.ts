@@ -265,10 +265,8 @@ export class LambdaPlatform implements CloudPlatform {
   }
 
   send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
-    // Not an async function: an invocation in flight holds this one continuation, not a suspended frame.
-    return this.invoker
-      .invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal)
-      .then((out) => toAnswer(out, body));
+    // Not an async function, and no continuation of its own: toAnswer rides with the invocation until it is answered.
+    return this.invoker.invokeThen({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal, toAnswer, body);
   }
 
   classify(error: unknown, name: string): TaskError | "missing" {
