@@ -125,6 +125,8 @@ export class LambdaInvoker {
   private direct: Direct | undefined;
   private learning: Promise<void> | undefined;
   private learnDirect: boolean;
+  /** The latest x-amz-date sent: requests signed within the same second share the string undici keeps with each. */
+  private lastDate = "";
 
   constructor(
     private readonly client: LambdaClient,
@@ -210,7 +212,12 @@ export class LambdaInvoker {
     if (d.userAgent) headers["user-agent"] = d.userAgent;
     if (d.amzUserAgent) headers["x-amz-user-agent"] = d.amzUserAgent;
     const signingDate = new Date(d.sampleClock ? Date.now() + (this.client.config as unknown as ClientConfig).systemClockOffset : Date.now());
-    return d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
+    const signed = await d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
+    const h = signed.headers;
+    const date = h["x-amz-date"];
+    if (date === this.lastDate) h["x-amz-date"] = this.lastDate;
+    else if (date !== undefined) this.lastDate = date;
+    return signed;
   }
 
   /** The answer as the deserializer middleware hands it on: the output, or the modelled exception with `$metadata`. */
