@@ -76,6 +76,10 @@ interface Direct {
 
 const same = <T>(out: T): T => out;
 
+/** What an invocation goes on with once answered, and once failed (see `LambdaInvoker.invokeThen`). */
+export type Then<T, A> = (out: InvokeCommandOutput, arg: A) => T | Promise<T>;
+export type Otherwise<T, A> = (err: unknown, arg: A) => T | Promise<T>;
+
 /** One invocation on the direct path while its answer is awaited; on the answer it goes on to deserialise. */
 class DirectCall<T, A> extends Exchange {
   resolve!: (out: T | Promise<T>) => void;
@@ -86,24 +90,34 @@ class DirectCall<T, A> extends Exchange {
     signal: AbortSignal,
     private readonly invoker: LambdaInvoker,
     private readonly d: Direct,
-    private readonly then: (out: InvokeCommandOutput, arg: A) => T,
+    private readonly then: Then<T, A>,
     private readonly arg: A,
+    private readonly otherwise: Otherwise<T, A> | undefined,
   ) {
     super(signal);
   }
 
   protected done(response: SdkHttpResponse): void {
     const out = this.invoker.finish(this.d, response, this.sentAt);
-    const then = this.then;
-    if ((then as unknown) === same) this.resolve(out as Promise<T>);
-    else {
-      const arg = this.arg;
-      this.resolve(out.then((o) => then(o, arg)));
+    const { then, arg, otherwise } = this;
+    if ((then as unknown) === same && !otherwise) this.resolve(out as Promise<T>);
+    else this.resolve(out.then((o) => then(o, arg), otherwise && ((e: unknown) => otherwise(e, arg))));
+  }
+
+  /** The request failed (or could not be signed): rejects, or goes on with `otherwise`. */
+  protected fail(err: unknown): void {
+    const otherwise = this.otherwise;
+    if (!otherwise) return this.reject(err);
+    try {
+      this.resolve(otherwise(err, this.arg));
+    } catch (e) {
+      this.reject(e);
     }
   }
 
-  protected fail(err: unknown): void {
-    this.reject(err);
+  /** Signing failed: the request never went out. */
+  unsent(err: unknown): void {
+    this.fail(err);
   }
 }
 
@@ -157,26 +171,29 @@ export class LambdaInvoker {
 
   /** Resolves with the output as `client.send(new InvokeCommand(input))` would, or rejects with what it would throw. */
   invoke(input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
-    return this.invokeThen(input, signal, same, undefined);
+    return this.invokeThen(input, signal, same as Then<InvokeCommandOutput, undefined>, undefined);
   }
 
   /**
-   * `invoke(input, signal).then((out) => then(out, arg))`, with no continuation of its own while the answer is
-   * awaited: `then` and `arg` ride with the invocation.
+   * `invoke(input, signal).then((out) => then(out, arg), (err) => otherwise(err, arg))`, with no continuation of its
+   * own while the answer is awaited: `then`, `otherwise` and `arg` ride with the invocation.
    */
-  invokeThen<T, A>(input: InvokeCommandInput, signal: AbortSignal, then: (out: InvokeCommandOutput, arg: A) => T, arg: A): Promise<T> {
+  invokeThen<T, A>(input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise?: Otherwise<T, A>): Promise<T> {
     const direct = this.direct;
-    if (direct) return this.send(direct, input, signal, then, arg);
+    if (direct) return this.send(direct, input, signal, then, arg, otherwise);
     const sent = this.client.send(new InvokeCommand(input), { abortSignal: signal });
-    return (then as unknown) === same ? (sent as Promise<T>) : sent.then((out) => then(out, arg));
+    if ((then as unknown) === same && !otherwise) return sent as Promise<T>;
+    return sent.then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
   }
 
-  private send<T, A>(d: Direct, input: InvokeCommandInput, signal: AbortSignal, then: (out: InvokeCommandOutput, arg: A) => T, arg: A): Promise<T> {
+  private send<T, A>(d: Direct, input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise: Otherwise<T, A> | undefined): Promise<T> {
     const handler = (this.client.config as unknown as ClientConfig).requestHandler;
-    if (!(handler instanceof UndiciHttpHandler)) return this.sendThrough(d, input, signal).then((out) => then(out, arg));
+    if (!(handler instanceof UndiciHttpHandler)) {
+      return this.sendThrough(d, input, signal).then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
+    }
     // While the answer is awaited, an invocation holds its DirectCall (undici's handler and the signal's listener in
     // one), the promise it settles and undici's own request: the serialised and signed requests are garbage by then.
-    const call = new DirectCall<T, A>(signal, this, d, then, arg);
+    const call = new DirectCall<T, A>(signal, this, d, then, arg, otherwise);
     const out = new Promise<T>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
@@ -186,7 +203,7 @@ export class LambdaInvoker {
         call.sentAt = Date.now();
         handler.dispatch(signed as unknown as SdkHttpRequest, call);
       },
-      (err: unknown) => call.reject(err),
+      (err: unknown) => call.unsent(err),
     );
     return out;
   }
