@@ -107,7 +107,10 @@ class DirectCall<T, A> extends Exchange {
   /** The request failed (or could not be signed): rejects, or goes on with `otherwise`. */
   protected fail(err: unknown): void {
     const otherwise = this.otherwise;
-    if (!otherwise) return this.reject(err);
+    if (!otherwise) {
+      this.reject(err);
+      return;
+    }
     try {
       this.resolve(otherwise(err, this.arg));
     } catch (e) {
