@@ -3,7 +3,7 @@
 // shared and noisy. Prints a table and writes bench/results/latest.json.
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
@@ -101,10 +101,8 @@ for (const [key, file, fn, label] of [
   results[`${key}Throughput`] = t;
   const perCore = t.invocationsPerClientCpuSec;
   rows.push([`${label} client: invocations per client CPU second`, perCore / 2000, ">= 1.0", `${perCore.toFixed(0)}/s per core (goal 2,000); ${t.invocationsPerSec.toFixed(0)}/s wall`]);
-  if (t.retainedBytesPerInFlightTask !== undefined && key === "openwhisk") {
+  if (t.retainedBytesPerInFlightTask !== undefined) {
     rows.push([`${label} client: retained heap per in-flight task / 10 KB`, t.retainedBytesPerInFlightTask / 10240, "<= 1.0", `${(t.retainedBytesPerInFlightTask / 1024).toFixed(1)} KB per task in flight (concurrency ${t.concurrency})`]);
-  } else if (t.retainedBytesPerInFlightTask !== undefined) {
-    rows.push([`${label} client: retained heap per in-flight task / 10 KB`, t.retainedBytesPerInFlightTask / 10240, "(reference)", `${(t.retainedBytesPerInFlightTask / 1024).toFixed(1)} KB per task in flight (concurrency ${t.concurrency})`]);
   }
 }
 
@@ -146,5 +144,15 @@ console.log(`\nsuperfaas benchmarks on ${machine.cpu}, ${cores} cores, Node ${ma
 console.log(`${"measure".padEnd(58)} ${"ratio".padStart(7)}  ${"goal".padEnd(12)} detail`);
 for (const [name, ratio, goal, detail] of rows) console.log(`${name.padEnd(58)} ${ratio.toFixed(3).padStart(7)}  ${goal.padEnd(12)} ${detail}`);
 await mkdir(join(here, "results"), { recursive: true });
-await writeFile(join(here, "results", "latest.json"), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+const latest = join(here, "results", "latest.json");
+// A subset run refreshes its own figures and keeps the others; `updated` says when and where each refreshed one was
+// measured, since `machine` describes the last full run.
+let out = { machine, results };
+if (only.length && existsSync(latest)) {
+  const previous = JSON.parse(await readFile(latest, "utf8"));
+  const updated = { ...previous.updated };
+  for (const key of Object.keys(results)) updated[key] = machine;
+  out = { machine: previous.machine, results: { ...previous.results, ...results }, updated };
+}
+await writeFile(latest, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nwrote bench/results/latest.json`);

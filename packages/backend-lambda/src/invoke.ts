@@ -1,4 +1,5 @@
 import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+import { Exchange, type SdkHttpRequest, type SdkHttpResponse, UndiciHttpHandler } from "./http.js";
 
 /**
  * How an invocation travels: "sdk" is `client.send(new InvokeCommand(...))` through the client's whole middleware
@@ -73,6 +74,56 @@ interface Direct {
   sampleClock: boolean;
 }
 
+const same = <T>(out: T): T => out;
+
+/** What an invocation goes on with once answered, and once failed (see `LambdaInvoker.invokeThen`). */
+export type Then<T, A> = (out: InvokeCommandOutput, arg: A) => T | Promise<T>;
+export type Otherwise<T, A> = (err: unknown, arg: A) => T | Promise<T>;
+
+/** One invocation on the direct path while its answer is awaited; on the answer it goes on to deserialise. */
+class DirectCall<T, A> extends Exchange {
+  resolve!: (out: T | Promise<T>) => void;
+  reject!: (err: unknown) => void;
+  sentAt = 0;
+
+  constructor(
+    signal: AbortSignal,
+    private readonly invoker: LambdaInvoker,
+    private readonly d: Direct,
+    private readonly then: Then<T, A>,
+    private readonly arg: A,
+    private readonly otherwise: Otherwise<T, A> | undefined,
+  ) {
+    super(signal);
+  }
+
+  protected done(response: SdkHttpResponse): void {
+    const out = this.invoker.finish(this.d, response, this.sentAt);
+    const { then, arg, otherwise } = this;
+    if ((then as unknown) === same && !otherwise) this.resolve(out as Promise<T>);
+    else this.resolve(out.then((o) => then(o, arg), otherwise && ((e: unknown) => otherwise(e, arg))));
+  }
+
+  /** The request failed (or could not be signed): rejects, or goes on with `otherwise`. */
+  protected fail(err: unknown): void {
+    const otherwise = this.otherwise;
+    if (!otherwise) {
+      this.reject(err);
+      return;
+    }
+    try {
+      this.resolve(otherwise(err, this.arg));
+    } catch (e) {
+      this.reject(e);
+    }
+  }
+
+  /** Signing failed: the request never went out. */
+  unsent(err: unknown): void {
+    this.fail(err);
+  }
+}
+
 /** Errors as the SDK's deserializer middleware hands them on: `$metadata` from the response when the protocol set none. */
 type ResponseError = Error & { $metadata?: { httpStatusCode?: number; requestId?: string } };
 
@@ -91,6 +142,8 @@ export class LambdaInvoker {
   private direct: Direct | undefined;
   private learning: Promise<void> | undefined;
   private learnDirect: boolean;
+  /** The latest x-amz-date sent: requests signed within the same second share the string undici keeps with each. */
+  private lastDate = "";
 
   constructor(
     private readonly client: LambdaClient,
@@ -121,13 +174,54 @@ export class LambdaInvoker {
 
   /** Resolves with the output as `client.send(new InvokeCommand(input))` would, or rejects with what it would throw. */
   invoke(input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
-    const direct = this.direct;
-    if (direct) return this.send(direct, input, signal);
-    return this.client.send(new InvokeCommand(input), { abortSignal: signal });
+    return this.invokeThen(input, signal, same as Then<InvokeCommandOutput, undefined>, undefined);
   }
 
-  private async send(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
+  /**
+   * `invoke(input, signal).then((out) => then(out, arg), (err) => otherwise(err, arg))`, with no continuation of its
+   * own while the answer is awaited: `then`, `otherwise` and `arg` ride with the invocation.
+   */
+  invokeThen<T, A>(input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise?: Otherwise<T, A>): Promise<T> {
+    const direct = this.direct;
+    if (direct) return this.send(direct, input, signal, then, arg, otherwise);
+    const sent = this.client.send(new InvokeCommand(input), { abortSignal: signal });
+    if ((then as unknown) === same && !otherwise) return sent as Promise<T>;
+    return sent.then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
+  }
+
+  private send<T, A>(d: Direct, input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise: Otherwise<T, A> | undefined): Promise<T> {
+    const handler = (this.client.config as unknown as ClientConfig).requestHandler;
+    if (!(handler instanceof UndiciHttpHandler)) {
+      return this.sendThrough(d, input, signal).then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
+    }
+    // While the answer is awaited, an invocation holds its DirectCall (undici's handler and the signal's listener in
+    // one), the promise it settles and undici's own request: the serialised and signed requests are garbage by then.
+    const call = new DirectCall<T, A>(signal, this, d, then, arg, otherwise);
+    const out = new Promise<T>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+    });
+    this.sign(d, input).then(
+      (signed) => {
+        call.sentAt = Date.now();
+        handler.dispatch(signed as unknown as SdkHttpRequest, call);
+      },
+      (err: unknown) => call.unsent(err),
+    );
+    return out;
+  }
+
+  /** Any other request handler: its own `handle()`. */
+  private async sendThrough(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
     const config = this.client.config as unknown as ClientConfig;
+    const signed = await this.sign(d, input);
+    const sentAt = Date.now();
+    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
+    return this.finish(d, response, sentAt);
+  }
+
+  /** The request as the stack would hand it to the request handler: serialised, with the build step's headers, signed. */
+  private async sign(d: Direct, input: InvokeCommandInput): Promise<HttpRequestLike> {
     const request = await d.protocol.serializeRequest(d.operation, input, d.context);
     // What the build-step middlewares add: content-length, host and the user agent.
     const headers = request.headers;
@@ -137,20 +231,25 @@ export class LambdaInvoker {
     headers.host = d.host;
     if (d.userAgent) headers["user-agent"] = d.userAgent;
     if (d.amzUserAgent) headers["x-amz-user-agent"] = d.amzUserAgent;
-    const signingDate = new Date(d.sampleClock ? Date.now() + config.systemClockOffset : Date.now());
+    const signingDate = new Date(d.sampleClock ? Date.now() + (this.client.config as unknown as ClientConfig).systemClockOffset : Date.now());
     const signed = await d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
-    const sentAt = Date.now();
-    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
-    if (d.sampleClock) sampleClockOffset(config, response, sentAt);
-    try {
-      return (await d.protocol.deserializeResponse(d.operation, d.context, response)) as InvokeCommandOutput;
-    } catch (err) {
+    const h = signed.headers;
+    const date = h["x-amz-date"];
+    if (date === this.lastDate) h["x-amz-date"] = this.lastDate;
+    else if (date !== undefined) this.lastDate = date;
+    return signed;
+  }
+
+  /** The answer as the deserializer middleware hands it on: the output, or the modelled exception with `$metadata`. */
+  finish(d: Direct, response: HttpResponseLike, sentAt: number): Promise<InvokeCommandOutput> {
+    if (d.sampleClock) sampleClockOffset(this.client.config as unknown as ClientConfig, response, sentAt);
+    return (d.protocol.deserializeResponse(d.operation, d.context, response) as Promise<InvokeCommandOutput>).catch((err: unknown) => {
       const e = err as ResponseError;
       if (e && typeof e === "object" && !("$metadata" in e)) {
         e.$metadata = { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] };
       }
       throw err;
-    }
+    });
   }
 
   /** Reads what the stack resolved for an Invoke; the direct path takes over once the signer is built. */

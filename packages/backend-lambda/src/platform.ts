@@ -12,12 +12,13 @@ import {
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
   type FunctionConfiguration,
+  type InvokeCommandInput,
   type InvokeCommandOutput,
   type Runtime,
 } from "@aws-sdk/client-lambda";
 import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
 import { S3_ENV } from "./wire.js";
@@ -76,6 +77,43 @@ class FunctionFailure {
     readonly report: LambdaReport | undefined,
     readonly taskIndex: number,
   ) {}
+}
+
+/** One attempt's Invoke: synchronous, with the log tail (its REPORT line has the figures). */
+const invokeInput = (name: string, body: string): InvokeCommandInput => ({
+  FunctionName: name,
+  InvocationType: "RequestResponse",
+  LogType: "Tail",
+  Payload: Buffer.from(body, "utf8"),
+});
+
+const answered = <T>(out: InvokeCommandOutput, next: AttemptContinuation<T>) => next.answered(toAnswer(out, next.taskIndex));
+const failed = <T>(err: unknown, next: AttemptContinuation<T>) => next.failed(err);
+
+/** What an Invoke answered: the REPORT line's figures, and the envelope or the function's failure. */
+function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
+  const report = parseReportLine(decodeLogResult(out.LogResult));
+  const p = out.Payload;
+  // A view on the response bytes, decoded once (no copy into a new Buffer first).
+  const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
+  const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
+  if (report) {
+    answer.durationMs = report.durationMs;
+    answer.billedMs = report.billedMs;
+    answer.coldStart = report.initMs !== undefined;
+    if (report.initMs !== undefined) answer.initMs = report.initMs;
+    if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
+  }
+  if (out.FunctionError) {
+    answer.failure = new FunctionFailure(text, report, taskIndex);
+    return answer;
+  }
+  try {
+    answer.envelope = JSON.parse(text);
+  } catch {
+    answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
+  }
+  return answer;
 }
 
 /** Deploys the job as a zip function and runs each attempt as one synchronous invocation. */
@@ -293,31 +331,14 @@ export class LambdaPlatform implements CloudPlatform {
     await this.control.send(new DeleteFunctionCommand({ FunctionName: name }));
   }
 
-  async send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
-    const out: InvokeCommandOutput = await this.invoker.invoke({ FunctionName: name, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(body, "utf8") }, signal);
-    const report = parseReportLine(decodeLogResult(out.LogResult));
-    const p = out.Payload;
-    // A view on the response bytes, decoded once (no copy into a new Buffer first).
-    const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
-    const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
-    if (report) {
-      answer.durationMs = report.durationMs;
-      answer.billedMs = report.billedMs;
-      answer.coldStart = report.initMs !== undefined;
-      if (report.initMs !== undefined) answer.initMs = report.initMs;
-      if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
-    }
-    if (out.FunctionError) {
-      // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in the message.
-      answer.failure = new FunctionFailure(text, report, Number.parseInt(body.slice(13), 10));
-      return answer;
-    }
-    try {
-      answer.envelope = JSON.parse(text);
-    } catch {
-      answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
-    }
-    return answer;
+  send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
+    // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in a failure's message.
+    return this.invoker.invokeThen(invokeInput(name, body), signal, toAnswer, Number.parseInt(body.slice(13), 10));
+  }
+
+  sendThen<T>(name: string, body: string, signal: AbortSignal, next: AttemptContinuation<T>): Promise<T> {
+    // Not an async function, and no continuation of its own: `next` rides with the invocation until it is answered.
+    return this.invoker.invokeThen(invokeInput(name, body), signal, answered, next, failed);
   }
 
   classify(error: unknown, name: string): TaskError | "missing" {

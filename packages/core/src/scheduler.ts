@@ -55,6 +55,14 @@ export function backoffDelay(n: number, backoff = DEFAULT_BACKOFF, floorMs = 0, 
   return Math.max(floorMs, ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** An attempt in flight: settled once, by the backend's answer or by an abort. */
+interface InFlight {
+  index: number;
+  n: number;
+  deadline: number;
+  settled: boolean;
+}
+
 class Abort {
   constructor(readonly kind: "timeout" | "cancelled" | "run-failed") {}
 }
@@ -88,18 +96,21 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   let failure: SuperfaasError | undefined;
   // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
   // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
-  // Each entry also holds the attempt's settle function, so an abort settles the attempt directly: a listener on
-  // every attempt's AbortSignal (an EventTarget) costs more than a no-op task.
-  const controllers = new Map<AbortController, { deadline: number; settle: (o: { error: unknown }) => void }>();
-  const abortAttempt = (c: AbortController, reason: Abort, entry: { settle: (o: { error: unknown }) => void }) => {
+  // An abort settles the attempt directly: a listener on every attempt's AbortSignal (an EventTarget) costs more
+  // than a no-op task.
+  const controllers = new Map<AbortController, InFlight>();
+  const abortAttempt = (c: AbortController, reason: Abort, a: InFlight) => {
     c.abort(reason);
-    entry.settle({ error: reason });
+    if (a.settled) return;
+    a.settled = true;
+    // As if the backend had rejected: after whatever the caller is iterating over.
+    queueMicrotask(() => finishAttempt(c, a, undefined, reason));
   };
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const sweep = setInterval(
     () => {
       const t = performance.now();
-      for (const [c, entry] of controllers) if (t >= entry.deadline) abortAttempt(c, new Abort("timeout"), entry);
+      for (const [c, a] of controllers) if (t >= a.deadline) abortAttempt(c, new Abort("timeout"), a);
     },
     Math.min(1_000, Math.max(5, opts.timeoutMs / 20)),
   );
@@ -120,7 +131,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     for (const t of timers) clearTimeout(t);
     timers.clear();
     const reason = new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed");
-    for (const [c, entry] of controllers) abortAttempt(c, reason, entry);
+    for (const [c, a] of controllers) abortAttempt(c, reason, a);
     for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
     settleIfIdle();
   };
@@ -139,7 +150,9 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     settleIfIdle();
   };
 
-  const attempt = async (index: number) => {
+  // Not an async function: an attempt in flight holds its record of a few fields and one continuation on the
+  // backend's promise, not a suspended frame and a promise of its own.
+  const attempt = (index: number) => {
     const rec = records[index]!;
     const n = ++rec.attempts;
     attempts++;
@@ -149,28 +162,35 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     if (rec.startedAt === undefined) rec.startedAt = now();
     emit("started", index, n);
     const controller = new AbortController();
-    // One promise per attempt: settles with the backend's answer or with the abort (timeout, cancel, run failure),
-    // whichever comes first, so a backend that ignores its signal cannot hang the run.
-    const outcome = await new Promise<{ result?: InvokeResult; error?: unknown }>((resolve) => {
-      let settled = false;
-      const settle = (o: { result?: InvokeResult; error?: unknown }) => {
-        if (settled) return;
-        settled = true;
-        resolve(o);
-      };
-      controllers.set(controller, { deadline: performance.now() + opts.timeoutMs, settle });
-      try {
-        backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal).then(
-          (result) => settle({ result }),
-          (error: unknown) => settle({ error }),
-        );
-      } catch (error) {
-        settle({ error });
-      }
-    });
+    const a: InFlight = { index, n, deadline: performance.now() + opts.timeoutMs, settled: false };
+    controllers.set(controller, a);
+    // The backend's answer or the abort (timeout, cancel, run failure), whichever comes first, settles the attempt,
+    // so a backend that ignores its signal cannot hang the run.
+    let answer: Promise<InvokeResult>;
+    try {
+      answer = backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (result) => {
+        if (a.settled) return;
+        a.settled = true;
+        finishAttempt(controller, a, result, undefined);
+      },
+      (error: unknown) => {
+        if (a.settled) return;
+        a.settled = true;
+        finishAttempt(controller, a, undefined, error);
+      },
+    );
+  };
+
+  const finishAttempt = (controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) => {
+    const { index, n } = a;
+    const rec = records[index]!;
     controllers.delete(controller);
     inFlight--;
-    const { result, error } = outcome;
     if (failure) {
       settleIfIdle();
       return;

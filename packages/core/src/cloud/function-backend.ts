@@ -9,7 +9,7 @@ import { bundleJob, type Bundle } from "../bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
 import { openEnvelope, openEnvelopeWithStore } from "../runtime.js";
 import { utf8Bytes } from "../store.js";
-import type { Answer, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
+import type { Answer, AttemptContinuation, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
 
 /** The object under a run's prefix that marks who owns it; removed first at clean-up (see `TaskPayload.ownerKey`). */
 export const OWNER_OBJECT = "owner.json";
@@ -70,6 +70,27 @@ interface Current {
 }
 
 const noop = () => undefined;
+
+/** One attempt whose request is out: what to do with the platform's answer, or with the send's failure. */
+class Pending implements AttemptContinuation<InvokeResult> {
+  constructor(
+    private readonly backend: FunctionBackend,
+    private readonly run: Current,
+    private readonly body: string,
+    private readonly signal: AbortSignal,
+    readonly taskIndex: number,
+  ) {}
+
+  answered(answer: Answer): Promise<InvokeResult> {
+    return this.backend.open(answer, this.run.name);
+  }
+
+  failed(err: unknown): Promise<InvokeResult> {
+    const { backend, run, signal } = this;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return backend.recover(err, run, this.body, signal).then((answer) => backend.open(answer, run.name));
+  }
+}
 
 /**
  * A `Backend` for a cloud function platform. One instance may serve several runs, one after another or at once: every
@@ -164,35 +185,56 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     return bundle;
   }
 
-  async invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
+  invoke(req: InvokeRequest, signal: AbortSignal): Promise<InvokeResult> {
     const run = this.current;
-    if (!run) throw new SuperfaasError("INTERNAL", `${this.name} backend used before prepare()`, "call run(), which prepares the backend");
-    const p = this.platform;
-    const limit = p.facts.inlinePayloadBytes;
+    if (!run) return Promise.reject(new SuperfaasError("INTERNAL", `${this.name} backend used before prepare()`, "call run(), which prepares the backend"));
+    const limit = this.platform.facts.inlinePayloadBytes;
     // The body is put together by hand: the task is serialised once, for its size and for the request alike.
     let body = `{"taskIndex":${req.taskIndex},"attempt":${req.attempt}`;
     if (req.task !== undefined) {
       const json = JSON.stringify(req.task);
       // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no counting.
-      if (json.length * 3 > limit && utf8Bytes(json) > limit) body += `,"taskRef":${JSON.stringify(await this.offload(req, json, run, signal))}`;
-      else body += `,"task":${json}`;
+      if (json.length * 3 > limit && utf8Bytes(json) > limit) return this.invokeOffloaded(req, json, run, signal);
+      body += `,"task":${json}`;
     }
-    if (p.store) {
-      body += `,"resultKey":"${run.prefixJson}results/${++this.seq}.json","ownerKey":"${run.prefixJson}${OWNER_OBJECT}","maxInlineBytes":${limit}`;
-    }
-    body += "}";
-    let answer: Answer;
-    try {
-      answer = await p.send(run.name, body, signal);
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      answer = await this.recover(err, run, body, signal);
-    }
-    return this.open(answer, run.name);
+    return this.send(run, this.finishBody(body, run), signal, req.taskIndex);
   }
 
-  /** A failed send: the function vanished (another run deleted it) is redeployed and sent once more; the rest throws. */
-  private async recover(err: unknown, run: Current, body: string, signal: AbortSignal): Promise<Answer> {
+  /** A task over the inline limit goes by reference: uploaded once, then sent as any other. */
+  private async invokeOffloaded(req: InvokeRequest, json: string, run: Current, signal: AbortSignal): Promise<InvokeResult> {
+    const key = await this.offload(req, json, run, signal);
+    return this.send(run, this.finishBody(`{"taskIndex":${req.taskIndex},"attempt":${req.attempt},"taskRef":${JSON.stringify(key)}`, run), signal, req.taskIndex);
+  }
+
+  private finishBody(body: string, run: Current): string {
+    if (this.platform.store) {
+      body += `,"resultKey":"${run.prefixJson}results/${++this.seq}.json","ownerKey":"${run.prefixJson}${OWNER_OBJECT}","maxInlineBytes":${this.platform.facts.inlinePayloadBytes}`;
+    }
+    return `${body}}`;
+  }
+
+  /**
+   * Sends one attempt and opens its answer. Not an async function: an attempt in flight holds its `Pending` (the run,
+   * the body for a resend, the signal), carried by the platform's request where it can (`sendThen`), else one
+   * continuation on `send`.
+   */
+  private send(run: Current, body: string, signal: AbortSignal, taskIndex: number): Promise<InvokeResult> {
+    const p = this.platform;
+    const next = new Pending(this, run, body, signal, taskIndex);
+    let sent: Promise<InvokeResult>;
+    try {
+      sent = p.sendThen ? p.sendThen(run.name, body, signal, next) : p.send(run.name, body, signal).then((a) => next.answered(a), (e: unknown) => next.failed(e));
+    } catch (err) {
+      sent = Promise.reject(err).catch((e: unknown) => next.failed(e));
+    }
+    return sent;
+  }
+
+  /**
+   * A failed send: the function vanished (another run deleted it) is redeployed and sent once more; the rest throws.
+   * @internal Called by `Pending`.
+   */
+  async recover(err: unknown, run: Current, body: string, signal: AbortSignal): Promise<Answer> {
     const te = this.classify(err, run.name);
     if (te !== "missing") throw te;
     const d = run.deployment;
@@ -223,8 +265,11 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     return te;
   }
 
-  /** Counts the invocation, then turns its answer into a result, or throws its failure carrying what it billed. */
-  private async open(answer: Answer, name: string): Promise<InvokeResult> {
+  /**
+   * Counts the invocation, then turns its answer into a result, or throws its failure carrying what it billed.
+   * @internal Called by `Pending`.
+   */
+  async open(answer: Answer, name: string): Promise<InvokeResult> {
     const u = this.usage;
     u.invocations++;
     if (answer.billedMs !== undefined) u.billedMs += answer.billedMs;

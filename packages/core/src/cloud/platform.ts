@@ -49,6 +49,16 @@ export interface Answer extends InvocationFigures {
   failure?: unknown;
 }
 
+/** How the shared part goes on with one attempt once its request is answered or has failed (see `sendThen`). */
+export interface AttemptContinuation<T> {
+  /** The attempt's task, for messages. */
+  readonly taskIndex: number;
+  /** The platform answered. */
+  answered(answer: Answer): T | Promise<T>;
+  /** The request failed as `send` would have rejected. */
+  failed(err: unknown): T | Promise<T>;
+}
+
 /** The object store as the shared part uses it: the ObjectStore contract, and a way to let go of its client. */
 export interface CloudStore extends ObjectStore {
   destroy?(): void;
@@ -88,6 +98,11 @@ export interface CloudPlatform {
   remove(name: string): Promise<void>;
   /** Invokes the function with the task payload (JSON text); rejects with what `classify` understands. */
   send(name: string, payload: string, signal: AbortSignal): Promise<Answer>;
+  /**
+   * Optional: `send(...).then((a) => next.answered(a), (e) => next.failed(e))`, for a transport that can carry `next`
+   * with its request, so an attempt in flight holds no continuation of its own.
+   */
+  sendThen?<T>(name: string, payload: string, signal: AbortSignal, next: AttemptContinuation<T>): Promise<T>;
   /** Turns a rejection of `send`, or an Answer's `failure`, into a TaskError; "missing" when the function is gone. */
   classify(error: unknown, name: string): TaskError | "missing";
   /** Estimated cost in US dollars of the attempts, where the platform bills for them. */
