@@ -48,18 +48,18 @@ function configureWasm(): void {
 
 /**
  * Makes `engine` the active TensorFlow.js backend (initialising it on first use) and returns a label for reports,
- * "wasm-simd" or "cpu". Throws BAD_INPUT when the runtime cannot run the SIMD WebAssembly build.
+ * "wasm-simd" or "cpu". Where WebAssembly has no SIMD (Node.js 14, an OpenWhisk `nodejs:14` kind) `wasm` runs on
+ * the plain-JavaScript engine instead: the same model and predictions, slower, and the label says so.
  */
-export async function useEngine(engine: Engine): Promise<string> {
+export async function useEngine(requested: Engine): Promise<string> {
   if (!prodMode) {
     tf.enableProdMode(); // skips per-op NaN checks and the "install tfjs-node" banner
     prodMode = true;
   }
+  let engine = requested;
   if (engine === "wasm") {
-    if (!(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))) {
-      throw new SuperfaasError("BAD_INPUT", "this runtime's WebAssembly has no SIMD support, which the wasm engine needs", "pass --engine cpu (slower, same model)");
-    }
-    configureWasm();
+    if (await wasmSimdSupported()) configureWasm();
+    else engine = "cpu";
   } else if (engine !== "cpu") {
     throw new SuperfaasError("BAD_INPUT", `unknown engine ${JSON.stringify(engine)}`, `use one of: ${ENGINES.join(", ")}`);
   }
@@ -69,4 +69,9 @@ export async function useEngine(engine: Engine): Promise<string> {
   }
   await tf.ready();
   return engine === "wasm" ? "wasm-simd" : "cpu";
+}
+
+/** Whether this runtime's WebAssembly validates SIMD instructions (asked once; TensorFlow.js asks the same way). */
+async function wasmSimdSupported(): Promise<boolean> {
+  return Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
 }
