@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Socket } from "node:net";
 import { startLambdaEmulator, startOpenWhiskEmulator, startS3Server, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
 import { fixture } from "./helpers.js";
-import { built, canRunAs, errorLines, NOBODY, notBuilt, superfaas } from "./process.js";
+import { built, canRunAs, errorLines, NOBODY, notBuilt, signalWhen, superfaas } from "./process.js";
 
 const failing = fixture("failing-jobs.mjs");
 const REPEAT = 4;
@@ -121,25 +121,17 @@ describe.skipIf(!built)(`signals${notBuilt}`, () => {
     it("SIGTERM removes the deployed action and the run's objects before exiting 143", async () => {
       const { apihost, auth, namespace } = ow.clientOptions;
       const bucket = "sigterm-test";
-      let sent = false;
+      // Once every task is in flight, its object is under the run's prefix.
+      const signal = signalWhen(() => ow.stats.invocations >= 4);
       const r = await superfaas(
         ["run", failing, "--job", "big-task-slow", "--backend", "openwhisk", "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null"]
           .concat(["--bucket", bucket, "--s3-endpoint", s3.endpoint, "--s3-region", "us-east-1", "--concurrency", "4", "--timeout", "60"]),
         {
           env: { ...process.env, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey },
-          onStart: (child) => {
-            // Once every task is in flight, its object is under the run's prefix.
-            const poll = setInterval(() => {
-              if (ow.stats.invocations < 4) return;
-              clearInterval(poll);
-              sent = true;
-              child.kill("SIGTERM");
-            }, 50);
-            child.on("exit", () => clearInterval(poll));
-          },
+          onStart: signal.onStart,
         },
       );
-      expect(sent).toBe(true);
+      expect(signal.sent).toBe(true);
       expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
       expect(r.code).toBe(143);
       const actions = await fetch(`${apihost}/api/v1/namespaces/${namespace}/actions`, { headers: { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } });
@@ -193,25 +185,17 @@ describe.skipIf(!built)(`signals${notBuilt}`, () => {
 
     it("after a cancelled run with large results, nothing lands late: the bucket holds nothing under the run's prefix", async () => {
       const bucket = "lambda-cancel-test";
-      let sent = false;
+      // Once all 4 invocations run, each will write its 6.5 MB partial under the run's prefix when its sleep ends.
+      const signal = signalWhen(() => lambda.stats.invocations >= 4);
       const r = await superfaas(
         ["run", failing, "--job", "big-result-slow", "--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--role", TEST_ROLE]
           .concat(["--bucket", bucket, "--s3-endpoint", s3.endpoint, "--concurrency", "4", "--function-timeout", "60", "--timeout", "60"]),
         {
           env: env(),
-          onStart: (child) => {
-            // Once all 4 invocations run, each will write its 6.5 MB partial under the run's prefix when its sleep ends.
-            const poll = setInterval(() => {
-              if (lambda.stats.invocations < 4) return;
-              clearInterval(poll);
-              sent = true;
-              child.kill("SIGTERM");
-            }, 50);
-            child.on("exit", () => clearInterval(poll));
-          },
+          onStart: signal.onStart,
         },
       );
-      expect(sent).toBe(true);
+      expect(signal.sent).toBe(true);
       expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
       expect(r.code).toBe(143);
       expect(lambda.functionNames()).toEqual([]);

@@ -7,7 +7,7 @@ import { createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
-import { built, errorLines, notBuilt, superfaas } from "./process.js";
+import { built, errorLines, notBuilt, signalWhen, superfaas } from "./process.js";
 
 const connect = (em: OpenWhiskEmulator) => ["--backend", "openwhisk", "--apihost", em.url, "--auth", em.auth, "--namespace", em.namespace, "--wskprops", "/dev/null"];
 const data = fileURLToPath(new URL("../../../examples/image-classification/test/fixtures", import.meta.url));
@@ -93,21 +93,11 @@ describe.skipIf(!built)(`an endpoint that accepts connections and never answers$
   });
 
   it("the first Ctrl-C (SIGINT) ends the wait at once", async () => {
-    let sent = false;
     const before = accepted;
-    const r = await superfaas(["run", "pi", "--points", "1e6", ...flags()], {
-      onStart: (child) => {
-        // Once this process is waiting on the endpoint (its first request is in).
-        const poll = setInterval(() => {
-          if (accepted === before) return;
-          clearInterval(poll);
-          sent = true;
-          child.kill("SIGINT");
-        }, 20);
-        child.on("exit", () => clearInterval(poll));
-      },
-    });
-    expect(sent).toBe(true);
+    // Once this process is waiting on the endpoint (its first request is in).
+    const signal = signalWhen(() => accepted !== before, "SIGINT");
+    const r = await superfaas(["run", "pi", "--points", "1e6", ...flags()], { onStart: signal.onStart });
+    expect(signal.sent).toBe(true);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
     expect(r.code).toBe(130);
   });

@@ -45,3 +45,23 @@ export function canRunAs(uid: number): boolean {
   if (!built || process.getuid?.() !== 0) return false;
   return spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(bin)}, 4)`], { uid, gid: uid }).status === 0;
 }
+
+/**
+ * An `onStart` that sends `signal` to the CLI once `ready()` holds (polled every 20 ms while the CLI runs); `sent`
+ * tells afterwards whether it was sent.
+ */
+export function signalWhen(ready: () => boolean, signal: NodeJS.Signals = "SIGTERM") {
+  const state = {
+    sent: false,
+    onStart(child: ChildProcess) {
+      const poll = setInterval(() => {
+        if (!ready()) return;
+        clearInterval(poll);
+        state.sent = true;
+        child.kill(signal);
+      }, 20);
+      child.on("exit", () => clearInterval(poll));
+    },
+  };
+  return state;
+}
