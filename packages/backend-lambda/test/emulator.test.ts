@@ -14,7 +14,7 @@ import {
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
 } from "@aws-sdk/client-lambda";
-import { startLambdaEmulator, type LambdaEmulator } from "@superfaas/testing";
+import { RIC_AVAILABLE, startLambdaEmulator, type LambdaEmulator } from "@superfaas/testing";
 import { decodeLogResult, parseReportLine } from "../src/index.js";
 import { TEST_ROLE } from "./helpers.js";
 
@@ -52,6 +52,21 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
   afterAll(async () => {
     client?.destroy();
     await emu?.close();
+  });
+
+  // Which runtime ran is in the test's name: AWS's runtime interface client when setup could build it, else the fallback.
+  it(`runs each environment with ${RIC_AVAILABLE && process.env.SUPERFAAS_LAMBDA_RIC !== "0" ? "aws-lambda-ric 4.x on Node.js 22 (as nodejs22.x)" : "the emulator's own runtime loop (aws-lambda-ric not built, or SUPERFAAS_LAMBDA_RIC=0)"}`, async () => {
+    expect(emu.runtimeClient).toBe(RIC_AVAILABLE && process.env.SUPERFAAS_LAMBDA_RIC !== "0" ? "aws-lambda-ric" : "emulator-loop");
+    await create("which", { Code: { ZipFile: code("exports.handler = async () => ({ node: process.version, api: process.env.AWS_LAMBDA_RUNTIME_API ?? null });") } });
+    await waitUntilFunctionActiveV2(waiter(), { FunctionName: "which" });
+    const { text } = await invoke("which", {});
+    const out = JSON.parse(text) as { node: string; api: string | null };
+    if (emu.runtimeClient === "aws-lambda-ric") {
+      expect(out.node).toMatch(/^v22\./);
+      expect(out.api).toMatch(/^127\.0\.0\.1:\d+$/);
+    } else {
+      expect(out.api).toBeNull();
+    }
   });
 
   it("creates a function Pending, then Active, as waitUntilFunctionActiveV2 sees it", async () => {

@@ -29,6 +29,12 @@ export interface LambdaEmulatorOptions {
    * process, without isolation, crash or timeout enforcement; for client-side throughput benchmarks only.
    */
   runner?: "process" | "inline";
+  /**
+   * What the process environments run. "aws-lambda-ric" (the default when scripts/setup.mjs could build it): Node.js 22
+   * running AWS's runtime interface client against a Runtime API the environment serves, as nodejs22.x does.
+   * "emulator-loop" (the fallback, or with SUPERFAAS_LAMBDA_RIC=0): the emulator's own runtime loop over IPC.
+   */
+  runtimeClient?: LambdaRuntimeClient;
   /** Parent of the emulator's temporary directory (default the OS temp dir). */
   workDir?: string;
 }
@@ -85,6 +91,8 @@ export interface LambdaEmulator {
   endpoint: string;
   port: number;
   region: string;
+  /** Which runtime the process environments run (see `LambdaEmulatorOptions.runtimeClient`), so tests can say which ran. */
+  runtimeClient: LambdaRuntimeClient;
   /**
    * Credentials for clients. Every request's SigV4 signature is verified with the AWS SDK's signer: signed with these
    * or with `options.credentials` (the environments') it is accepted; otherwise refused with 403.
@@ -108,3 +116,7 @@ export interface LambdaEmulator {
 
 /** Starts the emulator on loopback. */
 export declare function startLambdaEmulator(options?: LambdaEmulatorOptions): Promise<LambdaEmulator>;
+
+export type LambdaRuntimeClient = "aws-lambda-ric" | "emulator-loop";
+/** Whether Node.js 22 and aws-lambda-ric were installed and built (packages/testing/lambda-ric). */
+export declare const RIC_AVAILABLE: boolean;

@@ -5,13 +5,14 @@
 // It answers the way Lambda does (function errors as HTTP 200 + X-Amz-Function-Error, the base64 log tail with its
 // REPORT line, 413/429 error shapes) and injects faults on demand. Plain ESM so vitest and bench/ can both use it.
 import { createServer } from "node:http";
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { unzipSync } from "fflate";
 import { SignatureError, sigV4Verifier } from "./sigv4.mjs";
 
@@ -34,6 +35,14 @@ const RESERVED_ENV = new Set([
 /** What the emulator hands its callers; requests signed with these (or with the environments' credentials) are accepted. */
 const CLIENT_CREDENTIALS = Object.freeze({ accessKeyId: "AKIDEMULATORCLIENT", secretAccessKey: "emulator-client-secret" });
 const RUNTIME_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "runtime.mjs");
+// Node.js 22 and AWS's runtime interface client (aws-lambda-ric 4.x, as nodejs22.x runs it), installed and built by
+// scripts/setup.mjs into packages/testing/lambda-ric. Without them the emulator's own runtime loop (runtime.mjs) runs.
+const RIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "lambda-ric", "node_modules");
+const RIC_NODE = join(RIC_DIR, "node", "bin", "node");
+const RIC_INDEX = join(RIC_DIR, "aws-lambda-ric", "index.mjs");
+const RIC_PRELOAD = join(dirname(fileURLToPath(import.meta.url)), "ric-preload.mjs");
+/** Whether the real runtime interface client is here: its Node.js 22 binary, its code and its built native part. */
+export const RIC_AVAILABLE = existsSync(RIC_NODE) && existsSync(RIC_INDEX) && existsSync(join(RIC_DIR, "aws-lambda-ric", "rapid-client.node"));
 
 // Children are killed when this process exits, however it exits, so a failed test never leaks environments.
 const liveChildren = new Set();
@@ -81,19 +90,10 @@ class Env {
   }
 }
 
-/** An execution environment in its own Node.js process. */
-class ProcessEnv extends Env {
-  constructor(emu, fn) {
-    super(emu, fn);
-    this.log = [];
-    this.logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll("-", "/")}/[$LATEST]${randomUUID().replaceAll("-", "")}`;
-    const live = fn.live;
-    const heapMb = Math.max(48, Math.floor(live.memorySize * 0.9));
-    this.child = fork(RUNTIME_SCRIPT, [], {
-      cwd: live.codeDir,
-      execArgv: [`--max-old-space-size=${heapMb}`],
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: {
+/** The environment variables Lambda sets in an execution environment. */
+function environment(emu, fn, logStreamName) {
+  const live = fn.live;
+  return {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         LANG: "en_US.UTF-8",
         TZ: ":UTC",
@@ -109,14 +109,36 @@ class ProcessEnv extends Env {
         AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
         AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
-        AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
+        AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
         AWS_LAMBDA_LOG_FORMAT: live.logFormat,
         // Lambda hands every environment the execution role's temporary credentials.
         AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
         ...(emu.credentials.sessionToken ? { AWS_SESSION_TOKEN: emu.credentials.sessionToken } : {}),
-      },
+  };
+}
+
+/** An execution environment in its own Node.js process. */
+class ProcessEnv extends Env {
+  /** `external`: a subclass starts the process and speaks to it itself. */
+  constructor(emu, fn, external = false) {
+    super(emu, fn);
+    this.kind = "emulator-loop";
+    this.log = [];
+    this.logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll("-", "/")}/[$LATEST]${randomUUID().replaceAll("-", "")}`;
+    if (external) return;
+    const live = fn.live;
+    const heapMb = Math.max(48, Math.floor(live.memorySize * 0.9));
+    this.child = fork(RUNTIME_SCRIPT, [], {
+      cwd: live.codeDir,
+      execArgv: [`--max-old-space-size=${heapMb}`],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: environment(emu, fn, this.logStreamName),
     });
+    this.wire(emu);
+  }
+
+  wire(emu) {
     track(this.child);
     const onOutput = (chunk) => this.append(chunk.toString("utf8"));
     this.child.stdout?.on("data", onOutput);
@@ -148,7 +170,7 @@ class ProcessEnv extends Env {
   }
 
   /** Loads the handler; resolves with `{initMs}` or `{initError...}`. An init that outlasts the timeout is killed. */
-  init(delayMs, timeoutSeconds) {
+  init(delayMs, timeoutSeconds, external = false) {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.kill();
@@ -159,6 +181,7 @@ class ProcessEnv extends Env {
         this.onInit = undefined;
         resolve(msg);
       };
+      if (external) return;
       try {
         this.child.send({ type: "init", delayMs });
       } catch {
@@ -168,7 +191,7 @@ class ProcessEnv extends Env {
   }
 
   /** Runs one invocation; resolves with the runtime's reply, `{type:"exit"}` or `{type:"timeout"}`. */
-  run(msg, timeoutMs) {
+  run(msg, timeoutMs, external = false) {
     return new Promise((resolve) => {
       const t0 = performance.now();
       const timer = setTimeout(() => {
@@ -182,6 +205,7 @@ class ProcessEnv extends Env {
         this.onReply = undefined;
         resolve({ durationMs: performance.now() - t0, ...reply });
       };
+      if (external) return;
       try {
         this.child.send({ type: "invoke", ...msg });
       } catch {
@@ -193,10 +217,163 @@ class ProcessEnv extends Env {
   kill() {
     this.dead = true;
     try {
-      this.child.kill("SIGKILL");
+      this.child?.kill("SIGKILL");
     } catch {
       /* already gone */
     }
+  }
+}
+
+/**
+ * An execution environment as nodejs22.x runs it: Node.js 22 running AWS's runtime interface client
+ * (`aws-lambda-ric index.handler`) against a Runtime API (2018-06-01) this environment serves on loopback. The
+ * client loads the handler (init ends at its first GET .../invocation/next, or with POST .../init/error), then
+ * takes one invocation at a time and answers on .../response or .../error.
+ */
+class RicEnv extends ProcessEnv {
+  constructor(emu, fn) {
+    super(emu, fn, true);
+    this.kind = "aws-lambda-ric";
+    this.pendingNext = undefined;
+    this.queued = undefined;
+    this.current = undefined;
+    this.initDone = false;
+    this.started = this.start(emu, fn);
+  }
+
+  async start(emu, fn) {
+    const live = fn.live;
+    this.server = createServer((req, res) => this.serve(req, res));
+    await new Promise((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    if (this.dead) return void this.server.close();
+    const heapMb = Math.max(48, Math.floor(live.memorySize * 0.9));
+    this.child = spawn(RIC_NODE, [`--max-old-space-size=${heapMb}`, "--import", pathToFileURL(RIC_PRELOAD).href, RIC_INDEX, live.handler], {
+      cwd: live.codeDir,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...environment(emu, fn, this.logStreamName), AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${this.server.address().port}` },
+    });
+    this.child.once("exit", (code, signal) => {
+      this.server.close();
+      const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
+      this.initEnded({ type: "initError", errorType: "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
+    });
+    this.wire(emu);
+  }
+
+  serve(req, res) {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const path = req.url ?? "";
+      if (req.method === "GET" && path === "/2018-06-01/runtime/invocation/next") {
+        this.pendingNext = res;
+        if (!this.initDone) this.initEnded({ type: "ready" });
+        return this.deliver();
+      }
+      const done = (status = 202) => {
+        res.writeHead(status, { "Content-Type": "application/json" });
+        res.end(status === 202 ? '{"status":"OK"}' : "{}");
+      };
+      if (req.method === "POST" && path === "/2018-06-01/runtime/init/error") {
+        done();
+        return this.initEnded({ type: "initError", ...parseError(body) });
+      }
+      const m = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(path);
+      if (req.method === "POST" && m && this.current === decodeURIComponent(m[1])) {
+        this.current = undefined;
+        done();
+        const maxMemoryMb = this.peakMemoryMb();
+        return this.onReply?.(m[2] === "response" ? { type: "result", payload: body, maxMemoryMb } : { type: "error", ...parseError(body), maxMemoryMb });
+      }
+      done(400);
+    });
+  }
+
+  /** The init phase's outcome, kept for init() when it comes before init() asks. */
+  initEnded(msg) {
+    if (this.initDone) return;
+    this.initDone = true;
+    this.initResult = msg;
+    this.onInit?.(msg);
+  }
+
+  /** Hands the queued invocation to the client's waiting GET .../next. */
+  deliver() {
+    if (!this.pendingNext || !this.queued) return;
+    const { msg } = this.queued;
+    this.queued = undefined;
+    const res = this.pendingNext;
+    this.pendingNext = undefined;
+    this.current = msg.requestId;
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Lambda-Runtime-Aws-Request-Id": msg.requestId,
+      "Lambda-Runtime-Deadline-Ms": String(Date.now() + msg.timeoutMs),
+      "Lambda-Runtime-Invoked-Function-Arn": msg.arn,
+    });
+    res.end(msg.event);
+  }
+
+  /** Peak resident memory of the environment's process (VmHWM), as Lambda's REPORT line has it. */
+  peakMemoryMb() {
+    try {
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"))?.[1] ?? 0);
+      return Math.ceil(kb / 1024);
+    } catch {
+      return 0;
+    }
+  }
+
+  async init(delayMs, timeoutSeconds) {
+    await this.started;
+    const t0 = performance.now();
+    const msg = this.initResult ?? (await super.init(0, timeoutSeconds, true));
+    if (msg.type === "ready" && delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    return { ...msg, initMs: performance.now() - t0 };
+  }
+
+  run(msg, timeoutMs) {
+    if (msg.inject?.kind === "throw") {
+      // A platform-injected function error: answered here, the environment lives on, as after a handled throw.
+      const err = { errorType: msg.inject.name || "Error", errorMessage: msg.inject.message ?? "injected function error" };
+      const trace = [`${err.errorType}: ${err.errorMessage}`, "    at injectedFailure (file:///var/runtime/emulator-fault.mjs:1:1)"];
+      return Promise.resolve({ type: "error", ...err, trace, durationMs: 0, maxMemoryMb: this.peakMemoryMb() });
+    }
+    const reply = super.run(msg, timeoutMs, true);
+    if (msg.inject?.kind === "exit") {
+      // A crash in the middle of the invocation: the client blocks the event loop in its native GET .../next, so
+      // the exit order goes over IPC first and the event after it; once the handler has run, before the client
+      // posts its response (it waits a setImmediate), ric-preload.mjs reads the order and exits with that status.
+      try {
+        this.child.send({ type: "exit", code: msg.inject.code ?? 1 }, () => {
+          this.queued = { msg };
+          this.deliver();
+        });
+      } catch {
+        this.kill();
+      }
+    } else if (msg.inject?.kind !== "hang") {
+      // A hang holds the event back; the timer kills the environment as Lambda does at the time limit.
+      this.queued = { msg };
+      this.deliver();
+    }
+    return reply;
+  }
+
+  kill() {
+    super.kill();
+    this.server?.close();
+    this.server?.closeAllConnections?.();
+  }
+}
+
+function parseError(body) {
+  try {
+    const e = JSON.parse(body);
+    return { errorType: String(e.errorType ?? "Error"), errorMessage: String(e.errorMessage ?? ""), trace: Array.isArray(e.trace) ? e.trace : [] };
+  } catch {
+    return { errorType: "Runtime.Unknown", errorMessage: body, trace: [] };
   }
 }
 
@@ -277,6 +454,9 @@ export async function startLambdaEmulator(options = {}) {
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     initDelayMs: options.initDelayMs ?? 0,
     runner: options.runner ?? "process",
+    // Which runtime the process environments run: AWS's runtime interface client when it was built (see RIC_AVAILABLE),
+    // else the emulator's own loop. SUPERFAAS_LAMBDA_RIC=0 (or the option) forces the loop.
+    runtimeClient: options.runtimeClient ?? (RIC_AVAILABLE && process.env.SUPERFAAS_LAMBDA_RIC !== "0" ? "aws-lambda-ric" : "emulator-loop"),
     scaling: { environments: options.scaling?.environments ?? 1000, perMs: options.scaling?.perMs ?? 10_000 },
     envSeq: 0,
     forget: (env) => forget(env),
@@ -591,7 +771,7 @@ export async function startLambdaEmulator(options = {}) {
       idle.kill();
       forget(idle);
     }
-    const env = emu.runner === "inline" ? new InlineEnv(emu, fn) : new ProcessEnv(emu, fn);
+    const env = emu.runner === "inline" ? new InlineEnv(emu, fn) : emu.runtimeClient === "aws-lambda-ric" ? new RicEnv(emu, fn) : new ProcessEnv(emu, fn);
     env.busy = true;
     envs.add(env);
     fn.spawns.push(now);
@@ -959,6 +1139,7 @@ export async function startLambdaEmulator(options = {}) {
     endpoint,
     port: address.port,
     region: emu.region,
+    runtimeClient: emu.runtimeClient,
     credentials: { ...CLIENT_CREDENTIALS },
     stats,
     faults: {
