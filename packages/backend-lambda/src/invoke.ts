@@ -206,9 +206,36 @@ export class LambdaInvoker {
         call.sentAt = Date.now();
         handler.dispatch(signed as unknown as SdkHttpRequest, call);
       },
-      (err: unknown) => call.unsent(err),
+      (err: unknown) => {
+        // The request never went out. The direct path leans on SDK internals (protocol, operation schema, signer): a
+        // failure there is no reason to fail the task, so this invocation and every later one take client.send(),
+        // which fails on its own terms if the cause was not ours (credentials, say).
+        this.abandonDirect(err);
+        if (signal.aborted) return call.unsent(signal.reason);
+        this.client.send(new InvokeCommand(input), { abortSignal: signal }).then(
+          (o) => {
+            try {
+              call.resolve(then(o, arg));
+            } catch (e) {
+              call.reject(e);
+            }
+          },
+          (e: unknown) => call.unsent(e),
+        );
+      },
     );
     return out;
+  }
+
+  /** Why the direct path was given up for the rest of this invoker's life, if it was. */
+  abandoned: unknown;
+
+  /** Every later invocation goes through `client.send()`. */
+  abandonDirect(err: unknown): void {
+    if (!this.direct) return;
+    this.direct = undefined;
+    this.learnDirect = false;
+    this.abandoned = err;
   }
 
   /** Any other request handler: its own `handle()`. */
@@ -244,7 +271,10 @@ export class LambdaInvoker {
   finish(d: Direct, response: HttpResponseLike, sentAt: number): Promise<InvokeCommandOutput> {
     if (d.sampleClock) sampleClockOffset(this.client.config as unknown as ClientConfig, response, sentAt);
     return (d.protocol.deserializeResponse(d.operation, d.context, response) as Promise<InvokeCommandOutput>).catch((err: unknown) => {
-      const e = err as ResponseError;
+      const e = err as ResponseError & { $fault?: unknown };
+      // A modelled exception carries $fault; anything else is the protocol code failing on a real answer. The
+      // invocation ran (it is not sent again), but later ones take client.send().
+      if (!e || typeof e !== "object" || !("$fault" in e)) this.abandonDirect(err);
       if (e && typeof e === "object" && !("$metadata" in e)) {
         e.$metadata = { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] };
       }

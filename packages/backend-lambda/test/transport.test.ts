@@ -71,6 +71,11 @@ describe("invocations through the direct path answer and fail as client.send() d
   let sdk: LambdaInvoker;
   let direct: LambdaInvoker;
   const clients: LambdaClient[] = [];
+  const make = () => {
+    const c = client(emu.endpoint, emu.region, emu.credentials);
+    clients.push(c);
+    return c;
+  };
   const both = async (name: string, event: unknown, extra: Partial<InvokeCommandInput> = {}, arm?: () => void) => {
     arm?.();
     const a = sdk.invoke(input(name, event, extra), signal());
@@ -82,11 +87,6 @@ describe("invocations through the direct path answer and fail as client.send() d
 
   beforeAll(async () => {
     emu = await startLambdaEmulator({ pendingMs: 50, updateMs: 50, maxEnvironments: 4 });
-    const make = () => {
-      const c = client(emu.endpoint, emu.region, emu.credentials);
-      clients.push(c);
-      return c;
-    };
     const control = make();
     await control.send(
       new CreateFunctionCommand({
@@ -154,6 +154,21 @@ describe("invocations through the direct path answer and fail as client.send() d
       expect(fb).toMatchObject({ ...expected, requestId: "string" });
     });
   }
+
+  it("falls back to client.send() for the rest of its life when the direct path's SDK internals fail", async () => {
+    const invoker = new LambdaInvoker(make());
+    await invoker.invoke(input("echo", { n: 1 }), signal());
+    expect(await invoker.settled()).toBe("direct");
+    // What an SDK upgrade that moved an internal would look like: the signer the direct path took up now throws.
+    const internals = invoker as unknown as { direct: { signer: { sign: () => Promise<never> } } };
+    const broken = new TypeError("signer.sign is not a function");
+    internals.direct.signer = { sign: () => Promise.reject(broken) };
+    const out = await invoker.invoke(input("echo", { n: 2 }), signal());
+    expect(answer(out).payload).toEqual({ echo: { n: 2 } });
+    expect(invoker.path).toBe("sdk");
+    expect(invoker.abandoned).toBe(broken);
+    expect(answer(await invoker.invoke(input("echo", { n: 3 }), signal())).payload).toEqual({ echo: { n: 3 } });
+  });
 
   it("rejects at once when the attempt is aborted in flight", async () => {
     const ac = new AbortController();
