@@ -15,6 +15,7 @@ import { dirname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { unzipSync } from "fflate";
 import { SignatureError, sigV4Verifier } from "./sigv4.mjs";
+import { readBody } from "../http-body.mjs";
 
 /** Largest synchronous request payload Lambda accepts (6 MiB). */
 export const REQUEST_LIMIT = 6 * 1024 * 1024;
@@ -949,18 +950,6 @@ export async function startLambdaEmulator(options = {}) {
 
   // ---- HTTP ----
 
-  function readBody(req, limit) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      let size = 0;
-      req.on("data", (c) => {
-        size += c.length;
-        if (size <= limit) chunks.push(c);
-      });
-      req.on("end", () => resolve({ buf: size <= limit ? Buffer.concat(chunks) : Buffer.alloc(0), size }));
-      req.on("error", reject);
-    });
-  }
   const readJson = (buf) => {
     try {
       return buf.length ? JSON.parse(buf.toString("utf8")) : {};

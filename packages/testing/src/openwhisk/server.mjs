@@ -14,6 +14,7 @@ import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { readBody } from "../http-body.mjs";
 
 const PROXY = join(dirname(fileURLToPath(import.meta.url)), "proxy.mjs");
 /** The runtime writes this line to stdout and stderr after each activation; the logs of one end there. */
@@ -271,18 +272,10 @@ export class OpenWhiskEmulator {
     this.send(res, status, { error, code: hex(16) }, headers);
   }
 
-  /** Reads a body, keeping at most `limit` bytes; `size` counts all of it. */
-  readBody(req, limit) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      let size = 0;
-      req.on("data", (c) => {
-        size += c.length;
-        if (size <= limit) chunks.push(c);
-      });
-      req.on("error", reject);
-      req.on("end", () => resolve({ size, tooLarge: size > limit, text: size > limit ? "" : Buffer.concat(chunks).toString("utf8") }));
-    });
+  /** Reads a body, keeping at most `limit` bytes as text; `size` counts all of it. */
+  async readBody(req, limit) {
+    const { buf, size, tooLarge } = await readBody(req, limit);
+    return { size, tooLarge, text: buf.toString("utf8") };
   }
 
   authorized(req) {
