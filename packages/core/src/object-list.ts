@@ -3,7 +3,6 @@
 import { stat, readdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { XMLParser } from "fast-xml-parser";
 import { SuperfaasError } from "./errors.js";
 import { parseS3Url, type ObjectInfo } from "./objects.js";
 import { ObjectReadError, s3AccessFromEnv, s3Client, s3HttpUrl, type S3Access } from "./object-reader.js";
@@ -31,7 +30,10 @@ async function listLocal(url: string): Promise<ObjectInfo[]> {
   return out;
 }
 
-const parser = new XMLParser({ isArray: (name) => name === "Contents" });
+// Loaded on first listing: job modules are bundled into functions whole, and functions never list.
+type ListPage = { ListBucketResult?: { Contents?: Array<{ Key: unknown; Size: unknown }>; IsTruncated?: unknown } };
+let parser: Promise<{ parse(xml: string): ListPage }> | undefined;
+const xml = () => (parser ??= import("fast-xml-parser").then((m) => new m.XMLParser({ isArray: (name) => name === "Contents" })));
 
 function s3Failure(what: string, status: number, body: string): ObjectReadError {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
@@ -47,8 +49,8 @@ async function listPrefix(bucket: string, prefix: string, access: S3Access): Pro
     const res = await s3Client(access).fetch(`${base}?prefix=${encodeURIComponent(prefix)}${marker ? `&marker=${encodeURIComponent(marker)}` : ""}`);
     const body = await res.text();
     if (res.status !== 200) throw s3Failure(`listing s3://${bucket}/${prefix}`, res.status, body);
-    const page = parser.parse(body).ListBucketResult ?? {};
-    const contents: Array<{ Key: unknown; Size: unknown }> = page.Contents ?? [];
+    const page = (await xml()).parse(body).ListBucketResult ?? {};
+    const contents = page.Contents ?? [];
     for (const c of contents) {
       const key = String(c.Key);
       if (!key.endsWith("/")) out.push({ url: `s3://${bucket}/${key}`, size: Number(c.Size) });
@@ -89,4 +91,27 @@ export async function listObjects(source: string, access: S3Access = s3AccessFro
   }
   if (!found.length) throw new SuperfaasError("BAD_INPUT", `no objects at ${url}`, "check the bucket and prefix, or upload the data first");
   return found;
+}
+
+/** Writes an object to S3 (`s3://bucket/key`) or a local file (`file:///path`, folders made as needed). */
+export async function putObject(url: string, body: Uint8Array | string, access: S3Access = s3AccessFromEnv()): Promise<void> {
+  const target = toDataUrl(url);
+  if (target.startsWith("file://")) {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const { dirname } = await import("node:path");
+    const path = fileURLToPath(target);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, body);
+    return;
+  }
+  const res = await s3Client(access).fetch(s3HttpUrl(target, access), { method: "PUT", body });
+  if (res.status !== 200) {
+    const text = await res.text();
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+    throw new SuperfaasError(
+      "BAD_INPUT",
+      `cannot write ${target}: HTTP ${res.status}${code ? ` ${code}` : ""}`,
+      code === "NoSuchBucket" ? "create the bucket first" : "check the S3 credentials, the endpoint (AWS_ENDPOINT_URL_S3) and the bucket policy",
+    );
+  }
 }
