@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SuperfaasError } from "./errors.js";
 import { parseS3Url, type ObjectInfo } from "./objects.js";
-import { ObjectReadError, s3AccessFromEnv, s3Client, s3HttpUrl, type S3Access } from "./object-reader.js";
+import { ensureWebCrypto, ObjectReadError, s3AccessFromEnv, s3Client, s3HttpUrl, type S3Access } from "./object-reader.js";
 
 /** Turns a local path (relative to the working directory) or a `file:` URL into a `file:` URL; other URLs pass. */
 export function toDataUrl(source: string): string {
@@ -76,6 +76,7 @@ export async function listObjects(source: string, access: S3Access = s3AccessFro
   const url = toDataUrl(source);
   if (url.startsWith("file://")) return listLocal(url);
   const { bucket, key } = parseS3Url(url);
+  await ensureWebCrypto();
   let found: ObjectInfo[];
   try {
     const one = key && !key.endsWith("/") ? await headObject(url, access) : undefined;
@@ -104,6 +105,7 @@ export async function putObject(url: string, body: Uint8Array | string, access: 
     await writeFile(path, body);
     return;
   }
+  await ensureWebCrypto();
   const res = await s3Client(access).fetch(s3HttpUrl(target, access), { method: "PUT", body });
   if (res.status !== 200) {
     const text = await res.text();

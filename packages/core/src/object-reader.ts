@@ -76,6 +76,20 @@ export function s3Client(access: S3Access): AwsClient {
   return c;
 }
 
+/**
+ * aws4fetch signs with the global WebCrypto, which Node.js 18 (OpenWhisk's nodejs:18 kind) does not expose by
+ * default; Node's own implementation is installed there once.
+ */
+export async function ensureWebCrypto(): Promise<void> {
+  if (typeof fetch !== "function") {
+    throw new SuperfaasError("BACKEND_CONFIG", `reading from S3 needs Node.js 18 or newer (global fetch); this is ${process.version}`, "deploy on a newer runtime (OpenWhisk: --kind nodejs:20)");
+  }
+  if (!(globalThis as { crypto?: unknown }).crypto) {
+    const { webcrypto } = await import("node:crypto");
+    Object.defineProperty(globalThis, "crypto", { value: webcrypto, configurable: true, writable: true });
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Retries `attempt` on retryable ObjectReadErrors and network errors, with exponential backoff and jitter. */
@@ -99,6 +113,7 @@ async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Pro
 }
 
 async function fetchS3(url: string, start: number, end: number, access: S3Access): Promise<Uint8Array> {
+  await ensureWebCrypto();
   const res = await s3Client(access).fetch(s3HttpUrl(url, access), { headers: { Range: `bytes=${start}-${end - 1}` } });
   if (res.status === 206 || res.status === 200) {
     const body = new Uint8Array(await res.arrayBuffer());
