@@ -101,9 +101,12 @@ describe("image-classification --data s3:// on local, openwhisk and lambda", () 
     }
   });
 
-  it.skipIf(!built)(`fails with one error line when the data is not there${notBuilt}`, async () => {
+  it.skipIf(!built)(`fails with one error line when the data is not there or a flag is wrong${notBuilt}`, async () => {
     const r = await superfaas(["run", "image-classification", "--backend", "local", "--data", "s3://data/nowhere", "--images", "10"], { env: { ...process.env } });
     expect(r.code).not.toBe(0);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[BAD_INPUT\]: Fashion-MNIST file not found: s3:\/\/data\/nowhere\/t10k-(images|labels)-idx\d-ubyte — upload the uncompressed IDX files first/)]);
+    const wc = await superfaas(["run", "wordcount", "--data", "s3://data/fashion/", "--chunk", "0x10"], { env: { ...process.env } });
+    expect(wc.code).toBe(2);
+    expect(errorLines(wc.stderr)).toEqual([expect.stringMatching(/^error\[BAD_INPUT\]: invalid value "0x10" for chunk/)]);
   });
 });

@@ -68,11 +68,13 @@ async function headObject(url: string, access: S3Access): Promise<ObjectInfo | u
 }
 
 /**
- * The objects a source names, with their sizes: a file or every file under a folder (sorted, recursively), an S3
+ * The objects a source (or each of several) names, with their sizes: a file or every file under a folder (sorted, recursively), an S3
  * object, or every object under an S3 prefix (`s3://bucket/prefix/`, or a key that names no object). Throws BAD_INPUT
  * when the source holds nothing. S3 settings default to the AWS variables of this process.
  */
-export async function listObjects(source: string, access: S3Access = s3AccessFromEnv()): Promise<ObjectInfo[]> {
+export async function listObjects(source: string | readonly string[], access: S3Access = s3AccessFromEnv()): Promise<ObjectInfo[]> {
+  // Several sources (keys, prefixes, paths): each is listed, in the order given.
+  if (typeof source !== "string") return (await Promise.all(source.map((s) => listObjects(s, access)))).flat();
   const url = toDataUrl(source);
   if (url.startsWith("file://")) return listLocal(url);
   const { bucket, key } = parseS3Url(url);

@@ -39,6 +39,8 @@ describe("ranged reads of S3 objects (s3rver)", () => {
     // A key that names no object is taken as a folder-like prefix.
     expect(await listObjects(`s3://${bucket}/text`, access)).toEqual(objects);
     expect(await listObjects(`s3://${bucket}/other/k`, access)).toEqual([{ url: `s3://${bucket}/other/k`, size: 10 }]);
+    // By keys: each listed in the order given.
+    expect(await listObjects([`s3://${bucket}/other/k`, `s3://${bucket}/text/part-0.txt`], access)).toEqual([{ url: `s3://${bucket}/other/k`, size: 10 }, objects[0]]);
     const expected = texts.flatMap((t) => splitRecords(Buffer.from(t)).map((b) => Buffer.from(b).toString()));
     for (const chunkBytes of [1, 3, 8, 64]) {
       const got: string[] = [];
