@@ -66,7 +66,7 @@ describe("image-classification --data s3:// on local, openwhisk and lambda", () 
   });
 
   it("predicts what the inline mode predicts on all three, and the platforms receive ranges, never pixels or keys", async () => {
-    const inline = await cli(["run", "image-classification", "--backend", "local", "--images", "120", "--data", fixtures, "--tasks", "2", "--json"]);
+    const inline = await cli(["run", "image-classification", "--backend", "local", "--images", "60", "--data", fixtures, "--tasks", "2", "--json"]);
     expect(inline.stderr).not.toMatch(/error\[/);
     const inlineSha = /"predictionsSha256":\s*"([0-9a-f]+)"/.exec(inline.stdout)?.[1];
     expect(inlineSha).toMatch(/^[0-9a-f]{64}$/);
@@ -74,7 +74,7 @@ describe("image-classification --data s3:// on local, openwhisk and lambda", () 
     const before = s3.rangedReads.length;
     const { code, stdout, stderr } = await cli([
       "compare", "image-classification", "--backends", "local,openwhisk,lambda", "--json",
-      "--images", "120", "--data", "s3://data/fashion", "--tasks", "4", "--concurrency", "2",
+      "--images", "60", "--data", "s3://data/fashion", "--tasks", "3", "--concurrency", "2",
       "--apihost", owProxy.url, "--auth", ow.auth, "--namespace", ow.namespace, "--wskprops", "/dev/null",
       "--region", lambda.region, "--endpoint", lambdaProxy.url, "--role", "arn:aws:iam::123456789012:role/superfaas-test",
       "--memory", "512", "--bucket", "superfaas-runs", "--s3-endpoint", s3.endpoint,
@@ -84,22 +84,23 @@ describe("image-classification --data s3:// on local, openwhisk and lambda", () 
     const doc = JSON.stringify(parseReportDocument(JSON.parse(stdout)));
     const shas = [...doc.matchAll(/"predictionsSha256":"([0-9a-f]+)"/g)].map((m) => m[1]);
     expect(shas).toEqual([inlineSha, inlineSha, inlineSha]);
-    // Three backends × 4 shards, each reading its images and its labels by range (header reads excluded).
+    // Three backends × 3 shards, each reading its images and its labels by range (header reads excluded).
     const shardReads = s3.rangedReads.slice(before).filter((r) => r.path.startsWith("data/fashion/") && !/^bytes=0-(15|7)$/.test(r.range));
-    expect(shardReads.filter((r) => r.status === 206)).toHaveLength(3 * 4 * 2);
+    expect(shardReads.filter((r) => r.status === 206)).toHaveLength(3 * 3 * 2);
 
     const invocations = [
       ...owProxy.requests.filter((r) => r.method === "POST" && /\/actions\/[^/?]+(\?|$)/.test(r.path)),
       ...lambdaProxy.requests.filter((r) => r.method === "POST" && r.path.endsWith("/invocations")),
     ];
-    expect(invocations.length).toBeGreaterThanOrEqual(8);
+    expect(invocations.length).toBeGreaterThanOrEqual(6);
     for (const inv of invocations) {
       expect(inv.body).toContain('"ranges"');
       expect(inv.body).not.toContain('"pixels"');
       expect(inv.body).not.toContain(s3.credentials.secretAccessKey);
       expect(inv.body.length).toBeLessThan(2_000);
     }
-  });
+    // Three platforms deploy and start (Lambda under AWS's runtime client) on a shared 2-core machine: give it time.
+  }, 180_000);
 
   it.skipIf(!built)(`fails with one error line when the data is not there or a flag is wrong${notBuilt}`, async () => {
     const r = await superfaas(["run", "image-classification", "--backend", "local", "--data", "s3://data/nowhere", "--images", "10"], { env: { ...process.env } });
