@@ -30,7 +30,7 @@ export interface S3TestServer {
   keys(bucket: string, prefix?: string): Promise<string[]>;
   /** Every object written so far (PUT requests), as `bucket/key`, oldest first. */
   readonly writes: string[];
-  /** Every ranged GET answered so far: `bucket/key` and the Range header, oldest first. */
+  /** Every ranged GET answered so far (refused ones included, injected faults not): `bucket/key`, Range, status. */
   readonly rangedReads: Array<{ path: string; range: string; status: number }>;
   /**
    * Makes the next `count` GETs of an object whose `bucket/key` matches `match` fail as S3 does when it is briefly
@@ -74,15 +74,16 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected fault</Message></Error>`);
       return;
     }
-    const range = req.headers.range;
-    if (req.method === "GET" && range !== undefined && path.includes("/")) {
-      fixRange(req, res, range, () => {
-        const slash = path.indexOf("/");
-        return statSync(store.getResourcePath(path.slice(0, slash), path.slice(slash + 1), "object"), { throwIfNoEntry: false })?.size;
-      });
-      res.on("finish", () => rangedReads.push({ path, range, status: res.statusCode }));
-    }
+    // After the signature check: a client may have signed the Range header as it sent it.
     const pass = () => {
+      const range = req.headers.range;
+      if (req.method === "GET" && range !== undefined && path.includes("/")) {
+        fixRange(req, res, range, () => {
+          const slash = path.indexOf("/");
+          return statSync(store.getResourcePath(path.slice(0, slash), path.slice(slash + 1), "object"), { throwIfNoEntry: false })?.size;
+        });
+        res.on("finish", () => rangedReads.push({ path, range, status: res.statusCode }));
+      }
       for (const h of handlers) (h as (...a: unknown[]) => void).call(http, req, res);
     };
     // s3rver does not check SigV4 signatures at all; S3 refuses a wrong one. Reads (no body) are checked here.
@@ -90,6 +91,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
       verify(req, Buffer.alloc(0)).then(pass, (err: unknown) => {
         const e = err instanceof SignatureError ? err : new SignatureError(403, "AccessDenied", String(err));
         const code = e.type === "InvalidSignatureException" ? "SignatureDoesNotMatch" : e.type === "UnrecognizedClientException" ? "InvalidAccessKeyId" : e.type;
+        if (req.method === "GET" && req.headers.range !== undefined) rangedReads.push({ path, range: req.headers.range, status: e.status });
         res.writeHead(e.status, { "content-type": "application/xml" });
         res.end(req.method === "HEAD" ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${e.message}</Message></Error>`);
       });
