@@ -58,13 +58,16 @@ describe("ranged reads of S3 objects (s3rver)", () => {
     await expect(listObjects(`s3://${bucket}/nothing-here/`, access)).rejects.toThrow(/no objects at s3:\/\/data\/nothing-here\//);
   });
 
-  it("retries a transient 503 or 500 during a range read and gets the bytes", async () => {
+  it("retries a transient 503, 500 or dropped connection during a range read and gets the bytes", async () => {
     server.failNextReads(2, { status: 503, match: /other\/k$/ });
     const before = server.rangedReads.length;
     expect(Buffer.from(await readBytes(`s3://${bucket}/other/k`, 3, 6, access, { baseMs: 1 })).toString()).toBe("345");
     expect(server.rangedReads.length - before).toBe(1);
     server.failNextReads(1, { status: 500 });
     expect(Buffer.from(await readBytes(`s3://${bucket}/other/k`, 0, 2, access, { baseMs: 1 })).toString()).toBe("01");
+    // A connection dropped mid-request is transient too.
+    server.failNextReads(2, { status: "reset" });
+    expect(Buffer.from(await readBytes(`s3://${bucket}/other/k`, 8, 10, access, { baseMs: 1 })).toString()).toBe("89");
   });
 
   it("gives up after its retries with an error the scheduler may retry, and fails at once on 403 and 404", async () => {

@@ -34,9 +34,9 @@ export interface S3TestServer {
   readonly rangedReads: Array<{ path: string; range: string; status: number }>;
   /**
    * Makes the next `count` GETs of an object whose `bucket/key` matches `match` fail as S3 does when it is briefly
-   * unwell (503 SlowDown, or 500 InternalError), before s3rver sees them.
+   * unwell (503 SlowDown, or 500 InternalError), or lose their connection ("reset"), before s3rver sees them.
    */
-  failNextReads(count: number, opts?: { status?: 500 | 503; match?: RegExp }): void;
+  failNextReads(count: number, opts?: { status?: 500 | 503 | "reset"; match?: RegExp }): void;
   close(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
   const verify = sigV4Verifier({ region: "us-east-1", service: "s3", credentials: [credentials] });
   const writes: string[] = [];
   const rangedReads: S3TestServer["rangedReads"] = [];
-  let faults: { count: number; status: 500 | 503; match: RegExp } | undefined;
+  let faults: { count: number; status: 500 | 503 | "reset"; match: RegExp } | undefined;
   // One dispatcher in front of s3rver's own handler: it records writes and ranged reads, injects faults, and makes
   // Range requests behave as S3's do where s3rver differs (below).
   const http = (server as unknown as { httpServer?: import("node:http").Server }).httpServer;
@@ -69,6 +69,10 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
     if (req.method === "PUT" && path.includes("/")) writes.push(path);
     if (req.method === "GET" && path.includes("/") && faults && faults.count > 0 && faults.match.test(path)) {
       faults.count--;
+      if (faults.status === "reset") {
+        req.socket.destroy();
+        return;
+      }
       const code = faults.status === 503 ? "SlowDown" : "InternalError";
       res.writeHead(faults.status, { "content-type": "application/xml" });
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected fault</Message></Error>`);
