@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,6 +67,20 @@ describe("image-classification reading its own shards (s3:// and file://)", () =
     expect((flaky.output as ImageOutput).predictions).toBe(inline.predictions.slice(0, 60));
     // The reader retried inside the attempts: no task needed a second attempt.
     expect(flaky.report.totals.retries).toBe(0);
+  });
+
+  const script = fileURLToPath(new URL("../scripts/upload.mjs", import.meta.url));
+  const built = existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)));
+  it.skipIf(!built)("uploads the IDX files uncompressed with scripts/upload.mjs, and refuses bad usage in one line", async () => {
+    const out = await mkdtemp(join(tmpdir(), "superfaas-ic-up-"));
+    const ok = spawnSync(process.execPath, [script, pathToFileURL(out).href, "--data", fixtures, "--split", "test"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/uploaded file:.*t10k-images-idx3-ubyte \(235,216 bytes\)/);
+    expect(statSync(join(out, "t10k-labels-idx1-ubyte")).size).toBe(8 + 300);
+    const bad = spawnSync(process.execPath, [script, "/not/a/url"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error\[BAD_INPUT\]: give one destination — node scripts\/upload\.mjs s3:\/\/BUCKET\/PREFIX/)]);
+    await rm(out, { recursive: true, force: true });
   });
 
   it("says what is wrong with missing, gzipped or short data, and how to fix it", async () => {
