@@ -217,7 +217,13 @@ export class LambdaPlatform implements CloudPlatform {
       ctx.log?.(`lambda: creating function ${name} (${(zip.length / 1024).toFixed(0)} KB zip, ${c.runtime}, ${c.arch}, ${c.memory} MB, ${c.timeoutSeconds} s)`);
       await this.prepareLogGroup(spec, ctx);
       how = (await this.create(spec, zip, signal)) ? "created" : "found";
-      await this.waitFor("active", name, signal);
+      try {
+        await this.waitFor("active", name, signal);
+      } catch (err) {
+        // Cancelled (Ctrl-C) or never Active: the caller never learns it was created, so it would be left behind.
+        if (how === "created") await this.remove(name).catch(() => undefined);
+        throw err;
+      }
       return how;
     }
     if (current.State === "Failed") {

@@ -454,6 +454,7 @@ export async function startLambdaEmulator(options = {}) {
     maxEnvironments: options.maxEnvironments ?? 32,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     initDelayMs: options.initDelayMs ?? 0,
+    maxMemoryMb: options.maxMemoryMb ?? 10240,
     runner: options.runner ?? "process",
     // Which runtime the process environments run: AWS's runtime interface client when it was built (see RIC_AVAILABLE),
     // else the emulator's own loop. SUPERFAAS_LAMBDA_RIC=0 (or the option) forces the loop.
@@ -514,6 +515,9 @@ export async function startLambdaEmulator(options = {}) {
     const memory = body.MemorySize ?? current?.MemorySize ?? 128;
     if (!Number.isInteger(memory) || memory < 128) throw validation("memorySize", memory, "Member must have value greater than or equal to 128");
     if (memory > 10240) throw validation("memorySize", memory, "Member must have value less than or equal to 10240");
+    // An account held below the API's 10,240 MB (new accounts are held at 3,008 MB until their quota is raised): Lambda
+    // answers in these words (ValidationException, HTTP 400).
+    if (memory > emu.maxMemoryMb) throw new ApiError(400, "ValidationException", `'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to ${emu.maxMemoryMb}`);
     const timeout = body.Timeout ?? current?.Timeout ?? 3;
     if (!Number.isInteger(timeout) || timeout < 1) throw validation("timeout", timeout, "Member must have value greater than or equal to 1");
     if (timeout > 900) throw validation("timeout", timeout, "Member must have value less than or equal to 900");
