@@ -12,6 +12,8 @@ import { LAMBDA_PRICING } from "@superfaas/backend-lambda";
 import { parseReportDocument, type ReportDocument } from "@superfaas/report";
 import { startLambdaEmulator, startOpenWhiskEmulator, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 import { built, errorLines, notBuilt, signalWhen, superfaas } from "./process.js";
+import { capture } from "./helpers.js";
+import { main } from "../src/main.js";
 
 const sumJob = fileURLToPath(new URL("./fixtures/sum-job.ts", import.meta.url));
 
@@ -119,7 +121,7 @@ describe.skipIf(!built)(`superfaas cost against the loopback servers${notBuilt}`
     // Each configuration's activations ran with its memory, and their durations are exactly what was billed and priced.
     const billedByMemory = new Map<number, { ms: number; n: number }>();
     for (const a of ow.activations.values()) {
-      const mem = (a.annotations.find((n) => n.key === "limits")?.value as { memory: number }).memory;
+      const mem = (a.annotations.find((n) => n.key === "limits")!.value as { memory: number }).memory;
       const b = billedByMemory.get(mem) ?? { ms: 0, n: 0 };
       billedByMemory.set(mem, { ms: b.ms + a.duration, n: b.n + 1 });
     }
@@ -158,10 +160,13 @@ describe.skipIf(!built)(`superfaas cost against the loopback servers${notBuilt}`
       [["cost", "pi", "--backend", "local", "--memory", "128"], /^error\[BAD_INPUT\]: the local backend has no memory setting to sweep — /],
       [["cost", "pi", ...lambdaFlags(), "--memory", "128", "--prices", "/nonexistent.json"], /^error\[BAD_INPUT\]: cannot read --prices \/nonexistent.json/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => superfaas(args, { env })));
-    for (const [i, r] of runs.entries()) {
-      expect(errorLines(r.stderr)).toEqual([expect.stringMatching(cases[i]![1])]);
-      expect(r.code).toBe(2);
+    // In this process (main()): the same parsing and the same error lines as the real CLI, without starting one.
+    for (const [args, line] of cases) {
+      const out = capture();
+      const err = capture();
+      const code = await main(args, { stdout: out.stream, stderr: err.stream });
+      expect(errorLines(err.text)).toEqual([expect.stringMatching(line)]);
+      expect(code).toBe(2);
     }
     expect(lambda.stats.calls.CreateFunction ?? 0).toBe(created);
   });

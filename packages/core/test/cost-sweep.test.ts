@@ -130,7 +130,7 @@ describe("costSweep", () => {
       memoryMb: mb,
       createBackend: () => {
         const b = fakePlatform(mb, log);
-        return { ...b, invoke: (req, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })) } as Backend;
+        return { ...b, invoke: (_req, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })) } as Backend;
       },
     }));
     setTimeout(() => ac.abort(), 50);

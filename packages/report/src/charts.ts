@@ -466,7 +466,10 @@ function costChart(doc: ReportDocument): ChartDef | undefined {
   if (rows.length === 0) return undefined;
   const arches = [...new Set(rows.map((r) => r.arch))];
   const costTitle = usd ? "cost per task (US$)" : "billed GB-seconds per task";
-  const x = { field: "p50", type: "quantitative", title: "time per task, p50 (ms)", scale: { zero: false, nice: true } };
+  // Memory from 128 MB to 10 GB spans times a hundredfold apart on real Lambda: a log axis keeps the fast ones apart.
+  const times = rows.map((r) => r.p50).filter((t) => t > 0);
+  const logTime = times.length === rows.length && Math.max(...times) / Math.min(...times) >= 8;
+  const x = { field: "p50", type: "quantitative", title: `time per task, p50 (ms${logTime ? ", log scale" : ""})`, scale: logTime ? { type: "log" } : { zero: false, nice: true } };
   const y = { field: "cost", type: "quantitative", title: costTitle, scale: { zero: false, nice: true }, axis: { format: usd ? ".3~e" : ".3~g" } };
   const tooltip = [
     { field: "configuration", type: "nominal" },
