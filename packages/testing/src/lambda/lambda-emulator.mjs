@@ -464,6 +464,8 @@ export async function startLambdaEmulator(options = {}) {
     forget: (env) => forget(env),
   };
   const workDir = await mkdtemp(join(options.workDir ?? tmpdir(), "lambda-emulator-"));
+  /** Code being unzipped for a function's new environments (see makeLive). */
+  const extracting = new Set();
   /** @type {Map<string, any>} */
   const functions = new Map();
   /** @type {Set<ProcessEnv | InlineEnv>} */
@@ -587,7 +589,18 @@ export async function startLambdaEmulator(options = {}) {
   }
 
   // What new environments of a function run: applied when a create or an update completes.
-  async function makeLive(fn, generation, code, cfg) {
+  function makeLive(fn, generation, code, cfg) {
+    const made = makeLiveNow(fn, generation, code, cfg);
+    // close() waits for these: removing the work directory while code is still being written there fails.
+    extracting.add(made);
+    void made.then(
+      () => extracting.delete(made),
+      () => extracting.delete(made),
+    );
+    return made;
+  }
+
+  async function makeLiveNow(fn, generation, code, cfg) {
     return {
       generation,
       codeDir: await extract(fn.name, generation, code.files),
@@ -1180,6 +1193,7 @@ export async function startLambdaEmulator(options = {}) {
       }
       envs.clear();
       await Promise.all(exits);
+      await Promise.allSettled([...extracting]);
       await rm(workDir, { recursive: true, force: true });
     },
   };
