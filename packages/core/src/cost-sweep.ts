@@ -257,6 +257,8 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
   let totalTasks: number | undefined = typeof opts.tasks === "number" ? opts.tasks : typeof job.defaultTasks === "number" && opts.tasks === undefined ? job.defaultTasks : undefined;
   let sampled: number[] | undefined;
   let sampleJob: Job<I, T, P, unknown> | undefined;
+  /** Whether the job's size (and its sample) is fixed: by the first configuration that gets that far. */
+  let sized = false;
   const results: ConfigurationResult[] = [];
   const cancelled = () => new SuperfaasError("CANCELLED", "the cost sweep was cancelled", "nothing is left deployed; run it again");
 
@@ -267,7 +269,7 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
     let backend: Backend | undefined;
     try {
       backend = await config.createBackend();
-      if (totalTasks === undefined || (opts.sample !== undefined && !sampled)) {
+      if (!sized) {
         // The job's size is fixed once, by the first configuration that gets this far, so every one does the same work.
         if (backend.discover) await backend.discover({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
         const size = { tasks: opts.tasks ?? job.defaultTasks ?? "auto", concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries };
@@ -284,11 +286,14 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
           if (!Array.isArray(all)) throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof all}, not an array`, "return an array of JSON tasks");
           if (all.length > maxTasks()) throw new SuperfaasError("JOB_FAILED", `job ${job.name}: partition() made ${all.length} tasks, more than this process can keep track of`, "make partition() follow plan.tasks");
           totalTasks = all.length;
-          sampled = sampleIndices(all.length, opts.sample);
-          const tasks = sampled.map((i) => all[i]!);
-          // The same tasks at every configuration; the "output" is the sampled partials, compared as they are.
-          sampleJob = { ...job, partition: () => tasks, reduce: (partials: P[]) => partials, metrics: undefined, format: undefined, equal: undefined } as unknown as Job<I, T, P, unknown>;
+          if (opts.sample < all.length) {
+            sampled = sampleIndices(all.length, opts.sample);
+            const tasks = sampled.map((i) => all[i]!);
+            // The same tasks at every configuration; the "output" is the sampled partials, compared as they are.
+            sampleJob = { ...job, partition: () => tasks, reduce: (partials: P[]) => partials, metrics: undefined, format: undefined, equal: undefined } as unknown as Job<I, T, P, unknown>;
+          }
         }
+        sized = true;
       }
       const runJob = (sampleJob ?? job) as Job<I, T, P, unknown>;
       let outcome: { ok: true; output: unknown; report: RunReport } | { ok: false; error: RunError };
@@ -310,6 +315,8 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
       }
       if (!outcome.ok && (outcome.error.code === "CANCELLED" || opts.signal?.aborted)) throw outcome.error;
       const report = outcome.ok ? outcome.report : outcome.error.report;
+      // The whole job is as many tasks as its partition made (which may differ from the count asked for).
+      if (!sampleJob) totalTasks = report.totals.tasks;
       const measure = measureRun(report, config.memoryMb, totalTasks!, config.price);
       results.push(
         outcome.ok

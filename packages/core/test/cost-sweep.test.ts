@@ -115,6 +115,11 @@ describe("costSweep", () => {
     expect(r.agree).toBe(false);
     expect(r.configurations[2]).toMatchObject({ agrees: false });
     expect(r.configurations[2]!.difference).toMatch(/^328350 vs 328353/);
+    // A sample as large as the job is the whole job: its output (reduced) is compared, not the partials.
+    const whole = await costSweep(squares, { n: 100 }, { configurations: configs([128], log), tasks: 3, sample: 5 });
+    expect(whole.sampled).toBeUndefined();
+    expect(whole.configurations[0]!.output).toBe(328350);
+    expect(whole.totalTasks).toBe(3);
     // Without prices, cost is compared in GB-seconds.
     const noPrice = await costSweep(squares, { n: 100 }, { configurations: configs([128, 256], log).map(({ price: _p, ...c }) => c), tasks: 2 });
     expect(noPrice.recommendation.basis).toBe("gb-seconds");
