@@ -138,18 +138,32 @@ describe.skipIf(!built)(`superfaas cost against the loopback servers${notBuilt}`
   });
 
   it("Ctrl-C during the sweep disposes the configuration running (its invocations still in flight), starts no other, exits 130 with nothing deployed", async () => {
-    let stderr = "";
-    const sig = signalWhen(() => stderr.includes("configuration 1 of 3") && lambda.environments().some((e) => e.busy), "SIGINT");
-    const r = await superfaas(["cost", sumJob, ...lambdaFlags(), "--memory", "128,256,512", "--n", "100", "--slow", "20000", "--tasks", "2"], {
-      env,
-      onStart: sig.onStart,
-      onStderr: (text) => (stderr = text),
-    });
-    expect(sig.sent).toBe(true);
-    expect(r.code).toBe(130);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
-    expect(r.stderr).not.toContain("configuration 2 of 3");
+    const { apihost, auth, namespace } = ow.clientOptions;
+    let lambdaErr = "";
+    let owErr = "";
+    const toLambda = signalWhen(() => lambdaErr.includes("configuration 1 of 3") && lambda.environments().some((e) => e.busy), "SIGINT");
+    const toOw = signalWhen(() => owErr.includes("configuration 1 of 2") && ow.containers().some((c) => c.running.size > 0), "SIGINT");
+    // Both platforms at once: each sweep's first configuration is busy with tasks that sleep 20 s when the signal comes.
+    const [l, o] = await Promise.all([
+      superfaas(["cost", sumJob, ...lambdaFlags(), "--memory", "128,256,512", "--n", "100", "--slow", "20000", "--tasks", "2"], {
+        env,
+        onStart: toLambda.onStart,
+        onStderr: (text) => (lambdaErr = text),
+      }),
+      superfaas(
+        ["cost", sumJob, "--backend", "openwhisk", "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null", "--memory", "128,256", "--n", "100", "--slow", "20000", "--tasks", "2"],
+        { env, onStart: toOw.onStart, onStderr: (text) => (owErr = text) },
+      ),
+    ]);
+    for (const [r, sig, second] of [[l, toLambda, "configuration 2 of 3"], [o, toOw, "configuration 2 of 2"]] as const) {
+      expect(sig.sent).toBe(true);
+      expect(r.code).toBe(130);
+      expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error\[CANCELLED\]/)]);
+      expect(r.stderr).not.toContain(second);
+    }
     expect(lambda.functionNames()).toEqual([]);
+    const list = await fetch(`${apihost}/api/v1/namespaces/${encodeURIComponent(namespace)}/actions`, { headers: { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } });
+    expect(await list.json()).toEqual([]);
   });
 
   it("bad input is one error line before anything is deployed", async () => {
