@@ -15,3 +15,4 @@ export * from "./object-list.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
 export * from "./limits.js";
 export * from "./cloud/index.js";
+export * from "./cost-sweep.js";
