@@ -278,7 +278,7 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
           const plan = { tasks: totalTasks, concurrency: opts.concurrency ?? backend.facts.defaultConcurrency };
           let all: T[];
           try {
-            all = job.partition(resolvedInput, plan);
+            all = await job.partition(resolvedInput, plan);
           } catch (err) {
             if (err instanceof SuperfaasError) throw err;
             throw new SuperfaasError("JOB_FAILED", `job ${job.name}: partition() threw ${(err as Error).name}: ${(err as Error).message}`, "fix the job's partition function (the stack is shown with --verbose)", { cause: err });
