@@ -78,6 +78,13 @@ export interface OpenWhiskEmulatorOptions {
    * action code must leave this off.
    */
   instantActions?: boolean;
+  /**
+   * Stragglers on demand: this fraction of activations (picked from the seed by the order they are accepted in, so a
+   * run is reproducible) is slowed by `factor` on the platform side. The action runs as usual, then its container holds
+   * the answer back (factor − 1) times the run time, busy meanwhile and within the action's time limit; the activation
+   * record's duration includes the wait. Default: none.
+   */
+  straggle?: { fraction: number; factor: number; seed?: number };
 }
 
 /** Limits in force; tests may change them between runs. */
@@ -135,6 +142,8 @@ export interface OpenWhiskEmulatorStats {
   containersKilled: number;
   peakContainers: number;
   peakInFlight: number;
+  /** Activations the `straggle` option slowed. */
+  straggled: number;
   byStatus: Record<ActivationStatus, number>;
 }
 
