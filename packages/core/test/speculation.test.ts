@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { schedule, type ProgressEvent } from "../src/scheduler.js";
 import { DEFAULT_BACKUP_POLICY, resolveBackupPolicy, StragglerThreshold, type BackupPolicy } from "../src/speculation.js";
+import { parseStraggle, straggles } from "../src/straggle.js";
 import { TaskError } from "../src/errors.js";
 import { summarizeReport, type RunReport } from "../src/report.js";
 import { defineJob } from "../src/job.js";
@@ -246,5 +247,26 @@ describe("backup tasks in a run", () => {
     expect(report.totals.backups).toBeUndefined();
     expect(report.totals.attempts).toBe(8);
     expect(summarizeReport(report).join("\n")).not.toMatch(/backup/);
+  });
+});
+
+describe("stragglers on demand", () => {
+  it("slows about the given share of invocations, the same ones for the same seed, others for another", () => {
+    const picks = (seed: number) => Array.from({ length: 4_000 }, (_, n) => straggles({ fraction: 0.05, factor: 10, seed }, n));
+    const a = picks(1);
+    const share = a.filter(Boolean).length / a.length;
+    expect(share).toBeGreaterThan(0.04);
+    expect(share).toBeLessThan(0.06);
+    expect(picks(1)).toEqual(a);
+    expect(picks(2)).not.toEqual(a);
+    expect(Array.from({ length: 100 }, (_, n) => straggles({ fraction: 0, factor: 10 }, n)).some(Boolean)).toBe(false);
+    expect(Array.from({ length: 100 }, (_, n) => straggles({ fraction: 1, factor: 10 }, n)).every(Boolean)).toBe(true);
+  });
+
+  it("parses FRACTIONxFACTOR and percentages, and refuses anything else naming the flag", () => {
+    expect(parseStraggle("0.05x10")).toEqual({ fraction: 0.05, factor: 10 });
+    expect(parseStraggle("5%x10")).toEqual({ fraction: 0.05, factor: 10 });
+    expect(parseStraggle("1X2.5")).toEqual({ fraction: 1, factor: 2.5 });
+    for (const bad of ["", "0.05", "x10", "2x10", "0.1x0.5", "0.1xabc"]) expect(() => parseStraggle(bad)).toThrow(/invalid value .* for --straggle/);
   });
 });
