@@ -189,6 +189,8 @@ export declare class OpenWhiskEmulator {
   /** The next activations' containers are killed `afterMs` after the run request reaches them. */
   crashNext(count?: number, opts?: { afterMs?: number }): void;
   clearFaults(): void;
+  /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
+  setStraggle(spec: { fraction: number; factor: number; seed?: number } | undefined): void;
   /** Kills every container, as an invoker restart would. */
   killContainers(): void;
   /** Every live container. */

@@ -183,6 +183,8 @@ export class OpenWhiskEmulator {
     this.ns = { inFlight: 0, minute: -1, minuteCount: 0 };
     this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [] };
     this.timers = new Set();
+    /** Activations accepted since the straggle rule was set: the rule picks by this count. */
+    this.straggleSeq = 0;
     this.closed = false;
     this.root = mkdtempSync(join(tmpdir(), "ow-emulator-"));
     this.childAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -236,6 +238,11 @@ export class OpenWhiskEmulator {
   /** The next activations' containers die (SIGKILL) `afterMs` after the run request reaches them. */
   crashNext(count = 1, { afterMs = 0 } = {}) {
     this.faults.crash.push({ left: count, afterMs });
+  }
+  /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
+  setStraggle(spec) {
+    this.options.straggle = checkStraggle(spec, "OpenWhisk emulator");
+    this.straggleSeq = 0;
   }
   /** Drops every fault not yet used. */
   clearFaults() {
@@ -527,7 +534,7 @@ export class OpenWhiskEmulator {
     };
     this.stats.accepted++;
     // A straggler (the `straggle` option), picked by the order activations are accepted in: see run().
-    if (this.options.straggle && straggles(this.options.straggle, this.stats.accepted - 1)) act.slowBy = this.options.straggle.factor;
+    if (this.options.straggle && straggles(this.options.straggle, this.straggleSeq++)) act.slowBy = this.options.straggle.factor;
     this.ns.inFlight++;
     this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.ns.inFlight);
     this.pending.set(act.id, act);
