@@ -142,8 +142,8 @@ if (want("stragglers")) {
   ]) {
     const r = s[key];
     const detail = `${(r.backups.executeMs / r.backups.runs / 1000).toFixed(2)} s vs ${(r.none.executeMs / r.none.runs / 1000).toFixed(2)} s; ${r.extraInvocationsPerRun.toFixed(1)} extra invocations per run (${(r.extraInvocationsShare * 100).toFixed(1)}%), ${r.backups.won} of ${r.backups.launched} backups won`;
-    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi on ${label}: with backups / none`, r.ratioWithBackups, "<= 1.3", detail]);
-    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi on ${label}: no backups / none`, r.ratioWithoutBackups, "(reference)", `${(r.noBackups.executeMs / r.noBackups.runs / 1000).toFixed(2)} s`]);
+    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi, ${label}: backups / none`, r.ratioWithBackups, "<= 1.3", detail]);
+    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi, ${label}: no backups / none`, r.ratioWithoutBackups, "(reference)", `${(r.noBackups.executeMs / r.noBackups.runs / 1000).toFixed(2)} s`]);
   }
 }
 

@@ -61,7 +61,7 @@ async function measure(label, rounds, go) {
 }
 
 /** Runs the scenario on the local backend and on the loopback OpenWhisk server. */
-export async function benchStragglers({ tasks = 48, pointsPerTask = 25e6, rounds = 2, fraction = 0.05, factor = 10 } = {}) {
+export async function benchStragglers({ tasks = 96, pointsPerTask = 12.5e6, rounds = 3, fraction = 0.05, factor = 10 } = {}) {
   const { pi } = await import("@superfaas/example-pi");
   const input = { points: tasks * pointsPerTask, seed: 7 };
   const spec = (seed) => (seed === undefined ? undefined : { fraction, factor, seed });

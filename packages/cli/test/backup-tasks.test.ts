@@ -29,7 +29,8 @@ describe.skipIf(!built)(`backup tasks in the CLI${notBuilt}`, () => {
       expect(t.attempts).toBe(40 + t.backups.launched);
       expect(t.backups.wasted).toBe(t.backups.launched);
       expect(b.report.tasks.filter((r: { backup?: unknown }) => r.backup)).toHaveLength(t.backups.launched);
-      // The human summary has a line for them.
+      // The progress lines say that backups started, and the human summary has a line for them.
+      expect(backed.stderr).toMatch(/^pi: 40\/40 tasks \(100%\) after [\d.]+ s, \d+ backups? of stragglers$/m);
       expect(backed.stdout).toMatch(new RegExp(`^backup tasks ${t.backups.launched} launched, ${t.backups.won} won, ${t.backups.wasted} wasted \\(`, "m"));
       expect(c.totals.backups).toBeUndefined();
       expect(c.totals.attempts).toBe(40);
