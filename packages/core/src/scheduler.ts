@@ -322,7 +322,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       // so is as if never started (the task may get one once the throttling is over).
       throttled++;
       window = Math.max(1, window / 2);
-      rec.attempts--;
+      // Not charged, as for any throttled attempt, unless a later attempt already took the next number (numbers stay unique).
+      if (a.n === rec.attempts) rec.attempts--;
       if (a.backup) {
         backups.launched--;
         backedUp![a.index] = 0;

@@ -806,7 +806,7 @@ export async function startLambdaEmulator(options = {}) {
     stats.straggled++;
     const ran = reply.durationMs ?? 0;
     const slowed = ran * factor;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(slowed, timeoutMs) - ran)));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(slowed, timeoutMs) - ran)).unref?.());
     if (slowed < timeoutMs) return { ...reply, durationMs: slowed };
     env.kill();
     return { type: "timeout", durationMs: timeoutMs };
