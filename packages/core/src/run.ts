@@ -111,7 +111,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(backup ? { backup } : {}),
+    ...(backup ? { backup, ...(backend.facts.invocationsPerMinute ? { invocationsPerMinute: backend.facts.invocationsPerMinute } : {}) } : {}),
     origin,
   });
   const executed = performance.now();

@@ -21,6 +21,8 @@ export interface ScheduleOptions {
   origin?: number;
   /** Start backup attempts of stragglers under this policy (see speculation.ts); none when absent. */
   backup?: BackupPolicy;
+  /** The platform's cap on invocations per minute: a backup never makes the attempts of the last minute exceed it. */
+  invocationsPerMinute?: number;
 }
 
 /** A change in the run's progress, for bars and logs. */
@@ -121,6 +123,19 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const backups = { launched: 0, won: 0, wasted: 0, wastedMs: 0 };
   let backupsInFlight = 0;
   let specTimer: ReturnType<typeof setTimeout> | undefined;
+  // Start times of the last minute's attempts, kept only when backups must respect a per-minute cap (a sliding minute
+  // holds at least as many as the platform's fixed one, so staying under it here never earns a 429 there).
+  const perMinute = policy ? opts.invocationsPerMinute : undefined;
+  const recentStarts: number[] = [];
+  let recentHead = 0;
+  const roomThisMinute = (t: number) => {
+    while (recentHead < recentStarts.length && recentStarts[recentHead]! <= t - 60_000) recentHead++;
+    if (recentHead > 1024 && recentHead * 2 > recentStarts.length) {
+      recentStarts.splice(0, recentHead);
+      recentHead = 0;
+    }
+    return recentStarts.length - recentHead < perMinute!;
+  };
   // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
   // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
   // An abort settles the attempt directly: a listener on every attempt's AbortSignal (an EventTarget) costs more
@@ -189,10 +204,18 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const limit = threshold!.thresholdMs;
     const t = performance.now();
     let soonest = Infinity;
+    if (perMinute !== undefined && !roomThisMinute(t)) {
+      // Full for now: look again when the oldest attempt of the last minute leaves it.
+      specTimer = setTimeout(speculate, Math.max(1, recentStarts[recentHead]! + 60_000 - t));
+      return;
+    }
     for (const [c, a] of controllers) {
       if (inFlight >= Math.floor(window) || backupsInFlight >= maxBackups || backups.launched >= budget) return;
       if (a.backup || a.settled || backedUp![a.index] || records[a.index]!.status !== "running") continue;
-      if (t - a.t0 >= limit) launchBackup([c, a]);
+      if (t - a.t0 >= limit) {
+        if (perMinute !== undefined && !roomThisMinute(t)) return;
+        launchBackup([c, a]);
+      }
       else soonest = Math.min(soonest, a.t0 + limit);
     }
     if (soonest < Infinity) specTimer = setTimeout(speculate, Math.max(1, soonest - t));
@@ -221,6 +244,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     else emit("started", index, n);
     const controller = new AbortController();
     const t0 = performance.now();
+    if (perMinute !== undefined) recentStarts.push(t0);
     const a: InFlight = { index, n, deadline: t0 + opts.timeoutMs, settled: false, t0, backup };
     controllers.set(controller, a);
     // The backend's answer or the abort (timeout, cancel, run failure), whichever comes first, settles the attempt,

@@ -164,6 +164,17 @@ describe("backup tasks", () => {
     expect(r.backups!.launched).toBe(0);
   });
 
+  it("never lets a backup push the attempts of the last minute over the platform's per-minute cap", async () => {
+    const slowFirst = (req: InvokeRequest) => (req.taskIndex === 5 && req.attempt === 1 ? 600 : 20);
+    // Eight tasks under a cap of eight a minute: the straggler waits it out alone.
+    const capped = await schedule(Array.from({ length: 8 }, (_, i) => i), timed(slowFirst), { ...base, invocationsPerMinute: 8 });
+    expect(capped.failure).toBeUndefined();
+    expect(capped.backups!.launched).toBe(0);
+    // One more a minute, and the backup goes.
+    const room = await schedule(Array.from({ length: 8 }, (_, i) => i), timed(slowFirst), { ...base, invocationsPerMinute: 9 });
+    expect(room.backups).toMatchObject({ launched: 1, won: 1 });
+  });
+
   it("counts a late answer's billed time of a loser that the platform ran to its end", async () => {
     // This backend, like a cloud function, does not stop when cancelled: the loser answers later with its billed time.
     const slow: Backend = {
