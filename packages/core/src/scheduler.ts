@@ -215,8 +215,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (t - a.t0 >= limit) {
         if (perMinute !== undefined && !roomThisMinute(t)) return;
         launchBackup([c, a]);
-      }
-      else soonest = Math.min(soonest, a.t0 + limit);
+      } else soonest = Math.min(soonest, a.t0 + limit);
     }
     if (soonest < Infinity) specTimer = setTimeout(speculate, Math.max(1, soonest - t));
   };
