@@ -82,7 +82,7 @@ export interface OpenWhiskEmulatorOptions {
    * Stragglers on demand: this fraction of activations (picked from the seed by the order they are accepted in, so a
    * run is reproducible) is slowed by `factor` on the platform side. The action runs as usual, then its container holds
    * the answer back (factor − 1) times the run time, busy meanwhile and within the action's time limit; the activation
-   * record's duration includes the wait. Default: none.
+   * record's duration includes the wait. Not applied with `instantActions` (no container runs). Default: none.
    */
   straggle?: { fraction: number; factor: number; seed?: number };
 }
