@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cli, fixture } from "./helpers.js";
 import { built, errorLines, notBuilt, superfaas } from "./process.js";
 
 const pi = ["run", "pi", "--points", "1e8", "--tasks", "40", "--workers", "2"];
@@ -39,15 +40,19 @@ describe.skipIf(!built)(`backup tasks in the CLI${notBuilt}`, () => {
     }
   });
 
-  it("refuses a bad --straggle, --straggle-seed alone and --backup-after out of range with one error line each", async () => {
+});
+
+describe("backup and straggle flags", () => {
+  it("refuses a bad --straggle, --straggle-seed alone and --backup-after out of range and a --backup-multiple below 1, with one error line each", async () => {
     const cases = [
       [["--straggle", "2x10"], /^error\[BAD_INPUT\]: invalid value "2x10" for --straggle — /],
       [["--straggle-seed", "4"], /^error\[BAD_INPUT\]: --straggle-seed without --straggle — /],
       [["--backup-after", "1.5"], /^error\[BAD_INPUT\]: invalid value "1.5" for --backup-after — /],
+      [["--backup-multiple", "0.5"], /^error\[BAD_INPUT\]: invalid value "0.5" for --backup-multiple — /],
     ] as const;
-    const runs = await Promise.all(cases.map(([args]) => superfaas([...pi, ...args])));
-    for (const [i, [, message]] of cases.entries()) {
-      const r = runs[i]!;
+    for (const [args, message] of cases) {
+      // In this process: the same main() as the binary, without paying a process start per bad flag.
+      const r = await cli(["run", fixture("sum-job.ts"), ...args]);
       expect(r.code).toBe(2);
       expect(errorLines(r.stderr)).toHaveLength(1);
       expect(errorLines(r.stderr)[0]).toMatch(message);
