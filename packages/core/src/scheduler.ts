@@ -298,7 +298,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       else settleIfIdle();
       return;
     }
-    const pair = pairs.get(index);
+    const pair = pairs.size ? pairs.get(index) : undefined;
     if (pair) {
       // A race of two attempts of this task ends: the first result wins, and a failure of either leaves the other
       // running (a backup that fails must not fail a task whose first attempt may still succeed, nor the reverse).
