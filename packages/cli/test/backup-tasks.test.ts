@@ -43,6 +43,18 @@ describe.skipIf(!built)(`backup tasks in the CLI${notBuilt}`, () => {
 });
 
 describe("backup and straggle flags", () => {
+  it("turns backups on for a job not marked deterministic only with --backup-tasks (or a threshold flag)", async () => {
+    const totals = async (...args: string[]) => {
+      const r = await cli(["run", fixture("sum-job.ts"), "--tasks", "4", "--json", ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).totals;
+    };
+    expect((await totals()).backups).toBeUndefined();
+    expect((await totals("--backup-tasks")).backups).toMatchObject({ launched: 0, won: 0, wasted: 0 });
+    expect((await totals("--backup-multiple", "3")).backups).toBeDefined();
+    expect((await totals("--backup-multiple", "3", "--no-backup-tasks")).backups).toBeUndefined();
+  });
+
   it("refuses a bad --straggle, --straggle-seed alone and --backup-after out of range and a --backup-multiple below 1, with one error line each", async () => {
     const cases = [
       [["--straggle", "2x10"], /^error\[BAD_INPUT\]: invalid value "2x10" for --straggle — /],
