@@ -141,6 +141,21 @@ if (want("report")) {
   ]);
 }
 
+if (want("stragglers")) {
+  const { benchStragglers } = await import(join(here, "stragglers.mjs"));
+  const s = await benchStragglers();
+  results.stragglers = s;
+  for (const [key, label] of [
+    ["local", "local"],
+    ["openwhisk", "OpenWhisk loopback"],
+  ]) {
+    const r = s[key];
+    const detail = `${(r.backups.executeMs / r.backups.runs / 1000).toFixed(2)} s vs ${(r.none.executeMs / r.none.runs / 1000).toFixed(2)} s; ${r.extraInvocationsPerRun.toFixed(1)} extra invocations per run (${(r.extraInvocationsShare * 100).toFixed(1)}%), ${r.backups.won} of ${r.backups.launched} backups won`;
+    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi, ${label}: backups / none`, r.ratioWithBackups, "<= 1.3", detail]);
+    rows.push([`stragglers ${s.fraction * 100}% x${s.factor}, pi, ${label}: no backups / none`, r.ratioWithoutBackups, "(reference)", `${(r.noBackups.executeMs / r.noBackups.runs / 1000).toFixed(2)} s`]);
+  }
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? "unknown",
   cores,

@@ -3,6 +3,7 @@ import { defineJob, splitRange } from "@superfaas/core";
 
 export const sumOfSquares = defineJob({
   name: "sum-of-squares",
+  deterministic: true,                                                  // same task, same partial: backups on
   params: { n: { type: "count", default: 1_000_000, description: "sum the squares below n" } },
   partition: (input, plan) => splitRange(input.n, plan.tasks),          // [{start, count}, ...]
   // The sum passes 2^53, where numbers stop being exact, near n = 300,000: add BigInts, and send each

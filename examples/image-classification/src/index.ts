@@ -213,6 +213,8 @@ export function formatOutput(o: ImageOutput, m: Record<string, number | string> 
 export const imageClassification = defineJob({
   name: "image-classification",
   description: "Fashion-MNIST inference with a compact CNN (TensorFlow.js, WebAssembly SIMD), fanned out over shards of images",
+  // The same task gives the same partial on every attempt: slow tasks may get a backup attempt.
+  deterministic: true,
   params: {
     images: { type: "count", default: 10_000, description: "how many images to classify (the first N of the split)", min: 1 },
     data: {

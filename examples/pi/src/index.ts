@@ -33,6 +33,8 @@ export interface PiOutput {
 export const pi = defineJob({
   name: "pi",
   description: "Monte Carlo estimate of pi with a counter-based generator",
+  // The same task gives the same partial on every attempt: slow tasks may get a backup attempt.
+  deterministic: true,
   params: {
     points: { type: "count", default: 2_000_000_000, description: "number of random points", min: 1 },
     seed: { type: "integer", default: 42, description: "seed of the point stream (0 to 4294967295)", min: 0, max: 0xffffffff },

@@ -289,3 +289,35 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     expect(listed.Functions?.map((f) => f.FunctionName)).not.toContain("states");
   });
 });
+
+describe("the loopback Lambda emulator's stragglers", () => {
+  it("slows the chosen share of invocations on the platform side: billed for the wait, timed out past the Timeout", async () => {
+    const emu = await startLambdaEmulator({ pendingMs: 0, updateMs: 0, maxEnvironments: 2, straggle: { fraction: 1, factor: 3 } });
+    const client = new LambdaClient({ endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, maxAttempts: 1 });
+    try {
+      await client.send(
+        new CreateFunctionCommand({ FunctionName: "slow", Role: TEST_ROLE, Runtime: "nodejs22.x", Handler: "index.handler", Code: { ZipFile: code(HANDLER) }, Timeout: 1, MemorySize: 256 }),
+      );
+      await waitUntilFunctionActiveV2({ client, minDelay: 0.05, maxDelay: 0.1, maxWaitTime: 10 }, { FunctionName: "slow" });
+      const send = async (event: unknown) => {
+        const out = await client.send(new InvokeCommand({ FunctionName: "slow", LogType: "Tail", Payload: Buffer.from(JSON.stringify(event)) }));
+        return { out, text: Buffer.from(out.Payload ?? []).toString("utf8"), report: parseReportLine(decodeLogResult(out.LogResult)) };
+      };
+      // Every invocation straggles 3x: a 200 ms handler answers after about 600 ms, and REPORT bills for that.
+      const t0 = performance.now();
+      const ok = await send({ sleep: 200 });
+      expect(ok.out.FunctionError).toBeUndefined();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(580);
+      expect(ok.report?.durationMs).toBeGreaterThanOrEqual(580);
+      expect(ok.report?.billedMs).toBeGreaterThanOrEqual(580);
+      // A 400 ms handler slowed 3x passes the 1 s Timeout: Sandbox.Timedout, as Lambda would end it.
+      const late = await send({ sleep: 400 });
+      expect(late.out.FunctionError).toBe("Unhandled");
+      expect(JSON.parse(late.text)).toMatchObject({ errorType: "Sandbox.Timedout" });
+      expect(emu.stats.straggled).toBe(2);
+    } finally {
+      client.destroy();
+      await emu.close();
+    }
+  });
+});

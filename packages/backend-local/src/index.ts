@@ -4,7 +4,10 @@ import {
   bundleJob,
   entryModulePath,
   maxLocalWorkers,
+  checkStraggle,
   openEnvelope,
+  parseStraggle,
+  straggles,
   SuperfaasError,
   TaskError,
   type Backend,
@@ -12,6 +15,7 @@ import {
   type InvokeRequest,
   type InvokeResult,
   type PrepareContext,
+  type StraggleSpec,
   type TaskPayload,
 } from "@superfaas/core";
 
@@ -29,6 +33,13 @@ export interface LocalBackendOptions {
   maxHeapMb?: number;
   /** Where job bundles are cached. */
   cacheDir?: string;
+  /**
+   * Stragglers on demand, for testing and benchmarking backup tasks: this fraction of invocations (picked by arrival
+   * order from the seed, so a run is reproducible) answers `factor` times late. The worker is free meanwhile and the
+   * attempt keeps its slot, as a slow container on an elastic platform holds one slot of a run's concurrency and
+   * nobody else's CPU; cancelling the attempt ends the wait.
+   */
+  straggle?: StraggleSpec;
 }
 
 // Piscina cancels a queued or running task (terminating its worker) when the signal it was given fires. Listening
@@ -77,6 +88,22 @@ function watchAbort(signal: AbortSignal): RelayedAbort {
   return relay;
 }
 
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+function holdBack(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /** Runs tasks on a pool of worker threads on this machine: the embedded default, no cloud account needed. */
 export class LocalBackend implements Backend {
   readonly name = "local";
@@ -85,6 +112,10 @@ export class LocalBackend implements Backend {
   private bundleHash: string | undefined;
   private readonly workers: number;
   private readonly perWorker: number;
+  /** Invocations so far: the straggler rule picks by this count. */
+  private invocations = 0;
+  /** Invocations the `straggle` option slowed. */
+  straggled = 0;
 
   constructor(private readonly options: LocalBackendOptions = {}) {
     const workers = options.workers ?? availableParallelism();
@@ -98,6 +129,7 @@ export class LocalBackend implements Backend {
     if (!Number.isSafeInteger(perWorker) || perWorker < 1) {
       throw new SuperfaasError("BAD_INPUT", `local backend: tasks per worker must be a whole number >= 1, got ${perWorker}`, "pass --tasks-per-worker 1 or more");
     }
+    if (options.straggle) checkStraggle(options.straggle, "local backend straggle");
     this.workers = workers;
     this.perWorker = perWorker;
     // Twice as many attempts in flight as the workers can run: the next attempt already waits in the pool when a
@@ -145,6 +177,10 @@ export class LocalBackend implements Backend {
     if (!pool) throw new SuperfaasError("INTERNAL", "local backend used before prepare()", "call run(), which prepares the backend");
     // The request already carries the payload's fields (task, taskIndex, attempt).
     const payload: TaskPayload = req;
+    const straggle = this.options.straggle;
+    const slowBy = straggle && straggles(straggle, this.invocations++) ? straggle.factor : 1;
+    if (slowBy > 1) this.straggled++;
+    const t0 = performance.now();
     let envelope: unknown;
     try {
       if (signal.aborted) throw signal.reason;
@@ -164,6 +200,13 @@ export class LocalBackend implements Backend {
       const e = err as Error & { code?: string };
       throw new TaskError(`local worker crashed: ${e.code ? `${e.code}: ` : ""}${e.message}`, { retryable: true, origin: "platform", cause: err });
     }
+    if (slowBy > 1) {
+      const holdMs = (slowBy - 1) * (performance.now() - t0);
+      await holdBack(holdMs, signal);
+      // The platform's figure includes the wait, as a slow machine's would.
+      const e = envelope as { durationMs?: number };
+      if (typeof e?.durationMs === "number") e.durationMs += holdMs;
+    }
     return openEnvelope(envelope);
   }
 
@@ -180,14 +223,24 @@ export function localBackend(options: LocalBackendOptions = {}): LocalBackend {
   return new LocalBackend(options);
 }
 
+/** The local backend's flag values as the CLI passes them (`--straggle 0.05x10 --straggle-seed 7`). */
+export type LocalBackendFlags = Omit<LocalBackendOptions, "straggle"> & { straggle?: string; straggleSeed?: number };
+
 /** The local backend as offered by name to the CLI. */
-export const localBackendDescriptor: BackendDescriptor<LocalBackendOptions> = {
+export const localBackendDescriptor: BackendDescriptor<LocalBackendFlags> = {
   name: "local",
   description: "worker threads on this machine (default; no cloud account needed)",
   flags: [
     { name: "workers", value: "N", type: "integer", max: maxLocalWorkers(), description: "worker threads (default: the number of available cores)" },
     { name: "tasks-per-worker", value: "N", type: "integer", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
     { name: "max-heap-mb", value: "MB", type: "integer", min: 16, description: "heap cap per worker; a worker over it dies and the attempt is retried" },
+    { name: "straggle", value: "FRACTIONxFACTOR", description: "slow this share of invocations by this factor, e.g. 0.05x10 (testing backup tasks)" },
+    { name: "straggle-seed", value: "N", type: "integer", min: 0, description: "which invocations --straggle slows (default 1; same seed, same ones)" },
   ],
-  create: (options) => new LocalBackend(options),
+  create: ({ straggle, straggleSeed, ...options }) => {
+    if (straggleSeed !== undefined && straggle === undefined) {
+      throw new SuperfaasError("BAD_INPUT", "--straggle-seed without --straggle", "add --straggle FRACTIONxFACTOR, e.g. --straggle 0.05x10");
+    }
+    return new LocalBackend({ ...options, ...(straggle !== undefined ? { straggle: { ...parseStraggle(straggle), ...(straggleSeed !== undefined ? { seed: straggleSeed } : {}) } } : {}) });
+  },
 };

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { RunError, run, type TaskError } from "@superfaas/core";
 import { localBackend, localBackendDescriptor, type LocalBackend } from "../src/index.js";
 import { hostile } from "./fixtures/hostile-job.mjs";
+import { conformanceJob } from "@superfaas/core/conformance";
 
 describe("local backend", () => {
   it("defaults to one worker per available core and two attempts in flight per worker", () => {
@@ -13,10 +14,45 @@ describe("local backend", () => {
 
   it("declares its numeric flags so the CLI converts and checks them", async () => {
     const typed = Object.fromEntries(localBackendDescriptor.flags!.map((f) => [f.name, f.type]));
-    expect(typed).toEqual({ workers: "integer", "tasks-per-worker": "integer", "max-heap-mb": "integer" });
+    expect(typed).toEqual({ workers: "integer", "tasks-per-worker": "integer", "max-heap-mb": "integer", straggle: undefined, "straggle-seed": "integer" });
     const b = (await localBackendDescriptor.create({ workers: 3, tasksPerWorker: 2 })) as LocalBackend;
     expect(b.facts.defaultConcurrency).toBe(12);
     await b.dispose();
+  });
+
+  it("slows the chosen invocations on the platform side: the answer is held, the worker is free, a cancel ends the wait", async () => {
+    // Seed 10 at one half slows the first invocation and not the second: both run on the one worker, the second while
+    // the first's answer is held back 4 x its run time.
+    const backend = localBackend({ workers: 1, straggle: { fraction: 0.5, factor: 5, seed: 10 } });
+    try {
+      const tasks = [0, 1].map((value) => ({ op: "echo" as const, value, sleepMs: 200 }));
+      const { output, report } = await run(conformanceJob, { tasks }, { backend, concurrency: 2, retries: 0 });
+      const [slow, fast] = output as { startedAt: number; finishedAt: number }[];
+      expect(backend.straggled).toBe(1);
+      expect(report.tasks[0]!.durationMs).toBeGreaterThanOrEqual(4 * 200);
+      expect(report.tasks[1]!.finishedAt).toBeLessThan(report.tasks[0]!.finishedAt!);
+      expect(fast!.startedAt).toBeGreaterThanOrEqual(slow!.finishedAt);
+      // A cancelled run does not wait for a held answer.
+      const controller = new AbortController();
+      const slowed = localBackend({ workers: 1, straggle: { fraction: 1, factor: 100 } });
+      try {
+        setTimeout(() => controller.abort(), 600);
+        const t0 = performance.now();
+        const err = await run(conformanceJob, { tasks: [tasks[0]!] }, { backend: slowed, signal: controller.signal }).catch((e: unknown) => e);
+        expect((err as RunError).code).toBe("CANCELLED");
+        expect(performance.now() - t0).toBeLessThan(10_000);
+      } finally {
+        await slowed.dispose();
+      }
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("refuses a straggle rule out of range, and --straggle-seed without --straggle", () => {
+    expect(() => localBackend({ straggle: { fraction: 2, factor: 10 } })).toThrow(/invalid value .* for local backend straggle/);
+    expect(() => localBackendDescriptor.create({ straggleSeed: 3 })).toThrow(/--straggle-seed without --straggle/);
+    expect(() => localBackendDescriptor.create({ straggle: "0.05x0" })).toThrow(/invalid value "0.05x0" for --straggle/);
   });
 
   it("rejects a worker count below one", () => {

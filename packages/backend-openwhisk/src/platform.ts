@@ -143,7 +143,7 @@ export class OpenWhiskPlatform implements CloudPlatform {
     this.deployment ??= await this.read(transport, ctx);
     const l = this.deployment.info?.limits;
     if (!this.config.given.maxInFlight && typeof l?.concurrent_actions === "number" && l.concurrent_actions > 0) this.facts.defaultConcurrency = l.concurrent_actions;
-    if (typeof l?.actions_per_minute === "number" && l.actions_per_minute > 0) this.facts.maxAutoTasks = l.actions_per_minute;
+    if (typeof l?.actions_per_minute === "number" && l.actions_per_minute > 0) this.facts.maxAutoTasks = this.facts.invocationsPerMinute = l.actions_per_minute;
   }
 
   /** The pool to the controller, made again when a run's concurrency needs another size. */

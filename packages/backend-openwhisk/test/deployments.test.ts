@@ -126,7 +126,8 @@ describe("the backend on each deployment", () => {
     await withEmulator({ profile: "helm" }, async (em) => {
       const backend = backendFor(em);
       try {
-        const { output } = await run(pi, { points: 4_000_000, seed: 7 }, { backend, tasks: 4, concurrency: 4 });
+        // Exactly one activation per task is counted below: no backup of a task slowed by its cold start.
+        const { output } = await run(pi, { points: 4_000_000, seed: 7 }, { backend, tasks: 4, concurrency: 4, backupTasks: false });
         expect((output as PiOutput).points).toBe(4_000_000);
         expect(backend.platform.deployment).toMatchObject({ kind: "nodejs:16", nodeMajor: 16 });
         expect(em.stats.byStatus.success).toBe(4);

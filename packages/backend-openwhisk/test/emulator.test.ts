@@ -241,6 +241,26 @@ describe("OpenWhisk emulator: invokers, windows and throttles", () => {
     expect(em.containers().map((c) => c.key)).toEqual(["guest/other"]);
   });
 
+  it("slows the chosen share of activations on the platform side: the container holds the answer, within the time limit", async () => {
+    // Every activation straggles 3x: a 200 ms run answers after about 600 ms, and its record says so.
+    const em = await start({ straggle: { fraction: 1, factor: 3 } });
+    await put(em, "probe", PROBE, { timeout: 1_000 });
+    const t0 = Date.now();
+    const ok = await invoke(em, "probe", { sleep: 200 });
+    expect(ok.status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(580);
+    expect(ok.body.duration).toBeGreaterThanOrEqual(580);
+    // Slowed past the action's 1 s limit, a 400 ms run ends as the platform's timeout.
+    const late = await invoke(em, "probe", { sleep: 400 });
+    expect(late.status).toBe(502);
+    expect(late.body.response).toMatchObject({ status: "action developer error", result: { error: "The action exceeded its time limits of 1000 milliseconds." } });
+    expect(em.stats.straggled).toBe(2);
+    // None with fraction 0.
+    const none = await start({ straggle: { fraction: 0, factor: 10 } });
+    await invoke(none, "probe", {});
+    expect(none.stats.straggled).toBe(0);
+  });
+
   it("kills an action's containers when it is updated or deleted, and every container on close", async () => {
     const em = await start({});
     const pid1 = (await invoke(em, "probe", {}, "blocking=true&result=true")).body.pid as number;

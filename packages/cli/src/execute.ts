@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, lstat, realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { RunError, run, SuperfaasError, type BackendDescriptor, type Job, type RunReport } from "@superfaas/core";
+import { RunError, run, SuperfaasError, type BackendDescriptor, type BackupTasksOption, type Job, type RunReport } from "@superfaas/core";
 import { writeReport, type ReportDocument } from "@superfaas/report";
 import type { Container } from "inversify";
 import { createProgress } from "./progress.js";
@@ -30,6 +30,8 @@ export interface RunSettings {
   tasks?: number | "auto";
   timeoutMs: number;
   retries: number;
+  /** From --backup-tasks, --no-backup-tasks, --backup-after and --backup-multiple; absent: the job's default. */
+  backupTasks?: BackupTasksOption;
   json: boolean;
   verbose: boolean;
 }
@@ -41,9 +43,21 @@ export function runSettings(opts: Record<string, unknown>): RunSettings {
     ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
     timeoutMs: Math.round((opts.timeout as number) * 1000),
     retries: opts.retries as number,
+    ...backupSettings(opts),
     json: Boolean(opts.json),
     verbose: Boolean(opts.verbose),
   };
+}
+
+/** `--no-backup-tasks` wins; a threshold flag turns backups on with it; `--backup-tasks` alone, the default policy. */
+function backupSettings(opts: Record<string, unknown>): { backupTasks?: BackupTasksOption } {
+  if (opts.backupTasks === false) return { backupTasks: false };
+  const policy = {
+    ...(opts.backupAfter !== undefined ? { after: opts.backupAfter as number } : {}),
+    ...(opts.backupMultiple !== undefined ? { multiple: opts.backupMultiple as number } : {}),
+  };
+  if (Object.keys(policy).length) return { backupTasks: policy };
+  return opts.backupTasks === true ? { backupTasks: true } : {};
 }
 
 /** The outcome of one run: its output and report, or the RunError that ended it (with the report so far). */
@@ -71,6 +85,7 @@ export async function runOn(
       ...(settings.tasks !== undefined ? { tasks: settings.tasks } : {}),
       timeoutMs: settings.timeoutMs,
       retries: settings.retries,
+      ...(settings.backupTasks !== undefined ? { backupTasks: settings.backupTasks } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
       ...(settings.verbose ? { log: (m) => io.stderr.write(`${m}\n`) } : {}),

@@ -83,6 +83,10 @@ export function addCommonOptions(cmd: Command, json = "print the run report as J
     .option("--tasks <n|auto>", "number of tasks, or auto (4 per concurrent worker)", tasksOption)
     .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
     .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
+    .option("--backup-tasks", "start backup attempts of stragglers (default: on for jobs marked deterministic, as the examples)")
+    .option("--no-backup-tasks", "never start backup attempts of stragglers")
+    .option("--backup-after <fraction>", "backups start once this share of the tasks has finished (default 0.75)", numberOption("backup-after", 0, 1))
+    .option("--backup-multiple <x>", "an attempt running this multiple of the median finished one gets a backup (default 2)", numberOption("backup-multiple", 1))
     .option("--report <dir>", "write report.json, a self-contained report.html with charts, and SVG charts to DIR")
     .option("--json", json)
     .option("-v, --verbose", "show stacks and preparation steps");

@@ -16,6 +16,8 @@ export interface BackendFacts {
   inlinePayloadBytes?: number;
   /** Most tasks `tasks: "auto"` makes, when the platform bounds them (e.g. a namespace's invocations per minute). */
   maxAutoTasks?: number;
+  /** The platform's cap on invocations per minute, when it has one: backup attempts never push a run over it. */
+  invocationsPerMinute?: number;
 }
 
 /** Passed to `prepare` once per run, before any task is invoked. */

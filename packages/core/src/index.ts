@@ -6,6 +6,8 @@ export * from "./partition.js";
 export * from "./backend.js";
 export * from "./report.js";
 export * from "./scheduler.js";
+export * from "./speculation.js";
+export * from "./straggle.js";
 export * from "./bundle.js";
 export * from "./run.js";
 export * from "./store.js";

@@ -53,6 +53,12 @@ export interface JobDefinition<I, T, P, O> {
   equal?(a: O, b: O): boolean;
   /** Retry errors thrown by `map` too, not just platform failures (default false: a bug fails fast). */
   retryUserErrors?: boolean;
+  /**
+   * `map` gives the same partial for the same task on every attempt (randomness from the task's seed, no clock, no
+   * side effects), so a slow task may get a backup attempt beside the first and either result serves: backup tasks
+   * are then on by default (`run`'s `backupTasks` option and `--no-backup-tasks` decide otherwise). Default false.
+   */
+  deterministic?: boolean;
   /** The file that defines the job, as a path or file URL; captured from the call site when omitted. */
   module?: string;
 }
@@ -111,6 +117,7 @@ const jobShape = z.object({
   metrics: z.optional(fn),
   format: z.optional(fn),
   equal: z.optional(fn),
+  deterministic: z.optional(z.boolean()),
   module: z.optional(z.string()),
 });
 

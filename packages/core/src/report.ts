@@ -1,3 +1,5 @@
+import type { BackupTotals } from "./speculation.js";
+
 /** One task's life in a run. Times are milliseconds since the run started. */
 export interface TaskRecord {
   index: number;
@@ -15,6 +17,8 @@ export interface TaskRecord {
   platformId?: string;
   /** Failures of earlier attempts (and of the last one when the task failed). */
   errors?: { attempt: number; at: number; message: string; retryable: boolean }[];
+  /** The backup attempt started beside a straggling one: when, and whether its result was the one used. */
+  backup?: { startedAt: number; won: boolean };
 }
 
 /** The machine-readable account of a run (`--json`, `report.json`). */
@@ -45,6 +49,8 @@ export interface RunReport {
     costUsd?: number;
     /** Highest number of attempts in flight at once. */
     peakConcurrency: number;
+    /** Backup attempts of stragglers; present when backups were on for the run. */
+    backups?: BackupTotals;
   };
   throughput: { tasksPerSec: number };
   latencyMs: { p50: number; p95: number; p99: number; max: number };
@@ -71,5 +77,12 @@ export function summarizeReport(r: RunReport): string[] {
     `attempts ${t.attempts} (retries ${t.retries}, throttled ${t.throttled}), cold starts ${t.coldStarts}` +
       (t.billedMs ? `, billed ${s(t.billedMs)}` : "") +
       (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}` : ""),
+    ...(t.backups?.launched
+      ? [
+          `backup tasks ${t.backups.launched} launched, ${t.backups.won} won, ${t.backups.wasted} wasted (${s(t.backups.wastedMs)} of work thrown away` +
+            (t.backups.costUsd !== undefined ? `, est. $${t.backups.costUsd.toFixed(6)}` : "") +
+            ")",
+        ]
+      : []),
   ];
 }

@@ -5,6 +5,7 @@ import { resolveParams } from "./params.js";
 import { maxTasks, planRun } from "./limits.js";
 import { schedule, type ProgressEvent } from "./scheduler.js";
 import { quantile, type RunReport } from "./report.js";
+import { resolveBackupPolicy, type BackupTasksOption } from "./speculation.js";
 import type { Backend } from "./backend.js";
 import type { Job } from "./job.js";
 
@@ -21,6 +22,11 @@ export interface RunOptions {
   retries?: number;
   /** Base and cap of the exponential retry backoff. */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Backup attempts for stragglers (see `BackupPolicy`): true, false, or a policy with some fields changed. Default:
+   * on for jobs marked `deterministic`, off for the others (a second attempt of a job that is not might differ).
+   */
+  backupTasks?: BackupTasksOption;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /** Called with messages about preparation (bundling, deploying). */
@@ -79,6 +85,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       "pass `module: import.meta.url` to defineJob()",
     );
   }
+  const backup = resolveBackupPolicy(opts.backupTasks, job.deterministic);
   const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
   const { concurrency, tasks: taskCount } = plan;
   const made = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
@@ -106,6 +113,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(backup ? { backup, ...(backend.facts.invocationsPerMinute ? { invocationsPerMinute: backend.facts.invocationsPerMinute } : {}) } : {}),
     origin,
   });
   const executed = performance.now();
@@ -116,6 +124,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
   // A throttled attempt was refused before it ran: the platform does not bill it.
   const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled, billedMs });
+  // The wasted attempts' price: each one invocation, billed for what it ran (see BackupTotals.wastedMs).
+  const backupCostUsd = sched.backups && backend.estimateCost?.({ invocations: sched.backups.wasted, billedMs: sched.backups.wastedMs });
   const report: RunReport = {
     schemaVersion: 1,
     runId,
@@ -140,6 +150,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       billedMs,
       ...(costUsd !== undefined ? { costUsd } : {}),
       peakConcurrency: sched.peakConcurrency,
+      ...(sched.backups ? { backups: { ...sched.backups, ...(backupCostUsd !== undefined ? { costUsd: backupCostUsd } : {}) } } : {}),
     },
     throughput: { tasksPerSec: succeeded.length / Math.max(1e-9, (executed - prepared) / 1000) },
     latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99), max: quantile(latencies, 1) },

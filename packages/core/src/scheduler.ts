@@ -1,6 +1,7 @@
 import { formatSeconds, optionError, SuperfaasError, TaskError } from "./errors.js";
 import type { Backend, InvokeResult } from "./backend.js";
 import type { TaskRecord } from "./report.js";
+import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
 
 /** How the scheduler drives a backend. */
 export interface ScheduleOptions {
@@ -18,6 +19,10 @@ export interface ScheduleOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** `performance.now()` of the run's start; record times are relative to it. */
   origin?: number;
+  /** Start backup attempts of stragglers under this policy (see speculation.ts); none when absent. */
+  backup?: BackupPolicy;
+  /** The platform's cap on invocations per minute: a backup never makes the attempts of the last minute exceed it. */
+  invocationsPerMinute?: number;
 }
 
 /** A change in the run's progress, for bars and logs. */
@@ -32,6 +37,8 @@ export interface ProgressEvent {
   message?: string;
   /** A "retrying" event for an attempt the platform refused for load (HTTP 429), not one that failed. */
   throttled?: boolean;
+  /** A "started" event of a backup attempt, which runs beside the task's first one. */
+  backup?: boolean;
 }
 
 /** What a scheduling pass produced; `failure` is set when the run did not complete. */
@@ -44,6 +51,8 @@ export interface ScheduleResult {
   /** Attempts that started a new execution environment, failed ones included. */
   coldStarts: number;
   peakConcurrency: number;
+  /** Backup attempts, when a backup policy was given (cost is for the caller to price). */
+  backups?: Omit<BackupTotals, "costUsd">;
   failure?: SuperfaasError;
 }
 
@@ -61,10 +70,20 @@ interface InFlight {
   n: number;
   deadline: number;
   settled: boolean;
+  /** `performance.now()` when it started; only read by the backup policy. */
+  t0: number;
+  /** A backup attempt, started beside the task's running one. */
+  backup: boolean;
+  /** Lost its race to the task's other attempt: its answer, if any ever comes, only adds to the waste. */
+  lost?: boolean;
+  /** Time counted as wasted for it when it lost (until the cancel; replaced by its billed time if that arrives). */
+  wasteMs?: number;
 }
 
+type Attempt = [AbortController, InFlight];
+
 class Abort {
-  constructor(readonly kind: "timeout" | "cancelled" | "run-failed") {}
+  constructor(readonly kind: "timeout" | "cancelled" | "run-failed" | "superseded") {}
 }
 
 /**
@@ -94,6 +113,29 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
   let window = Math.max(1, opts.concurrency);
   let failure: SuperfaasError | undefined;
+  // Backup attempts (speculation): at most one per task, each beside the task's running attempt, first answer wins.
+  const policy = opts.backup;
+  const threshold = policy ? new StragglerThreshold(policy, total) : undefined;
+  const backedUp = policy ? new Uint8Array(total) : undefined;
+  const pairs = new Map<number, { first: Attempt; backup: Attempt }>();
+  const maxBackups = policy ? maxBackupsInFlight(policy, opts.concurrency) : 0;
+  const budget = policy ? backupBudget(policy, total) : 0;
+  const backups = { launched: 0, won: 0, wasted: 0, wastedMs: 0 };
+  let backupsInFlight = 0;
+  let specTimer: ReturnType<typeof setTimeout> | undefined;
+  // Start times of the last minute's attempts, kept only when backups must respect a per-minute cap (a sliding minute
+  // holds at least as many as the platform's fixed one, so staying under it here never earns a 429 there).
+  const perMinute = policy ? opts.invocationsPerMinute : undefined;
+  const recentStarts: number[] = [];
+  let recentHead = 0;
+  const roomThisMinute = (t: number) => {
+    while (recentHead < recentStarts.length && recentStarts[recentHead]! <= t - 60_000) recentHead++;
+    if (recentHead > 1024 && recentHead * 2 > recentStarts.length) {
+      recentStarts.splice(0, recentHead);
+      recentHead = 0;
+    }
+    return recentStarts.length - recentHead < perMinute!;
+  };
   // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
   // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
   // An abort settles the attempt directly: a listener on every attempt's AbortSignal (an EventTarget) costs more
@@ -147,12 +189,49 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (index < 0) break;
       void attempt(index);
     }
+    if (threshold?.armed) speculate();
     settleIfIdle();
+  };
+
+  // Starts backups of the attempts that have run past the straggler threshold, within the concurrency bound, the
+  // in-flight cap and the budget, and re-arms one timer for the next attempt that will cross it. Queued work goes
+  // first (a backup only takes a slot nothing else wants), and nothing starts while the platform throttles (the
+  // window is below the concurrency): a backup then would only add to the load that slows the run.
+  const speculate = () => {
+    if (specTimer) clearTimeout(specTimer);
+    specTimer = undefined;
+    if (failure || ready.length || nextFresh < total || window < opts.concurrency) return;
+    const limit = threshold!.thresholdMs;
+    const t = performance.now();
+    let soonest = Infinity;
+    if (perMinute !== undefined && !roomThisMinute(t)) {
+      // Full for now: look again when the oldest attempt of the last minute leaves it.
+      specTimer = setTimeout(speculate, Math.max(1, recentStarts[recentHead]! + 60_000 - t));
+      return;
+    }
+    for (const [c, a] of controllers) {
+      if (inFlight >= Math.floor(window) || backupsInFlight >= maxBackups || backups.launched >= budget) return;
+      if (a.backup || a.settled || backedUp![a.index] || records[a.index]!.status !== "running") continue;
+      if (t - a.t0 >= limit) {
+        if (perMinute !== undefined && !roomThisMinute(t)) return;
+        launchBackup([c, a]);
+      } else soonest = Math.min(soonest, a.t0 + limit);
+    }
+    if (soonest < Infinity) specTimer = setTimeout(speculate, Math.max(1, soonest - t));
+  };
+
+  const launchBackup = (first: Attempt) => {
+    const index = first[1].index;
+    backedUp![index] = 1;
+    backups.launched++;
+    backupsInFlight++;
+    records[index]!.backup = { startedAt: now(), won: false };
+    pairs.set(index, { first, backup: attempt(index, true) });
   };
 
   // Not an async function: an attempt in flight holds its record of a few fields and one continuation on the
   // backend's promise, not a suspended frame and a promise of its own.
-  const attempt = (index: number) => {
+  const attempt = (index: number, backup = false): Attempt => {
     const rec = records[index]!;
     const n = ++rec.attempts;
     attempts++;
@@ -160,9 +239,12 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     if (inFlight > peak) peak = inFlight;
     rec.status = "running";
     if (rec.startedAt === undefined) rec.startedAt = now();
-    emit("started", index, n);
+    if (backup) onProgress?.({ type: "started", taskIndex: index, attempt: n, done, total, inFlight, elapsedMs: now(), backup: true });
+    else emit("started", index, n);
     const controller = new AbortController();
-    const a: InFlight = { index, n, deadline: performance.now() + opts.timeoutMs, settled: false };
+    const t0 = performance.now();
+    if (perMinute !== undefined) recentStarts.push(t0);
+    const a: InFlight = { index, n, deadline: t0 + opts.timeoutMs, settled: false, t0, backup };
     controllers.set(controller, a);
     // The backend's answer or the abort (timeout, cancel, run failure), whichever comes first, settles the attempt,
     // so a backend that ignores its signal cannot hang the run.
@@ -174,16 +256,35 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     }
     answer.then(
       (result) => {
-        if (a.settled) return;
+        if (a.settled) return a.lost && lateAnswer(a, result.billedMs);
         a.settled = true;
         finishAttempt(controller, a, result, undefined);
       },
       (error: unknown) => {
-        if (a.settled) return;
+        if (a.settled) return a.lost && lateAnswer(a, (error as TaskError | undefined)?.billedMs);
         a.settled = true;
         finishAttempt(controller, a, undefined, error);
       },
     );
+    return [controller, a];
+  };
+
+  // A lost attempt answered after all (the platform ran it to the end): its partial is ignored, its billed time is not.
+  const lateAnswer = (a: InFlight, billedMs: number | undefined) => {
+    if (billedMs === undefined) return;
+    const rec = records[a.index]!;
+    rec.billedMs = (rec.billedMs ?? 0) + billedMs;
+    backups.wastedMs += billedMs - (a.wasteMs ?? 0);
+    a.wasteMs = billedMs;
+  };
+
+  // The other attempt of a task that was won: cancelled, and what it ran so far counted as waste.
+  const lose = ([c, a]: Attempt) => {
+    a.lost = true;
+    a.wasteMs = performance.now() - a.t0;
+    backups.wasted++;
+    backups.wastedMs += a.wasteMs;
+    abortAttempt(c, new Abort("superseded"), a);
   };
 
   const finishAttempt = (controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) => {
@@ -191,11 +292,23 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const rec = records[index]!;
     controllers.delete(controller);
     inFlight--;
-    if (failure) {
-      settleIfIdle();
+    if (a.backup) backupsInFlight--;
+    if (failure || a.lost) {
+      if (a.lost) pump(); // its slot is free
+      else settleIfIdle();
       return;
     }
+    const pair = pairs.size ? pairs.get(index) : undefined;
+    if (pair) {
+      // A race of two attempts of this task ends: the first result wins, and a failure of either leaves the other
+      // running (a backup that fails must not fail a task whose first attempt may still succeed, nor the reverse).
+      pairs.delete(index);
+      const other = pair.first[1] === a ? pair.backup : pair.first;
+      if (result) lose(other);
+      else return raceFailure(a, toTaskError(error, opts.timeoutMs));
+    }
     if (result) {
+      // The task is won here: this attempt's partial is the one reduced, exactly once.
       partials[index] = result.partial;
       rec.status = "succeeded";
       rec.finishedAt = now();
@@ -207,6 +320,11 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (result.initMs !== undefined) rec.initMs = result.initMs;
       if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
       if (result.platformId !== undefined) rec.platformId = result.platformId;
+      if (a.backup) {
+        backups.won++;
+        rec.backup!.won = true;
+      }
+      threshold?.add(performance.now() - a.t0);
       done++;
       if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
       emit("succeeded", index, n);
@@ -214,6 +332,31 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
+  };
+
+  // One of two attempts of a task failed while the other runs on: recorded and billed, neither retried nor fatal.
+  const raceFailure = (a: InFlight, err: TaskError) => {
+    const rec = records[a.index]!;
+    (rec.errors ??= []).push({ attempt: a.n, at: now(), message: err.message, retryable: err.retryable });
+    if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+    if (err.coldStart) coldStarts++;
+    if (err.throttled) {
+      // Refused for load, never ran: the platform is busy, so the window shrinks as for any 429, and a backup refused
+      // so is as if never started (the task may get one once the throttling is over).
+      throttled++;
+      window = Math.max(1, window / 2);
+      // Not charged, as for any throttled attempt, unless a later attempt already took the next number (numbers stay unique).
+      if (a.n === rec.attempts) rec.attempts--;
+      if (a.backup) {
+        backups.launched--;
+        backedUp![a.index] = 0;
+        delete rec.backup;
+      }
+    } else if (a.backup) {
+      backups.wasted++;
+      backups.wastedMs += err.billedMs ?? performance.now() - a.t0;
+    }
+    pump();
   };
 
   const handleFailure = (index: number, n: number, err: TaskError) => {
@@ -228,7 +371,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
       if (++throttleCount[index]! > maxThrottle) return giveUp(index, err, "throttled too often");
       delay = backoffDelay(Math.min(throttleCount[index]!, 6), backoff, err.retryAfterMs ?? 0);
-    } else if (err.retryable && rec.attempts <= opts.retries) {
+    } else if (err.retryable && rec.attempts - (backedUp?.[index] ?? 0) <= opts.retries) {
       delay = backoffDelay(rec.attempts, backoff, err.retryAfterMs ?? 0);
     } else {
       return giveUp(index, err, err.retryable ? `gave up after ${rec.attempts} attempts` : "");
@@ -285,8 +428,9 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   pump();
   await finished;
   clearInterval(sweep);
+  if (specTimer) clearTimeout(specTimer);
   opts.signal?.removeEventListener("abort", onRunAbort);
-  return { partials, records, attempts, retries, throttled, coldStarts, peakConcurrency: peak, ...(failure ? { failure } : {}) };
+  return { partials, records, attempts, retries, throttled, coldStarts, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
 }
 
 function toTaskError(err: unknown, timeoutMs: number): TaskError {

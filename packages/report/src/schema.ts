@@ -37,6 +37,10 @@ export const taskRecordSchema = doc(
     waitMs: doc(ms, "time the platform queued the request").optional(),
     platformId: doc(z.string(), "activation or request id, for tracing").optional(),
     errors: doc(z.array(z.object({ attempt: count, at: ms, message: z.string(), retryable: z.boolean() })), "failed attempts").optional(),
+    backup: doc(
+      z.object({ startedAt: doc(ms, "ms since the run started when the backup attempt started"), won: doc(z.boolean(), "whether the backup's result was the one reduced") }),
+      "the backup attempt started beside a straggling one",
+    ).optional(),
   }),
   "one task's life in a run (core's TaskRecord); times in ms since the run started",
   "TaskRecord",
@@ -67,6 +71,16 @@ export const runReportSchema = doc(
       billedMs: ms,
       costUsd: doc(z.number().nonnegative(), "estimated cost in US dollars, for backends that price runs").optional(),
       peakConcurrency: doc(count, "highest number of attempts in flight at once"),
+      backups: doc(
+        z.object({
+          launched: doc(count, "backup attempts started"),
+          won: doc(count, "tasks whose result came from their backup"),
+          wasted: doc(count, "attempts whose work was thrown away: the loser of each race, and backups that failed"),
+          wastedMs: doc(ms, "time the wasted attempts ran: their billed time when the platform answered, else until they were cancelled"),
+          costUsd: doc(z.number().nonnegative(), "estimated cost in US dollars of the wasted attempts").optional(),
+        }),
+        "backup attempts of stragglers; present when backups were on for the run",
+      ).optional(),
     }),
     throughput: z.object({ tasksPerSec: z.number().nonnegative() }),
     latencyMs: doc(z.object({ p50: ms, p95: ms, p99: ms, max: ms }), "task latency (first start to result) percentiles, nearest rank"),

@@ -51,6 +51,10 @@ export function compareRows(doc: ReportDocument): string[][] {
     row("workers used", (r) => (r.summary.workers ? String(r.summary.workers) : dash)),
     row("cold starts", (r) => String(r.summary.coldStarts)),
     row("retries", (r) => String(r.summary.retries)),
+    // Only when a run started backups of stragglers: launched, and how many of them won their race.
+    ...(runs.some((r) => r.report.totals.backups?.launched)
+      ? [row("backup tasks", (r) => (r.report.totals.backups ? `${r.report.totals.backups.launched} (${r.report.totals.backups.won} won)` : dash))]
+      : []),
     row("throughput", (r) => `${r.summary.tasksPerSec.toFixed(1)} tasks/s`),
     row("est. cost", (r) => (r.summary.costUsd === undefined ? dash : formatUsd(r.summary.costUsd))),
     row("output", (r) => {

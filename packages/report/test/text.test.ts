@@ -35,6 +35,22 @@ describe("text tables", () => {
     expect(lines[lines.length - 1]).toBe("skipped openwhisk: no API host");
   });
 
+  it("adds a row of backup tasks only when a run started some", () => {
+    const plain = fakeReport([{ start: 10, end: 60, worker: "x" }], { backend: "local" });
+    const backed = fakeReport([{ start: 10, end: 80, worker: "y" }], { backend: "openwhisk" });
+    backed.totals.backups = { launched: 3, won: 2, wasted: 3, wastedMs: 420 };
+    const doc = (reports: typeof plain[]) =>
+      compareDocument({
+        job: "j",
+        input: {},
+        runs: reports.map((report) => ({ report, output: 1 })),
+        comparison: compareOutputs(reports.map((r) => ({ label: r.backend, output: 1, hasOutput: true }))),
+        skipped: [],
+      });
+    expect(compareTable(doc([plain, backed]))).toContainEqual(expect.stringMatching(/^backup tasks\s+—\s+3 \(2 won\)$/));
+    expect(compareTable(doc([plain])).join("\n")).not.toMatch(/backup/);
+  });
+
   it("prints one row per scaling level with speedup and efficiency", () => {
     const doc = scaleDocument({
       job: "j",

@@ -12,6 +12,8 @@ export type FixtureTask =
   | { op: "crash"; onAttempt: number; value: unknown }
   | { op: "payload"; kind: "unicode" | "nested" | "binary" | "large"; bytes?: number; seed: number; sleepMs?: number }
   | { op: "notJson" }
+  /** A straggler whose first attempt takes `firstMs` and every later one `ms` (a backup, say); answers its attempt. */
+  | { op: "straggle"; value: unknown; firstMs: number; ms: number }
   /** Throws (or rejects) from a timer, outside map's own await, while map waits for `ms`. */
   | { op: "escape"; how: "throw" | "reject"; message: string; ms: number };
 
@@ -85,6 +87,9 @@ export const conformanceJob = defineJob({
       case "payload":
         if (task.sleepMs) await sleep(task.sleepMs);
         return fixturePayload(task.kind, task.seed, task.bytes);
+      case "straggle":
+        await sleep(ctx.attempt === 1 ? task.firstMs : task.ms);
+        return { value: task.value, attempt: ctx.attempt };
       case "notJson":
         return { when: new Date(0), big: 1 };
       case "escape":

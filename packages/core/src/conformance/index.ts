@@ -210,6 +210,32 @@ export function describeConformance(opts: ConformanceOptions): void {
       }
     });
 
+    it("backs up a straggler: the first result wins, the slower attempt is cancelled, and each partial is reduced once", async () => {
+      // Warm workers first: the threshold is a multiple of the median latency, which cold starts would inflate.
+      await go(Array.from({ length: 4 }, (_, i): FixtureTask => ({ op: "echo", value: i, sleepMs: ms(100) })), { concurrency: 4 });
+      const before = calls.length;
+      const firstMs = ms(6_000);
+      const tasks: FixtureTask[] = [
+        ...Array.from({ length: 6 }, (_, i): FixtureTask => ({ op: "echo", value: i, sleepMs: ms(100) })),
+        { op: "straggle", value: 6, firstMs, ms: ms(100) },
+      ];
+      const t0 = performance.now();
+      const { output, report } = await go(tasks, { concurrency: 4, backupTasks: { after: 0.5, multiple: 2 } });
+      const ended = performance.now();
+      // Reduced once, in task order, with the backup's partial for the straggler and nothing of the attempt it overtook.
+      expect((output as { value: unknown }[]).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect((output as { attempt?: number }[])[6]!.attempt).toBe(2);
+      expect(report.totals).toMatchObject({ succeeded: 7, attempts: 8, backups: { launched: 1, won: 1, wasted: 1 } });
+      expect(report.tasks[6]).toMatchObject({ attempts: 2, status: "succeeded", backup: { won: true } });
+      expect(ended - t0, "the run did not wait for the straggler").toBeLessThan(firstMs);
+      const mine = calls.slice(before).filter((c) => c.req.taskIndex === 6);
+      expect(mine.map((c) => c.req.attempt)).toEqual([1, 2]);
+      // The overtaken attempt's invocation honoured its abort signal instead of running on to the end.
+      await new Promise((r) => setTimeout(r, ms(500)));
+      expect(mine[0]!.settledAt, "the losing attempt settled after the run").toBeDefined();
+      expect(mine[0]!.settledAt! - ended).toBeLessThan(ms(1_000));
+    });
+
     it("returns an error thrown asynchronously outside map's own await with its message, and does not retry it", async () => {
       for (const how of ["throw", "reject"] as const) {
         const message = `escaped from a timer (${how}) 🕳️`;

@@ -39,6 +39,13 @@ export interface LambdaEmulatorOptions {
   runtimeClient?: LambdaRuntimeClient;
   /** Parent of the emulator's temporary directory (default the OS temp dir). */
   workDir?: string;
+  /**
+   * Stragglers on demand: this fraction of invocations (picked from the seed by the order they run in, so a run is
+   * reproducible) is slowed by `factor` on the platform side. The handler runs as usual, then its environment holds the
+   * answer back (factor − 1) times the run time, busy meanwhile; the REPORT line's Duration and Billed Duration include
+   * the wait, and an invocation slowed past the function's timeout times out. Default: none.
+   */
+  straggle?: { fraction: number; factor: number; seed?: number };
 }
 
 /** Counters the tests assert on. */
@@ -62,6 +69,8 @@ export interface LambdaEmulatorStats {
   wakeups: number;
   /** Sum of the Billed Duration of every invocation that ran, failed and timed-out ones and init phases included. */
   billedMs: number;
+  /** Invocations the `straggle` option slowed. */
+  straggled: number;
 }
 
 /** Faults injected into the next invocations (of any function, or of `functionName`). */

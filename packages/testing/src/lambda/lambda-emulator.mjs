@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { unzipSync } from "fflate";
 import { SignatureError, sigV4Verifier } from "./sigv4.mjs";
 import { readBody } from "../http-body.mjs";
+import { checkStraggle, straggles } from "../straggle.mjs";
 
 /** Largest synchronous request payload Lambda accepts (6 MiB). */
 export const REQUEST_LIMIT = 6 * 1024 * 1024;
@@ -455,6 +456,7 @@ export async function startLambdaEmulator(options = {}) {
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     initDelayMs: options.initDelayMs ?? 0,
     maxMemoryMb: options.maxMemoryMb ?? 10240,
+    straggle: checkStraggle(options.straggle, "Lambda emulator"),
     runner: options.runner ?? "process",
     // Which runtime the process environments run: AWS's runtime interface client when it was built (see RIC_AVAILABLE),
     // else the emulator's own loop. SUPERFAAS_LAMBDA_RIC=0 (or the option) forces the loop.
@@ -491,6 +493,7 @@ export async function startLambdaEmulator(options = {}) {
     refusedSignatures: 0,
     wakeups: 0,
     billedMs: 0,
+    straggled: 0,
   };
   let closed = false;
 
@@ -812,10 +815,26 @@ export async function startLambdaEmulator(options = {}) {
     env.idleTimer.unref?.();
   }
 
+  /**
+   * A slow execution environment: the handler has answered, and the environment holds the answer back (factor − 1)
+   * times its run time, busy meanwhile and billed for it. Past the function's timeout it times out as Lambda would.
+   */
+  async function holdBack(env, reply, factor, timeoutMs) {
+    stats.straggled++;
+    const ran = reply.durationMs ?? 0;
+    const slowed = ran * factor;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(slowed, timeoutMs) - ran)).unref?.());
+    if (slowed < timeoutMs) return { ...reply, durationMs: slowed };
+    env.kill();
+    return { type: "timeout", durationMs: timeoutMs };
+  }
+
   /** Runs one invocation in an environment and builds Lambda's answer: status, headers, body. */
   async function execute(fn, eventText, requestId, inject) {
     const { env, cold } = acquire(fn);
     fn.inFlight++;
+    // A straggler (the `straggle` option), picked by the order invocations run in.
+    const slowBy = emu.straggle && straggles(emu.straggle, stats.invocations) ? emu.straggle.factor : 1;
     stats.invocations++;
     stats.peakConcurrency[fn.name] = Math.max(stats.peakConcurrency[fn.name] ?? 0, fn.inFlight);
     const live = fn.live;
@@ -838,6 +857,7 @@ export async function startLambdaEmulator(options = {}) {
       if (!reply) {
         const timeoutMs = inject?.kind === "hang" && inject.afterMs !== undefined ? inject.afterMs : live.timeout * 1000;
         reply = await env.run({ requestId, event: eventText, arn: fn.config.FunctionArn, timeoutMs: live.timeout * 1000, inject }, timeoutMs);
+        if (slowBy > 1 && (reply.type === "result" || reply.type === "error")) reply = await holdBack(env, reply, slowBy, live.timeout * 1000);
       }
     } finally {
       fn.inFlight--;

@@ -78,6 +78,13 @@ export interface OpenWhiskEmulatorOptions {
    * action code must leave this off.
    */
   instantActions?: boolean;
+  /**
+   * Stragglers on demand: this fraction of activations (picked from the seed by the order they are accepted in, so a
+   * run is reproducible) is slowed by `factor` on the platform side. The action runs as usual, then its container holds
+   * the answer back (factor − 1) times the run time, busy meanwhile and within the action's time limit; the activation
+   * record's duration includes the wait. Not applied with `instantActions` (no container runs). Default: none.
+   */
+  straggle?: { fraction: number; factor: number; seed?: number };
 }
 
 /** Limits in force; tests may change them between runs. */
@@ -135,6 +142,8 @@ export interface OpenWhiskEmulatorStats {
   containersKilled: number;
   peakContainers: number;
   peakInFlight: number;
+  /** Activations the `straggle` option slowed. */
+  straggled: number;
   byStatus: Record<ActivationStatus, number>;
 }
 
@@ -180,6 +189,8 @@ export declare class OpenWhiskEmulator {
   /** The next activations' containers are killed `afterMs` after the run request reaches them. */
   crashNext(count?: number, opts?: { afterMs?: number }): void;
   clearFaults(): void;
+  /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
+  setStraggle(spec: { fraction: number; factor: number; seed?: number } | undefined): void;
   /** Kills every container, as an invoker restart would. */
   killContainers(): void;
   /** Every live container. */

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readBody } from "../http-body.mjs";
+import { checkStraggle, straggles } from "../straggle.mjs";
 
 const PROXY = join(dirname(fileURLToPath(import.meta.url)), "proxy.mjs");
 /** The runtime writes this line to stdout and stderr after each activation; the logs of one end there. */
@@ -117,6 +118,7 @@ const DEFAULTS = {
   log: false,
   clock: () => Date.now(),
   instantActions: false,
+  straggle: undefined,
 };
 
 const hex = (bytes) => randomBytes(bytes).toString("hex");
@@ -136,6 +138,7 @@ export class OpenWhiskEmulator {
     if (!profile) throw new Error(`unknown OpenWhisk emulator profile ${options.profile}: pick ${Object.keys(PROFILES).join(", ")}`);
     const o = { ...DEFAULTS, ...profile, ...options };
     this.options = o;
+    checkStraggle(o.straggle, "OpenWhisk emulator");
     /** Offered kinds, and `nodejs:default` as the alias of the default one (always valid, as on the platform). */
     this.kinds = new Map(o.kinds.map((k) => [k.kind, k.kind]));
     const std = o.kinds.find((k) => k.default) ?? o.kinds[o.kinds.length - 1];
@@ -168,6 +171,7 @@ export class OpenWhiskEmulator {
       containersKilled: 0,
       peakContainers: 0,
       peakInFlight: 0,
+      straggled: 0,
       byStatus: { success: 0, "application error": 0, "action developer error": 0, "whisk internal error": 0 },
     };
     this.actions = new Map(); // "ns/name" -> action document (with code)
@@ -179,6 +183,8 @@ export class OpenWhiskEmulator {
     this.ns = { inFlight: 0, minute: -1, minuteCount: 0 };
     this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [] };
     this.timers = new Set();
+    /** Activations accepted since the straggle rule was set: the rule picks by this count. */
+    this.straggleSeq = 0;
     this.closed = false;
     this.root = mkdtempSync(join(tmpdir(), "ow-emulator-"));
     this.childAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -232,6 +238,11 @@ export class OpenWhiskEmulator {
   /** The next activations' containers die (SIGKILL) `afterMs` after the run request reaches them. */
   crashNext(count = 1, { afterMs = 0 } = {}) {
     this.faults.crash.push({ left: count, afterMs });
+  }
+  /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
+  setStraggle(spec) {
+    this.options.straggle = checkStraggle(spec, "OpenWhisk emulator");
+    this.straggleSeq = 0;
   }
   /** Drops every fault not yet used. */
   clearFaults() {
@@ -522,6 +533,8 @@ export class OpenWhiskEmulator {
       logs: [],
     };
     this.stats.accepted++;
+    // A straggler (the `straggle` option), picked by the order activations are accepted in: see run().
+    if (this.options.straggle && straggles(this.options.straggle, this.straggleSeq++)) act.slowBy = this.options.straggle.factor;
     this.ns.inFlight++;
     this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.ns.inFlight);
     this.pending.set(act.id, act);
@@ -903,6 +916,7 @@ export class OpenWhiskEmulator {
       this.kill(c, "action timed out");
     });
     let answer;
+    const ranFrom = Date.now();
     try {
       answer = await this.post(
         c,
@@ -918,6 +932,19 @@ export class OpenWhiskEmulator {
         },
         act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => this.kill(c, "injected crash")) : undefined,
       );
+      if (act.slowBy && answer) {
+        // A slow container: the action has answered, and the container holds the answer back (factor − 1) times its
+        // run time, busy all the while and under the action's time limit, which may end it first.
+        this.stats.straggled++;
+        const holdMs = Math.min((act.slowBy - 1) * (Date.now() - ranFrom), start + timeout - Date.now() + 5);
+        await new Promise((resolve) => {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            resolve();
+          }, Math.max(0, holdMs));
+          this.timers.add(t);
+        });
+      }
     } catch {
       answer = undefined;
     } finally {
