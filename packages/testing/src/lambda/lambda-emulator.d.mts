@@ -49,6 +49,8 @@ export interface LambdaEmulatorStats {
   functionErrors: number;
   timeouts: number;
   crashes: number;
+  /** Environments killed for reaching the function's memory (Runtime.OutOfMemory). */
+  outOfMemory: number;
   environmentsStarted: number;
   /** Most invocations of each function that ran at once. */
   peakConcurrency: Record<string, number>;

@@ -86,6 +86,7 @@ class Env {
     this.id = ++emu.envSeq;
     this.fnName = fn.name;
     this.generation = fn.live.generation;
+    this.memoryMb = fn.live.memorySize;
     this.busy = false;
     this.dead = false;
   }
@@ -150,13 +151,40 @@ class ProcessEnv extends Env {
       else if (msg.type === "result" || msg.type === "error") this.onReply?.(msg);
     });
     this.child.on("error", () => {});
+    this.watchMemory();
     this.child.once("exit", (code, signal) => {
       this.dead = true;
+      clearInterval(this.memoryTimer);
       const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
-      this.onInit?.({ type: "initError", errorType: "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
-      this.onReply?.({ type: "exit", status });
+      const errorType = this.memoryKilled ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+      this.onInit?.({ type: "initError", errorType, errorMessage: `Runtime exited with error: ${status}`, exited: true });
+      this.onReply?.({ type: "exit", status, ...(this.memoryKilled ? { outOfMemory: true } : {}) });
       emu.forget(this);
     });
+  }
+
+  /**
+   * Enforces the function's memory as Lambda's cgroup does: an environment whose process's resident memory reaches the
+   * memory size is killed (SIGKILL), and the invocation ends with Runtime.OutOfMemory. Linux only (it reads /proc);
+   * elsewhere the heap limit the runtime's Node.js gets is the only bound.
+   */
+  watchMemory() {
+    if (process.platform !== "linux" || !this.child?.pid) return;
+    const limitMb = this.memoryMb;
+    const pid = this.child.pid;
+    this.memoryTimer = setInterval(() => {
+      let kb;
+      try {
+        kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      } catch {
+        return clearInterval(this.memoryTimer);
+      }
+      if (kb / 1024 >= limitMb && !this.dead) {
+        this.memoryKilled = true;
+        this.kill();
+      }
+    }, 20);
+    this.memoryTimer.unref?.();
   }
 
   append(text) {
@@ -256,7 +284,7 @@ class RicEnv extends ProcessEnv {
     this.child.once("exit", (code, signal) => {
       this.server.close();
       const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
-      this.initEnded({ type: "initError", errorType: "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
+      this.initEnded({ type: "initError", errorType: this.memoryKilled ? "Runtime.OutOfMemory" : "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
     });
     this.wire(emu);
   }
@@ -482,6 +510,7 @@ export async function startLambdaEmulator(options = {}) {
     functionErrors: 0,
     timeouts: 0,
     crashes: 0,
+    outOfMemory: 0,
     environmentsStarted: 0,
     peakConcurrency: {},
     connections: 0,
@@ -854,16 +883,19 @@ export async function startLambdaEmulator(options = {}) {
     } else {
       functionError = "Unhandled";
       stats.crashes++;
+      // Killed at the memory limit, Lambda names it Runtime.OutOfMemory (and Max Memory Used is the memory size).
+      const errorType = reply.outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+      if (reply.outOfMemory) stats.outOfMemory++;
       const msg = `RequestId: ${requestId} Error: Runtime exited with error: ${reply.status}`;
-      lines.push(`${msg}\nRuntime.ExitError\n`);
-      body = JSON.stringify({ errorType: "Runtime.ExitError", errorMessage: msg });
-      reportStatus = "Status: error\tError Type: Runtime.ExitError\t";
+      lines.push(`${msg}\n${errorType}\n`);
+      body = JSON.stringify({ errorType, errorMessage: msg });
+      reportStatus = `Status: error\tError Type: ${errorType}\t`;
     }
     const durationMs = reply.type === "timeout" ? live.timeout * 1000 : reply.durationMs ?? 0;
     // The init phase is billed (since August 2025), whether the invocation then succeeded, failed or timed out.
     const billedMs = Math.ceil(durationMs + (cold ? initMs : 0));
     stats.billedMs += billedMs;
-    const maxMemoryMb = Math.max(1, reply.maxMemoryMb ?? 0);
+    const maxMemoryMb = reply.outOfMemory ? live.memorySize : Math.max(1, reply.maxMemoryMb ?? 0);
     let log;
     if (live.logFormat === "JSON") {
       // LoggingConfig.LogFormat = JSON: every platform record is a JSON object of its own line.

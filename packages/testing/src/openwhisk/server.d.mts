@@ -78,6 +78,10 @@ export interface OpenWhiskEmulatorOptions {
    * action code must leave this off.
    */
   instantActions?: boolean;
+  /** Time added to every activation before it reaches a container (controller, bus, invoker queue), in its waitTime (default 0). */
+  invokeOverheadMs?: number;
+  /** How often containers' resident memory is checked against their action's memory limit, in ms (default 20). */
+  memoryCheckMs?: number;
 }
 
 /** Limits in force; tests may change them between runs. */
@@ -133,6 +137,8 @@ export interface OpenWhiskEmulatorStats {
   warmStarts: number;
   containersStarted: number;
   containersKilled: number;
+  /** Containers killed for going over their action's memory. */
+  memoryKills: number;
   peakContainers: number;
   peakInFlight: number;
   byStatus: Record<ActivationStatus, number>;
@@ -179,6 +185,8 @@ export declare class OpenWhiskEmulator {
   loseNext(count?: number): void;
   /** The next activations' containers are killed `afterMs` after the run request reaches them. */
   crashNext(count?: number, opts?: { afterMs?: number }): void;
+  /** The next activations' containers are killed for exceeding their memory `afterMs` after the run request reaches them. */
+  exhaustMemoryNext(count?: number, opts?: { afterMs?: number }): void;
   clearFaults(): void;
   /** Kills every container, as an invoker restart would. */
   killContainers(): void;

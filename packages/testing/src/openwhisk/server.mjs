@@ -9,7 +9,7 @@
 // (bench/openwhisk-throughput.mjs runs it so, in a process of its own, with `instantActions` for no-op actions).
 import { fork } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -81,6 +81,8 @@ const msg = {
   malformed: (why) => `The request content was malformed:\n${why}`,
   abnormalInit: "The action did not initialize and exited unexpectedly.",
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
+  // Messages.memoryExhausted: recorded when the invoker finds the container OOM-killed (Docker's State.OOMKilled).
+  memoryExhausted: "The action exhausted its memory and was aborted.",
   invalidInit: (text) => `The action failed during initialization${text ? `: ${text}` : "."}`,
   invalidRun: (text) => `The action did not produce a valid JSON response${text ? `: ${text}` : "."}`,
   truncated: (size, limit) => `The action produced a response that exceeded the allowed length: ${size} > ${limit} bytes.`,
@@ -117,6 +119,11 @@ const DEFAULTS = {
   log: false,
   clock: () => Date.now(),
   instantActions: false,
+  // Time the controller and invoker add to every activation before it reaches a container (load balancer, message
+  // bus, invoker queue): counted in the record's waitTime, as on the platform. 0 on loopback; benchmarks raise it.
+  invokeOverheadMs: 0,
+  // How often a container's resident memory is checked against its action's memory limit (as a cgroup enforces it).
+  memoryCheckMs: 20,
 };
 
 const hex = (bytes) => randomBytes(bytes).toString("hex");
@@ -166,6 +173,7 @@ export class OpenWhiskEmulator {
       warmStarts: 0,
       containersStarted: 0,
       containersKilled: 0,
+      memoryKills: 0,
       peakContainers: 0,
       peakInFlight: 0,
       byStatus: { success: 0, "application error": 0, "action developer error": 0, "whisk internal error": 0 },
@@ -177,7 +185,7 @@ export class OpenWhiskEmulator {
     this.queue = [];
     this.invokers = Array.from({ length: o.invokers }, (_, index) => ({ index, containers: new Set() }));
     this.ns = { inFlight: 0, minute: -1, minuteCount: 0 };
-    this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [] };
+    this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [], memory: [] };
     this.timers = new Set();
     this.closed = false;
     this.root = mkdtempSync(join(tmpdir(), "ow-emulator-"));
@@ -232,6 +240,10 @@ export class OpenWhiskEmulator {
   /** The next activations' containers die (SIGKILL) `afterMs` after the run request reaches them. */
   crashNext(count = 1, { afterMs = 0 } = {}) {
     this.faults.crash.push({ left: count, afterMs });
+  }
+  /** The next activations' containers are killed for exceeding their memory `afterMs` after the run request reaches them. */
+  exhaustMemoryNext(count = 1, { afterMs = 0 } = {}) {
+    this.faults.memory.push({ left: count, afterMs });
   }
   /** Drops every fault not yet used. */
   clearFaults() {
@@ -536,6 +548,11 @@ export class OpenWhiskEmulator {
       const slow = this.takeFault("slow");
       const crash = this.takeFault("crash");
       if (crash) act.crashAfterMs = crash.afterMs;
+      const memory = crash ? undefined : this.takeFault("memory");
+      if (memory) {
+        act.crashAfterMs = memory.afterMs;
+        act.memoryKill = true;
+      }
       if (appError) {
         const now = Date.now();
         this.complete(act, { statusCode: APPLICATION_ERROR, result: { error: appError.message } }, { start: now, end: now });
@@ -544,6 +561,8 @@ export class OpenWhiskEmulator {
         const due = act.acceptedAt + slow.delayMs;
         const release = () => (Date.now() >= due ? this.enqueue(act) : this.later(due - Date.now(), release));
         this.later(slow.delayMs, release);
+      } else if (this.options.invokeOverheadMs > 0) {
+        this.later(this.options.invokeOverheadMs, () => this.enqueue(act));
       } else {
         this.enqueue(act);
       }
@@ -746,6 +765,8 @@ export class OpenWhiskEmulator {
       marks: { stdout: 0, stderr: 0 },
       markWaiters: new Set(),
       logTarget: undefined,
+      memoryMb: action.limits.memory,
+      memoryKilled: false,
     };
     invoker.containers.add(c);
     this.stats.containersStarted++;
@@ -771,6 +792,7 @@ export class OpenWhiskEmulator {
       serialization: "json",
     });
     c.child = child;
+    this.watchMemory();
     const partial = { stdout: "", stderr: "" };
     const collect = (stream) => (chunk) => {
       const text = partial[stream] + String(chunk);
@@ -865,6 +887,7 @@ export class OpenWhiskEmulator {
     if (answer?.status !== 200) {
       let error;
       if (timedOut) error = msg.timedOut(action.limits.timeout, true);
+      else if (c.memoryKilled) error = msg.memoryExhausted;
       else if (!answer) error = msg.abnormalInit;
       else {
         const parsed = parseObject(answer.text);
@@ -875,7 +898,7 @@ export class OpenWhiskEmulator {
       return;
     }
     if (c.state === "dead") {
-      this.fail(everyone, DEVELOPER_ERROR, msg.abnormalInit, { start, waitTime, initTime });
+      this.fail(everyone, DEVELOPER_ERROR, c.memoryKilled ? msg.memoryExhausted : msg.abnormalInit, { start, waitTime, initTime });
       return;
     }
     c.state = "ready";
@@ -916,7 +939,7 @@ export class OpenWhiskEmulator {
           transaction_id: hex(16),
           deadline: String(start + timeout),
         },
-        act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => this.kill(c, "injected crash")) : undefined,
+        act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => (act.memoryKill ? this.killForMemory(c) : this.kill(c, "injected crash"))) : undefined,
       );
     } catch {
       answer = undefined;
@@ -933,7 +956,7 @@ export class OpenWhiskEmulator {
     if (c.logTarget === act) c.logTarget = undefined;
     const times = { start, end, waitTime, ...(cold.initTime !== undefined ? { initTime: cold.initTime } : {}) };
     if (timedOut) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.timedOut(timeout, false) } }, { ...times, timedOut: true });
-    else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.abnormalRun } }, times);
+    else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: c.memoryKilled ? msg.memoryExhausted : msg.abnormalRun } }, times);
     else this.complete(act, interpretRun(answer, this.limits.maxResultBytes), times);
     this.pump();
   }
@@ -985,6 +1008,36 @@ export class OpenWhiskEmulator {
     });
   }
 
+  /**
+   * Enforces each container's memory limit as its cgroup would: a container whose processes' resident memory goes over
+   * the action's memory is killed (SIGKILL), and its activations are recorded as the invoker records an OOM kill. One
+   * sweeping timer for all containers, running only while there are any. Linux only (it reads /proc); elsewhere the
+   * heap limit each container's Node.js gets is the only bound.
+   */
+  watchMemory() {
+    if (this.memoryTimer || process.platform !== "linux") return;
+    this.memoryTimer = setInterval(() => {
+      const live = this.containers();
+      if (live.length === 0 || this.closed) {
+        clearInterval(this.memoryTimer);
+        this.memoryTimer = undefined;
+        return;
+      }
+      for (const c of live) {
+        const rssMb = residentMb(c.child?.pid);
+        if (rssMb !== undefined && rssMb > c.memoryMb) this.killForMemory(c);
+      }
+    }, this.options.memoryCheckMs);
+    this.memoryTimer.unref?.();
+  }
+
+  killForMemory(c) {
+    if (c.state === "dead") return;
+    c.memoryKilled = true;
+    this.stats.memoryKills++;
+    this.kill(c, "memory exhausted");
+  }
+
   kill(c, _why) {
     if (c.state === "dead") return;
     c.state = "dead";
@@ -999,6 +1052,7 @@ export class OpenWhiskEmulator {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.memoryTimer) clearInterval(this.memoryTimer);
     const all = this.containers();
     const exits = all.map((c) => c.exited ?? Promise.resolve());
     for (const c of all) this.kill(c, "emulator closed");
@@ -1008,6 +1062,17 @@ export class OpenWhiskEmulator {
     this.childAgent.destroy();
     await Promise.race([Promise.all([closed, ...exits]), sleep(5_000)]);
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory of a process in MB (VmRSS), or undefined when it cannot be read (gone, or not Linux). */
+function residentMb(pid) {
+  if (!pid) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
   }
 }
 
