@@ -12,3 +12,4 @@ export * from "./store.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
 export * from "./limits.js";
 export * from "./cloud/index.js";
+export * from "./auto-tasks.js";

@@ -1,0 +1,161 @@
+// `tasks: "auto"` chosen from measurement: a short probe on the real backend measures what one invocation costs beyond
+// its work and how much work the job holds, and a small cost model picks the task count. The rule is a pure function
+// of the measurements (`chooseTaskCount`), so it can be tested and explained; `probeTaskCount` takes the measurements.
+import type { Backend } from "./backend.js";
+import type { TaskRecord } from "./report.js";
+import { schedule, type ScheduleOptions, type ScheduleResult } from "./scheduler.js";
+
+/** Probe tasks per slot of concurrency that the fine partition is cut into: each probe task is ~1/128 of a slot's work. */
+export const FINE_TASKS_PER_SLOT = 128;
+/** Expected extra time of the slowest task of a wave, as a share of a task's time, when the probe saw no spread. */
+export const STRAGGLER_FLOOR = 0.25;
+/** Waves per slot wanted to absorb stragglers and uneven tasks... */
+export const MIN_WAVES = 3;
+/** ...as long as their overhead stays within this share of a slot's work. */
+export const OVERHEAD_BUDGET = 0.1;
+
+/** What the rule is given: the run's concurrency and bounds, and what the probe measured. */
+export interface AutoTaskInputs {
+  /** Tasks in flight at once (slots). */
+  concurrency: number;
+  /** What one invocation costs beyond its work, in ms (latency minus the time the function ran). */
+  overheadMs: number;
+  /** The whole job's work, in ms of function time. */
+  workMs: number;
+  /** Coefficient of variation of the probe tasks' durations (0 for identical tasks). */
+  spread: number;
+  /** Most tasks the run may have (items in the input, the backend's bound, this process's bound). */
+  maxTasks: number;
+}
+
+/** The chosen count and why: the report's `autoTasks` field. */
+export interface AutoTaskDecision {
+  tasks: number;
+  /** Tasks per slot: tasks ÷ concurrency. */
+  waves: number;
+  overheadMs: number;
+  workMs: number;
+  spread: number;
+  /** The straggler share used: the larger of the measured spread's tail and `STRAGGLER_FLOOR`. */
+  straggler: number;
+  /** The model's wall time for the chosen count, in ms. */
+  estimatedMs: number;
+  /** Tasks of the fine partition the probe drew from, and the probe tasks that ran. */
+  fineTasks: number;
+  probeTasks: number;
+  /** Wall time of the probe, in ms, and what it was billed (its partials are not reused). */
+  probeMs: number;
+  probeBilledMs: number;
+  probeAttempts: number;
+  /** One sentence for people. */
+  reason: string;
+}
+
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms`);
+
+/**
+ * The rule. With c slots, N = m·c tasks (m waves per slot), an overhead o per invocation and W ms of work, the wall
+ * time is about  T(m) = m·o + W/c + s·W/(c·m): every wave pays the overhead once, the work divides among the slots,
+ * and the last wave ends when its slowest task does, s of a task's time after the others (s: the stragglers' share,
+ * from the measured spread of task times, never below STRAGGLER_FLOOR). T is least at m* = √(s·W / (c·o)). At least
+ * MIN_WAVES waves are kept as long as their overhead stays within OVERHEAD_BUDGET of a slot's work, then the count is
+ * clamped to [1, maxTasks]. Pure: the same measurements give the same count.
+ */
+export function chooseTaskCount(m: AutoTaskInputs): Omit<AutoTaskDecision, "fineTasks" | "probeTasks" | "probeMs" | "probeBilledMs" | "probeAttempts"> {
+  const c = Math.max(1, Math.floor(m.concurrency));
+  const o = Math.max(0.01, m.overheadMs);
+  const perSlot = Math.max(0, m.workMs) / c;
+  const spread = Number.isFinite(m.spread) ? Math.max(0, m.spread) : 0;
+  // The slowest of c tasks lies about √(2 ln c) standard deviations above their mean.
+  const straggler = Math.max(STRAGGLER_FLOOR, spread * Math.sqrt(2 * Math.log(Math.max(2, c))));
+  const best = Math.sqrt((straggler * perSlot) / o);
+  const affordable = Math.max(1, Math.floor((OVERHEAD_BUDGET * perSlot) / o));
+  const waves = Math.max(1, Math.round(best), Math.min(MIN_WAVES, affordable));
+  const tasks = Math.max(1, Math.min(Math.floor(m.maxTasks), waves * c));
+  const w = tasks / c;
+  const slots = Math.min(c, tasks);
+  const estimatedMs = Math.ceil(w) * o + perSlot * (c / slots) + (straggler * m.workMs) / tasks;
+  const why =
+    tasks < waves * c
+      ? `capped at ${tasks} (the most this run may have)`
+      : waves === Math.round(best) || waves === 1
+        ? "where the overhead of more waves and the tail of the last one balance"
+        : `${waves} waves to absorb stragglers, their overhead within ${OVERHEAD_BUDGET * 100}% of the work`;
+  return {
+    tasks,
+    waves: w,
+    overheadMs: m.overheadMs,
+    workMs: m.workMs,
+    spread,
+    straggler,
+    estimatedMs,
+    reason: `${tasks} tasks (${Number(w.toFixed(2))} per slot, ${c} slots): ${fmt(m.overheadMs)} overhead per invocation and ${fmt(perSlot)} of work per slot; ${why}`,
+  };
+}
+
+/** How many tasks the fine partition asks the job for: enough that a probe task is a small slice of a slot's work. */
+export function fineTaskCount(concurrency: number, maxTasks: number): number {
+  return Math.max(1, Math.min(maxTasks, concurrency * FINE_TASKS_PER_SLOT));
+}
+
+/** A probe that ran: the decision, or the probe's own result when one of its tasks failed for good. */
+export type ProbeOutcome = { decision: AutoTaskDecision; failed?: undefined } | { decision?: undefined; failed: ScheduleResult; tasks: unknown[] };
+
+/**
+ * Runs the first tasks of the fine partition on the backend, one task per slot (and a second wave when the first
+ * started any worker cold, so the overhead is measured on warm workers), and chooses the task count from what they
+ * took: the overhead is the least time a task spent beyond its own run, the work the fine partition's size times the
+ * mean duration of the warm tasks, the spread their coefficient of variation. `maxTasks` bounds the
+ * count; a fine partition of no more tasks than slots is run as it is (nothing to choose).
+ */
+export async function probeTaskCount(fine: readonly unknown[], backend: Backend, opts: ScheduleOptions, maxTasks: number): Promise<ProbeOutcome> {
+  const c = opts.concurrency;
+  const started = performance.now();
+  const samples: TaskRecord[] = [];
+  let billed = 0;
+  let attempts = 0;
+  let ran = 0;
+  for (let wave = 0; wave < 2 && ran < fine.length; wave++) {
+    const batch = fine.slice(ran, Math.min(fine.length, ran + c));
+    // Each wave's tasks are the fine partition's, at their own indices (a job's map may read ctx.taskIndex).
+    const result = await schedule(batch, indexed(backend, ran), { ...opts, onProgress: undefined });
+    ran += batch.length;
+    attempts += result.attempts;
+    billed += result.records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
+    if (result.failure) return { failed: result, tasks: batch };
+    samples.push(...result.records);
+    // A wave that started any worker cold measured its start-up: one more, on warm workers, measures the overhead.
+    if (!result.records.some((r) => r.coldStart)) break;
+  }
+  const clean = samples.filter((r) => r.attempts === 1 && r.startedAt !== undefined && r.finishedAt !== undefined);
+  const warm = clean.filter((r) => !r.coldStart);
+  const use = warm.length ? warm : clean;
+  // The work from warm tasks (a cold one's time may include loading the job or the platform's init).
+  const durations = use.map((r) => r.durationMs ?? r.finishedAt! - r.startedAt!);
+  // The overhead is the least a task waited beyond its own run: a backend that queues attempts behind busy workers
+  // (the local pool keeps twice its threads in flight), a cold start outside the function's duration and a loaded
+  // machine only ever add to it.
+  const overheads = clean.map((r) => Math.max(0, r.finishedAt! - r.startedAt! - (r.durationMs ?? r.finishedAt! - r.startedAt!)));
+  const mean = durations.reduce((s, d) => s + d, 0) / Math.max(1, durations.length);
+  const sd = Math.sqrt(durations.reduce((s, d) => s + (d - mean) ** 2, 0) / Math.max(1, durations.length));
+  const rule = chooseTaskCount({
+    concurrency: c,
+    overheadMs: overheads.length ? Math.min(...overheads) : 0,
+    workMs: mean * fine.length,
+    spread: mean > 0 ? sd / mean : 0,
+    maxTasks: Math.min(maxTasks, fine.length),
+  });
+  return { decision: { ...rule, fineTasks: fine.length, probeTasks: ran, probeMs: performance.now() - started, probeBilledMs: billed, probeAttempts: attempts } };
+}
+
+/** The backend as the probe's waves see it: a wave's task i is the fine partition's task `offset + i`. */
+function indexed(backend: Backend, offset: number): Backend {
+  if (offset === 0) return backend;
+  return {
+    name: backend.name,
+    facts: backend.facts,
+    prepare: (ctx) => backend.prepare(ctx),
+    invoke: (req, signal) => backend.invoke({ ...req, taskIndex: req.taskIndex + offset }, signal),
+    dispose: () => backend.dispose(),
+  };
+}
