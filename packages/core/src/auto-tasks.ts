@@ -5,8 +5,12 @@ import type { Backend } from "./backend.js";
 import type { TaskRecord } from "./report.js";
 import { schedule, type ScheduleOptions, type ScheduleResult } from "./scheduler.js";
 
-/** Probe tasks per slot of concurrency that the fine partition is cut into: each probe task is ~1/128 of a slot's work. */
-export const FINE_TASKS_PER_SLOT = 128;
+/** Tasks per slot of concurrency that the fine partition is cut into: a fine task is ~1/256 of a slot's work. */
+export const FINE_TASKS_PER_SLOT = 256;
+/** Most tasks of the fine partition, whatever the concurrency (their records are kept while the probe runs). */
+export const MAX_FINE_TASKS = 65_536;
+/** How much bigger a coarse probe task is than a fine one: a coarse task is ~1/32 of a slot's work. */
+export const COARSE_RATIO = 8;
 /** Expected extra time of the slowest task of a wave, as a share of a task's time, when the probe saw no spread. */
 export const STRAGGLER_FLOOR = 0.25;
 /** Waves per slot wanted to absorb stragglers and uneven tasks... */
@@ -93,59 +97,74 @@ export function chooseTaskCount(m: AutoTaskInputs): Omit<AutoTaskDecision, "fine
   };
 }
 
-/** How many tasks the fine partition asks the job for: enough that a probe task is a small slice of a slot's work. */
+/** How many tasks the fine partition asks the job for: enough that a fine task is a small slice of a slot's work. */
 export function fineTaskCount(concurrency: number, maxTasks: number): number {
-  return Math.max(1, Math.min(maxTasks, concurrency * FINE_TASKS_PER_SLOT));
+  return Math.max(1, Math.min(maxTasks, MAX_FINE_TASKS, concurrency * FINE_TASKS_PER_SLOT));
+}
+
+/** How many tasks the coarse partition asks for: COARSE_RATIO times fewer, so each holds that much more work. */
+export function coarseTaskCount(fineTasks: number): number {
+  return Math.max(1, Math.round(fineTasks / COARSE_RATIO));
 }
 
 /** A probe that ran: the decision, or the probe's own result when one of its tasks failed for good. */
 export type ProbeOutcome = { decision: AutoTaskDecision; failed?: undefined } | { decision?: undefined; failed: ScheduleResult; tasks: unknown[] };
 
+const medianOf = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length === 0 ? 0 : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
 /**
- * Runs the first tasks of the fine partition on the backend, one task per slot (and a second wave when the first
- * started any worker cold, so the overhead is measured on warm workers), and chooses the task count from what they
- * took: the overhead is the least time a task spent beyond its own run, the work the fine partition's size times the
- * mean duration of the warm tasks, the spread their coefficient of variation. `maxTasks` bounds the
- * count; a fine partition of no more tasks than slots is run as it is (nothing to choose).
+ * Measures the backend and the job: one wave of fine tasks (one per slot; a second when the first started any worker
+ * cold, so the figures are of warm workers), then one wave of coarse tasks, COARSE_RATIO times bigger. A task's
+ * latency is the overhead plus its share of the work, so the two waves' median latencies give both:
+ * fine = o + W/F and coarse = o + W·r/F  ⇒  W = F·(coarse − fine)/(r − 1), o = fine − W/F (and o no less than the
+ * least any task spent outside the function's reported duration, a lower bound of it). Everything a task costs
+ * beyond its work counts as overhead this way (the platform's queue and transport, and the fixed part of the
+ * function's own run), and a backend that queues attempts behind busy workers scales both alike. Then the rule
+ * (`chooseTaskCount`) picks the count. The probe's partials are not reused.
  */
-export async function probeTaskCount(fine: readonly unknown[], backend: Backend, opts: ScheduleOptions, maxTasks: number): Promise<ProbeOutcome> {
+export async function probeTaskCount(fine: readonly unknown[], coarse: readonly unknown[], backend: Backend, opts: ScheduleOptions, maxTasks: number): Promise<ProbeOutcome> {
   const c = opts.concurrency;
   const started = performance.now();
-  const samples: TaskRecord[] = [];
   let billed = 0;
   let attempts = 0;
-  let ran = 0;
-  for (let wave = 0; wave < 2 && ran < fine.length; wave++) {
-    const batch = fine.slice(ran, Math.min(fine.length, ran + c));
-    // Each wave's tasks are the fine partition's, at their own indices (a job's map may read ctx.taskIndex).
-    const result = await schedule(batch, indexed(backend, ran), { ...opts, onProgress: undefined });
-    ran += batch.length;
+  let probeTasks = 0;
+  const wave = async (tasks: readonly unknown[], offset: number) => {
+    const batch = tasks.slice(offset, Math.min(tasks.length, offset + c));
+    // The tasks keep their own indices (a job's map may read ctx.taskIndex).
+    const result = await schedule(batch, indexed(backend, offset), { ...opts, onProgress: undefined });
+    probeTasks += batch.length;
     attempts += result.attempts;
     billed += result.records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
-    if (result.failure) return { failed: result, tasks: batch };
-    samples.push(...result.records);
-    // A wave that started any worker cold measured its start-up: one more, on warm workers, measures the overhead.
-    if (!result.records.some((r) => r.coldStart)) break;
-  }
-  const clean = samples.filter((r) => r.attempts === 1 && r.startedAt !== undefined && r.finishedAt !== undefined);
-  const warm = clean.filter((r) => !r.coldStart);
-  const use = warm.length ? warm : clean;
-  // The work from warm tasks (a cold one's time may include loading the job or the platform's init).
-  const durations = use.map((r) => r.durationMs ?? r.finishedAt! - r.startedAt!);
-  // The overhead is the least a task waited beyond its own run: a backend that queues attempts behind busy workers
-  // (the local pool keeps twice its threads in flight), a cold start outside the function's duration and a loaded
-  // machine only ever add to it.
-  const overheads = clean.map((r) => Math.max(0, r.finishedAt! - r.startedAt! - (r.durationMs ?? r.finishedAt! - r.startedAt!)));
+    return { result, batch };
+  };
+  let w = await wave(fine, 0);
+  if (!w.result.failure && w.result.records.some((r) => r.coldStart) && fine.length >= 2 * c) w = await wave(fine, c);
+  if (w.result.failure) return { failed: w.result, tasks: w.batch };
+  const fineRecords = w.result.records;
+  const cw = await wave(coarse, 0);
+  if (cw.result.failure) return { failed: cw.result, tasks: cw.batch };
+  const coarseRecords = cw.result.records;
+  const latency = (rs: TaskRecord[]) => medianOf(rs.filter((r) => r.finishedAt !== undefined && r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!));
+  const a = latency(fineRecords);
+  const b = latency(coarseRecords);
+  const r = fine.length / Math.max(1, coarse.length);
+  const workMs = r > 1 ? Math.max(0, (fine.length * (b - a)) / (r - 1)) : 0;
+  // Never below what some task measurably spent outside its own run (latency minus the function's reported
+  // duration, which holds the work and more): the fit can come out near zero when the overhead is small and noisy.
+  const outside = [...fineRecords, ...coarseRecords]
+    .filter((t) => t.durationMs !== undefined && t.finishedAt !== undefined && t.startedAt !== undefined)
+    .map((t) => t.finishedAt! - t.startedAt! - t.durationMs!);
+  const overheadMs = Math.max(0, a - workMs / fine.length, outside.length ? Math.min(...outside) : 0);
+  // The spread of task times, from the coarse tasks' own durations (the platform's, where it reports them).
+  const durations = coarseRecords.map((t) => t.durationMs ?? t.finishedAt! - t.startedAt!);
   const mean = durations.reduce((s, d) => s + d, 0) / Math.max(1, durations.length);
   const sd = Math.sqrt(durations.reduce((s, d) => s + (d - mean) ** 2, 0) / Math.max(1, durations.length));
-  const rule = chooseTaskCount({
-    concurrency: c,
-    overheadMs: overheads.length ? Math.min(...overheads) : 0,
-    workMs: mean * fine.length,
-    spread: mean > 0 ? sd / mean : 0,
-    maxTasks: Math.min(maxTasks, fine.length),
-  });
-  return { decision: { ...rule, fineTasks: fine.length, probeTasks: ran, probeMs: performance.now() - started, probeBilledMs: billed, probeAttempts: attempts } };
+  const rule = chooseTaskCount({ concurrency: c, overheadMs, workMs, spread: mean > 0 ? sd / mean : 0, maxTasks: Math.min(maxTasks, fine.length) });
+  return { decision: { ...rule, fineTasks: fine.length, probeTasks, probeMs: performance.now() - started, probeBilledMs: billed, probeAttempts: attempts } };
 }
 
 /** The backend as the probe's waves see it: a wave's task i is the fine partition's task `offset + i`. */

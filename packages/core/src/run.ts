@@ -4,7 +4,7 @@ import { assertJson } from "./json.js";
 import { resolveParams } from "./params.js";
 import { maxTasks, planRun } from "./limits.js";
 import { schedule, type ProgressEvent, type ScheduleResult } from "./scheduler.js";
-import { fineTaskCount, probeTaskCount, type AutoTaskDecision } from "./auto-tasks.js";
+import { coarseTaskCount, fineTaskCount, probeTaskCount, type AutoTaskDecision } from "./auto-tasks.js";
 import { quantile, type RunReport } from "./report.js";
 import type { Backend } from "./backend.js";
 import type { Job } from "./job.js";
@@ -106,8 +106,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   // A platform that bounds invocations per minute tightly (a stock OpenWhisk: 60) leaves no room for a probe.
   const auto = (opts.tasks ?? job.defaultTasks ?? "auto") === "auto" && autoLimit >= 8 * concurrency;
   let tasks = partition(auto ? fineTaskCount(concurrency, autoLimit) : plan.tasks);
+  const coarse = auto && tasks.length > concurrency ? partition(coarseTaskCount(tasks.length)) : undefined;
   // A job whose tasks do not follow plan.tasks (or too few to choose among) runs as it is, without a probe.
-  const probing = auto && tasks.length > concurrency && partition(Math.max(1, tasks.length >> 1)).length !== tasks.length;
+  const probing = coarse !== undefined && coarse.length !== tasks.length && coarse.length >= concurrency;
 
   await backend.prepare({ job: { modulePath: job.modulePath, jobName: job.name }, runId, concurrency, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
   const prepared = performance.now();
@@ -123,7 +124,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   let autoTasks: AutoTaskDecision | undefined;
   let sched: ScheduleResult | undefined;
   if (probing) {
-    const probe = await probeTaskCount(tasks, backend, schedOpts, autoLimit - 2 * concurrency);
+    const probe = await probeTaskCount(tasks, coarse ?? [], backend, schedOpts, autoLimit - 3 * concurrency);
     if (probe.failed) {
       // A probe task failed for good (the job's bug, or out of memory): the run ends with it, as it would have anyway.
       sched = probe.failed;
