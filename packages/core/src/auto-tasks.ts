@@ -119,8 +119,9 @@ const medianOf = (xs: number[]) => {
 /**
  * Measures the backend and the job: one wave of fine tasks (one per slot; a second when the first started any worker
  * cold, so the figures are of warm workers), then one wave of coarse tasks, COARSE_RATIO times bigger. A task's
- * latency is the overhead plus its share of the work, so the two waves' median latencies give both:
- * fine = o + W/F and coarse = o + W·r/F  ⇒  W = F·(coarse − fine)/(r − 1), o = fine − W/F (and o no less than the
+ * latency is the overhead plus its share of the work, so the two waves' medians give both:
+ * fine = o + W/F and coarse = o + W·r/F  ⇒  W = F·(coarse − fine)/(r − 1) (from the platform's durations when it
+ * reports them, else from latencies), o = fine latency − W/F (and o no less than the
  * least any task spent outside the function's reported duration, a lower bound of it). Everything a task costs
  * beyond its work counts as overhead this way (the platform's queue and transport, and the fixed part of the
  * function's own run), and a backend that queues attempts behind busy workers scales both alike. Then the rule
@@ -148,11 +149,16 @@ export async function probeTaskCount(fine: readonly unknown[], coarse: readonly 
   const cw = await wave(coarse, 0);
   if (cw.result.failure) return { failed: cw.result, tasks: cw.batch };
   const coarseRecords = cw.result.records;
-  const latency = (rs: TaskRecord[]) => medianOf(rs.filter((r) => r.finishedAt !== undefined && r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!));
+  const done = (rs: TaskRecord[]) => rs.filter((t) => t.finishedAt !== undefined && t.startedAt !== undefined);
+  const latency = (rs: TaskRecord[]) => medianOf(done(rs).map((t) => t.finishedAt! - t.startedAt!));
+  // Where the platform reports how long the function ran, the difference of durations is the difference of work
+  // alone (a fixed part of the function's run cancels out), free of the client's and the transport's noise.
+  const timed = (rs: TaskRecord[]) => done(rs).every((t) => t.durationMs !== undefined);
+  const duration = (rs: TaskRecord[]) => medianOf(done(rs).map((t) => t.durationMs!));
   const a = latency(fineRecords);
-  const b = latency(coarseRecords);
+  const [fa, fb] = timed(fineRecords) && timed(coarseRecords) ? [duration(fineRecords), duration(coarseRecords)] : [a, latency(coarseRecords)];
   const r = fine.length / Math.max(1, coarse.length);
-  const workMs = r > 1 ? Math.max(0, (fine.length * (b - a)) / (r - 1)) : 0;
+  const workMs = r > 1 ? Math.max(0, (fine.length * (fb - fa)) / (r - 1)) : 0;
   // Never below what some task measurably spent outside its own run (latency minus the function's reported
   // duration, which holds the work and more): the fit can come out near zero when the overhead is small and noisy.
   const outside = [...fineRecords, ...coarseRecords]

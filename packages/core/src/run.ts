@@ -124,6 +124,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   let autoTasks: AutoTaskDecision | undefined;
   let sched: ScheduleResult | undefined;
   if (probing) {
+    opts.log?.(`tasks auto: probing ${backend.name} with ${concurrency} fine and ${concurrency} coarse tasks (of ${tasks.length} and ${coarse!.length})`);
     const probe = await probeTaskCount(tasks, coarse ?? [], backend, schedOpts, autoLimit - 3 * concurrency);
     if (probe.failed) {
       // A probe task failed for good (the job's bug, or out of memory): the run ends with it, as it would have anyway.

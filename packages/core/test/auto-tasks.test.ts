@@ -125,7 +125,10 @@ describe("run with tasks: auto", () => {
     expect(d.overheadMs).toBeLessThan(60);
     expect(d.workMs).toBeGreaterThan(1_000);
     expect(d.workMs).toBeLessThan(4_000);
-    expect(lines.filter((l) => l.startsWith("tasks auto: "))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith("tasks auto: "))).toEqual([
+      "tasks auto: probing timed with 4 fine and 4 coarse tasks (of 1024 and 128)",
+      expect.stringMatching(new RegExp(`^tasks auto: ${d.tasks} tasks \\(${d.tasks / 4} per slot, 4 slots\\): .* \\(measured on 8 probe tasks of 1024\\)$`)),
+    ]);
   });
 
   it("leaves a job whose partition ignores plan.tasks as it is, without a probe", async () => {

@@ -179,12 +179,16 @@ class ProcessEnv extends Env {
       } catch {
         return clearInterval(this.memoryTimer);
       }
-      if (kb / 1024 >= limitMb && !this.dead) {
-        this.memoryKilled = true;
-        this.kill();
-      }
+      if (kb / 1024 >= limitMb) this.killForMemory();
     }, 20);
     this.memoryTimer.unref?.();
+  }
+
+  /** Kills the environment as at its memory limit (the watcher's verdict, or an injected one). */
+  killForMemory() {
+    if (this.dead) return;
+    this.memoryKilled = true;
+    this.kill();
   }
 
   append(text) {
@@ -849,7 +853,10 @@ export async function startLambdaEmulator(options = {}) {
       }
       if (!reply) {
         const timeoutMs = inject?.kind === "hang" && inject.afterMs !== undefined ? inject.afterMs : live.timeout * 1000;
-        reply = await env.run({ requestId, event: eventText, arn: fn.config.FunctionArn, timeoutMs: live.timeout * 1000, inject }, timeoutMs);
+        // An injected out-of-memory kill: the invocation runs, and its environment is killed as at its memory limit.
+        const oom = inject?.kind === "oom" ? setTimeout(() => env.killForMemory?.(), inject.afterMs ?? 0) : undefined;
+        reply = await env.run({ requestId, event: eventText, arn: fn.config.FunctionArn, timeoutMs: live.timeout * 1000, inject: oom ? undefined : inject }, timeoutMs);
+        clearTimeout(oom);
       }
     } finally {
       fn.inFlight--;
@@ -959,8 +966,16 @@ export async function startLambdaEmulator(options = {}) {
     const throttled = takeFault(fn.name, ["throttle"]);
     if (throttled) throw throttle(throttled.reason ?? "ConcurrentInvocationLimitExceeded", throttled.retryAfterSeconds);
     if (fn.reserved !== undefined && fn.inFlight >= fn.reserved) throw throttle("ReservedFunctionConcurrentInvocationLimitExceeded");
-    const fault = takeFault(fn.name, ["error", "timeout", "crash"]);
-    const inject = fault && (fault.kind === "error" ? { kind: "throw", message: fault.message, name: fault.name } : fault.kind === "timeout" ? { kind: "hang", afterMs: fault.afterMs } : { kind: "exit", code: fault.exitCode ?? 1 });
+    const fault = takeFault(fn.name, ["error", "timeout", "crash", "oom"]);
+    const inject =
+      fault &&
+      (fault.kind === "error"
+        ? { kind: "throw", message: fault.message, name: fault.name }
+        : fault.kind === "timeout"
+          ? { kind: "hang", afterMs: fault.afterMs }
+          : fault.kind === "oom"
+            ? { kind: "oom", afterMs: fault.afterMs }
+            : { kind: "exit", code: fault.exitCode ?? 1 });
     if (type === "Event") {
       // Asynchronous invocation: accepted at once, run in the background, its outcome discarded.
       res.writeHead(202, { "content-length": "0" }).end();
@@ -1168,6 +1183,7 @@ export async function startLambdaEmulator(options = {}) {
       functionError: (count = 1, opts = {}) => add("error", count, opts),
       timeout: (count = 1, opts = {}) => add("timeout", count, opts),
       crash: (count = 1, opts = {}) => add("crash", count, opts),
+      outOfMemory: (count = 1, opts = {}) => add("oom", count, opts),
       serverError: (count = 1, opts = {}) => add("server", count, opts),
       reserveConcurrency(functionName, n) {
         const fn = functions.get(functionName);
