@@ -173,6 +173,8 @@ class ProcessEnv extends Env {
     const limitMb = this.memoryMb;
     const pid = this.child.pid;
     this.memoryTimer = setInterval(() => {
+      // Only a process still running: once it has exited, its pid may belong to another process.
+      if (this.dead || this.child.exitCode !== null || this.child.signalCode !== null) return clearInterval(this.memoryTimer);
       let kb;
       try {
         kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);

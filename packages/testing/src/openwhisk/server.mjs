@@ -1024,7 +1024,9 @@ export class OpenWhiskEmulator {
         return;
       }
       for (const c of live) {
-        const rssMb = residentMb(c.child?.pid);
+        // Only a process still running: once it has exited, its pid may belong to another process.
+        if (c.state === "dead" || !c.child || c.child.exitCode !== null || c.child.signalCode !== null) continue;
+        const rssMb = residentMb(c.child.pid);
         if (rssMb !== undefined && rssMb > c.memoryMb) this.killForMemory(c);
       }
     }, this.options.memoryCheckMs);
