@@ -106,6 +106,18 @@ for (const [key, file, fn, label] of [
   }
 }
 
+if (want("autotasks")) {
+  log("tasks auto vs a sweep of fixed task counts: local backend (pi) and loopback OpenWhisk with 50 ms per invocation");
+  const { benchAutoTasksLocal, benchAutoTasksOpenWhisk } = await import(join(here, "auto-tasks.mjs"));
+  const local = await benchAutoTasksLocal();
+  const openwhisk = await benchAutoTasksOpenWhisk();
+  results.autoTasks = { local, openwhisk };
+  const detail = (r) =>
+    `${(r.autoMs / 1000).toFixed(2)} s (chose ${r.autoRuns.map((a) => a.tasks).join(", ")} tasks) vs ${(r.bestFixed.wallMs / 1000).toFixed(2)} s at ${r.bestFixed.tasks} tasks; swept ${r.fixed.map((f) => f.tasks).join(", ")}`;
+  rows.push(["tasks auto / best fixed, local (pi)", local.ratio, "<= 1.15", detail(local)]);
+  rows.push(["tasks auto / best fixed, OpenWhisk +50 ms per invocation", openwhisk.ratio, "<= 1.15", detail(openwhisk)]);
+}
+
 if (want("images")) {
   const file = join(here, "image-classification.mjs");
   if (existsSync(file)) {

@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { entryModulePath, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
 import { S3_ENV } from "./wire.js";
@@ -76,6 +76,8 @@ class FunctionFailure {
     readonly text: string,
     readonly report: LambdaReport | undefined,
     readonly taskIndex: number,
+    /** The log tail, which names a JavaScript heap that ran out. */
+    readonly log: string,
   ) {}
 }
 
@@ -92,7 +94,8 @@ const failed = <T>(err: unknown, next: AttemptContinuation<T>) => next.failed(er
 
 /** What an Invoke answered: the REPORT line's figures, and the envelope or the function's failure. */
 function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
-  const report = parseReportLine(decodeLogResult(out.LogResult));
+  const log = decodeLogResult(out.LogResult);
+  const report = parseReportLine(log);
   const p = out.Payload;
   // A view on the response bytes, decoded once (no copy into a new Buffer first).
   const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
@@ -105,7 +108,7 @@ function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
     if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
   }
   if (out.FunctionError) {
-    answer.failure = new FunctionFailure(text, report, taskIndex);
+    answer.failure = new FunctionFailure(text, report, taskIndex, log);
     return answer;
   }
   try {
@@ -365,7 +368,7 @@ export class LambdaPlatform implements CloudPlatform {
 
   classify(error: unknown, name: string): TaskError | "missing" {
     if (error instanceof TaskError) return error;
-    if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex);
+    if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex, { memoryMb: this.config.memory, log: error.log });
     const e = error as AwsError;
     const status = e.$metadata?.httpStatusCode;
     const what = `${e.name}${status ? ` (HTTP ${status})` : ""}: ${e.message}`;
@@ -431,8 +434,29 @@ export class LambdaPlatform implements CloudPlatform {
   }
 }
 
+/** Lambda's largest function memory, in MB. */
+const LAMBDA_MAX_MEMORY_MB = 10_240;
+
+/**
+ * Whether an invocation's environment ran out of memory, and the evidence. Lambda kills the runtime when it reaches the
+ * function's memory: the answer is `Runtime.OutOfMemory` ("Runtime exited with error: signal: killed"), or, as older
+ * deployments said it, `Runtime.ExitError` with that message and a REPORT whose Max Memory Used reached Memory Size.
+ * Node.js may also stop first at its own heap limit (set below the memory by the runtime): the log tail then says
+ * "JavaScript heap out of memory" and the runtime exits.
+ */
+function outOfMemoryEvidence(type: string, message: string, report: LambdaReport | undefined, log: string): string | undefined {
+  const used = report?.maxMemoryUsedMb !== undefined && report.memorySizeMb !== undefined ? ` (Max Memory Used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb} MB)` : "";
+  if (type === "Runtime.OutOfMemory" || report?.errorType === "Runtime.OutOfMemory") return `Runtime.OutOfMemory: ${message}${used}`;
+  if (!type.startsWith("Runtime.")) return undefined;
+  if (/signal: killed/.test(message) && report?.maxMemoryUsedMb !== undefined && report.memorySizeMb !== undefined && report.maxMemoryUsedMb >= report.memorySizeMb) {
+    return `${type}: ${message}${used}`;
+  }
+  if (/JavaScript heap out of memory|Reached heap limit/.test(log)) return `${type}: ${message}; the log says "JavaScript heap out of memory"${used}`;
+  return undefined;
+}
+
 /** Turns Lambda's function-error payload `{errorType, errorMessage, trace}` into the right TaskError. */
-export function functionError(text: string, report: LambdaReport | undefined, taskIndex: number): TaskError {
+export function functionError(text: string, report: LambdaReport | undefined, taskIndex: number, env: { memoryMb?: number; log?: string } = {}): TaskError {
   let e: { errorType?: string; errorMessage?: string; trace?: unknown; stackTrace?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -446,6 +470,11 @@ export function functionError(text: string, report: LambdaReport | undefined, ta
   const stack = lines?.map(String).join("\n");
   if (type === "Sandbox.Timedout" || report?.status === "timeout" || /Task timed out after/.test(message)) {
     return new TaskError(`the function hit its own time limit: ${message} (raise --function-timeout)`, { retryable: true, origin: "timeout" });
+  }
+  const oom = outOfMemoryEvidence(type, message, report, env.log ?? "");
+  const memoryMb = report?.memorySizeMb ?? env.memoryMb;
+  if (oom && memoryMb !== undefined) {
+    return outOfMemoryError({ memoryMb, what: "function memory", setting: "--memory", maxMb: LAMBDA_MAX_MEMORY_MB, evidence: oom });
   }
   if (RETRYABLE_RUNTIME_ERRORS.has(type) || type.startsWith("Sandbox.")) {
     return new TaskError(`the execution environment failed (${type}): ${message}`, { retryable: true, origin: "platform" });

@@ -112,6 +112,19 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     expect(report.totals.retries).toBe(1);
   });
 
+  it("fails at once as OUT_OF_MEMORY, with the function's memory and --memory, when the environment is killed at its memory", async () => {
+    const before = tb.emulator.stats.invocations;
+    tb.emulator.faults.outOfMemory(1, { afterMs: 50 });
+    const err = await go(values(1, 1_000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    const e = err as RunError;
+    expect(e.code).toBe("OUT_OF_MEMORY");
+    expect(e.message).toMatch(/^task 0 ran out of memory: function memory \d+ MB \(Runtime\.OutOfMemory: RequestId: [\w-]+ Error: Runtime exited with error: signal: killed \(Max Memory Used (\d+) MB of \1 MB\)\)/);
+    expect(e.hint).toMatch(/^raise --memory above \d+ \(at most 10240\)/);
+    expect(e.report.tasks[0]!.attempts).toBe(1);
+    expect(tb.emulator.stats.invocations - before).toBe(1);
+  });
+
   it("retries a 5xx from the Lambda service and completes", async () => {
     tb.emulator.faults.serverError(1, { status: 502, type: "EC2ThrottledException", message: "Lambda was throttled by Amazon EC2" });
     const { output, report } = await go(values(1));

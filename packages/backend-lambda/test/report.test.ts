@@ -79,6 +79,25 @@ describe("function errors", () => {
     expect(err({ errorMessage: "2026-11-25T00:00:00.000Z r Task timed out after 900.00 seconds" })).toMatchObject({ origin: "timeout", retryable: true });
   });
 
+  it("names an environment killed at its memory as out of memory, in each shape Lambda has used, and does not retry it", () => {
+    const killed = "RequestId: r Error: Runtime exited with error: signal: killed";
+    const full = { durationMs: 900, billedMs: 900, memorySizeMb: 512, maxMemoryUsedMb: 512 };
+    // Today's answer, with the memory from the REPORT line.
+    const now = err({ errorType: "Runtime.OutOfMemory", errorMessage: killed }, { ...full, status: "error", errorType: "Runtime.OutOfMemory" });
+    expect(now).toMatchObject({ retryable: false, outOfMemory: { memoryMb: 512, setting: "--memory", maxMb: 10240, what: "function memory" } });
+    expect(now.message).toMatch(/Runtime\.OutOfMemory: .*signal: killed \(Max Memory Used 512 MB of 512 MB\)/);
+    // The older answer: Runtime.ExitError, killed, with Max Memory Used at the memory size.
+    expect(err({ errorType: "Runtime.ExitError", errorMessage: killed }, full)).toMatchObject({ retryable: false, outOfMemory: { memoryMb: 512 } });
+    // Node.js stopped at its own heap limit first: the log tail says so; the memory comes from the configuration.
+    const heap = functionError(JSON.stringify({ errorType: "Runtime.ExitError", errorMessage: "RequestId: r Error: Runtime exited with error: signal: aborted" }), undefined, 4, {
+      memoryMb: 1024,
+      log: "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n",
+    });
+    expect(heap).toMatchObject({ retryable: false, outOfMemory: { memoryMb: 1024, setting: "--memory" } });
+    // Killed with memory to spare is not out of memory: a crash, retried.
+    expect(err({ errorType: "Runtime.ExitError", errorMessage: killed }, { ...full, maxMemoryUsedMb: 100 })).toMatchObject({ retryable: true, outOfMemory: undefined });
+  });
+
   it("does not retry a function that cannot start or a partial over 6 MB", () => {
     expect(err({ errorType: "Runtime.ImportModuleError", errorMessage: "Error: Cannot find module 'index'" })).toMatchObject({ origin: "platform", retryable: false });
     const big = err({ errorType: "Function.ResponseSizeTooLarge", errorMessage: "Response payload size exceeded maximum allowed payload size (6291556 bytes)." });

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { Piscina } from "piscina";
 import {
   bundleJob,
@@ -8,12 +9,14 @@ import {
   openEnvelope,
   parseStraggle,
   straggles,
+  outOfMemoryError,
   SuperfaasError,
   TaskError,
   type Backend,
   type BackendDescriptor,
   type InvokeRequest,
   type InvokeResult,
+  type OutOfMemory,
   type PrepareContext,
   type StraggleSpec,
   type TaskPayload,
@@ -29,7 +32,7 @@ export interface LocalBackendOptions {
    * out then run on until they return (or the backend is disposed) instead of having their worker terminated.
    */
   tasksPerWorker?: number;
-  /** Per-worker heap cap in MB; a worker that exceeds it dies and the attempt is retried. */
+  /** Per-worker heap cap in MB; a task whose worker exceeds it fails the run with OUT_OF_MEMORY (not retried). */
   maxHeapMb?: number;
   /** Where job bundles are cached. */
   cacheDir?: string;
@@ -196,8 +199,10 @@ export class LocalBackend implements Backend {
       }
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      // The worker died under the attempt (process.exit, uncaught exception, heap limit): another may succeed.
       const e = err as Error & { code?: string };
+      // Over its heap limit the worker is stopped: the same task would reach the same limit again.
+      if (e.code === "ERR_WORKER_OUT_OF_MEMORY") throw outOfMemoryError(this.heapLimit(), { cause: err });
+      // The worker died under the attempt (process.exit, uncaught exception): another may succeed.
       throw new TaskError(`local worker crashed: ${e.code ? `${e.code}: ` : ""}${e.message}`, { retryable: true, origin: "platform", cause: err });
     }
     if (slowBy > 1) {
@@ -208,6 +213,17 @@ export class LocalBackend implements Backend {
       if (typeof e?.durationMs === "number") e.durationMs += holdMs;
     }
     return openEnvelope(envelope);
+  }
+
+  /** What a worker's heap holds at most: `maxHeapMb`, else V8's default (as this thread's, which workers share). */
+  private heapLimit(): OutOfMemory {
+    const given = this.options.maxHeapMb;
+    return {
+      memoryMb: given ?? Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+      what: given ? "worker heap" : "worker heap (V8's default)",
+      setting: "--max-heap-mb",
+      evidence: "the worker thread reached its heap limit and was stopped: ERR_WORKER_OUT_OF_MEMORY",
+    };
   }
 
   async dispose(): Promise<void> {
@@ -233,7 +249,7 @@ export const localBackendDescriptor: BackendDescriptor<LocalBackendFlags> = {
   flags: [
     { name: "workers", value: "N", type: "integer", max: maxLocalWorkers(), description: "worker threads (default: the number of available cores)" },
     { name: "tasks-per-worker", value: "N", type: "integer", description: "attempts one worker runs at once (default 1; raise for I/O-bound jobs)" },
-    { name: "max-heap-mb", value: "MB", type: "integer", min: 16, description: "heap cap per worker; a worker over it dies and the attempt is retried" },
+    { name: "max-heap-mb", value: "MB", type: "integer", min: 16, description: "heap cap per worker; a task over it fails the run as out of memory (default: V8's)" },
     { name: "straggle", value: "FRACTIONxFACTOR", description: "slow this share of invocations by this factor, e.g. 0.05x10 (testing backup tasks)" },
     { name: "straggle-seed", value: "N", type: "integer", min: 0, description: "which invocations --straggle slows (default 1; same seed, same ones)" },
   ],

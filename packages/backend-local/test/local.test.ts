@@ -60,18 +60,34 @@ describe("local backend", () => {
     expect(() => localBackend({ tasksPerWorker: 0 })).toThrow(/tasks per worker must be a whole number >= 1/);
   });
 
-  it("survives workers that run out of heap or exit, retrying their attempts, and never hangs", async () => {
+  it("survives workers that exit, retrying their attempts, and never hangs", async () => {
     const backend = localBackend({ workers: 2, maxHeapMb: 32 });
     try {
-      const { output, report } = await run(hostile, { tasks: ["oom", "exit", "fine"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } });
+      const { output, report } = await run(hostile, { tasks: ["exit", "fine"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } });
       expect((output as { task: string; attempt: number }[]).map((p) => [p.task, p.attempt])).toEqual([
-        ["oom", 2],
         ["exit", 2],
         ["fine", 1],
       ]);
-      expect(report.totals.retries).toBe(2);
-      const messages = report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message);
-      expect(messages.some((m) => /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(m))).toBe(true);
+      expect(report.totals.retries).toBe(1);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("fails a task whose worker runs out of heap as OUT_OF_MEMORY, naming the heap and --max-heap-mb, without a retry", async () => {
+    const backend = localBackend({ workers: 2, maxHeapMb: 32 });
+    try {
+      const failed = await run(hostile, { tasks: ["fine", "oom"] }, { backend, retries: 2, backoff: { baseMs: 10, maxMs: 50 } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failed).toBeInstanceOf(RunError);
+      const e = failed as RunError;
+      expect(e.code).toBe("OUT_OF_MEMORY");
+      expect(e.message).toMatch(/^task 1 ran out of memory: worker heap 32 MB \(.*ERR_WORKER_OUT_OF_MEMORY\)/);
+      expect(e.hint).toMatch(/^raise --max-heap-mb above 32, or split the work/);
+      expect(e.report.tasks[1]).toMatchObject({ attempts: 1, status: "failed" });
+      expect(e.report.totals.retries).toBe(0);
     } finally {
       await backend.dispose();
     }

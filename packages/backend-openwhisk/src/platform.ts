@@ -1,7 +1,7 @@
 // OpenWhisk's part of the function lifecycle: the action's deployment, the invocation transport (blocking invoke,
 // activation polling) and what the platform's answers mean. Everything else is core's FunctionBackend.
 import { STATUS_CODES } from "node:http";
-import { entryModulePath, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { entryModulePath, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import type { S3Store } from "@superfaas/store-s3";
 import { S3_PARAM } from "./wire.js";
 import type { OpenWhiskConfig } from "./config.js";
@@ -58,6 +58,9 @@ const configError = (message: string, hint: string, cause?: unknown) => new Supe
 
 /** A deadline for one control-plane call, that the run's own signal (Ctrl-C) also ends. */
 const deadline = (ms: number, signal: AbortSignal | undefined) => (signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms));
+
+/** What the invoker records when the action's container was killed for exceeding its memory (OpenWhisk's Messages.memoryExhausted). */
+const MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted.";
 
 /** An HTTP answer that is not an activation record: what `classify` reads. */
 class Refused {
@@ -562,6 +565,17 @@ export class OpenWhiskPlatform implements CloudPlatform {
         `openwhisk activation ${a.activationId} was refused by its container ("${message}"): the deployment accepts --action-concurrency ${this.config.actionConcurrency}, but its invokers do not run concurrent activations (they need __OW_ALLOW_CONCURRENT=true); use --action-concurrency 1`,
         { retryable: false, origin: "platform" },
       );
+    }
+    if (status === "action developer error" && full === MEMORY_EXHAUSTED) {
+      // The invoker found the container killed by its memory limit (Docker's OOMKilled): the same memory would run out again.
+      const maxBytes = this.deployment?.info?.limits?.max_action_memory;
+      return outOfMemoryError({
+        memoryMb: this.deployment?.memory ?? this.config.memory,
+        what: "action memory",
+        setting: "--memory",
+        ...(maxBytes !== undefined ? { maxMb: Math.floor(maxBytes / MB) } : {}),
+        evidence: `activation ${a.activationId}: "${full}"`,
+      });
     }
     if (status === "action developer error" && /Initialization has failed|Cannot find module|SyntaxError/.test(message)) {
       return new TaskError(`openwhisk could not start the action: ${message}`, { retryable: false, origin: "platform" });

@@ -89,6 +89,19 @@ describe("openwhisk faults", () => {
     expect(retried(report).errors![0]!.message).toMatch(/"action developer error": The action did not produce a valid response and exited unexpectedly\./);
   });
 
+  it("fails at once, as OUT_OF_MEMORY with the action's memory and --memory, when the container is killed for its memory", async () => {
+    emulator.exhaustMemoryNext(1, { afterMs: 20 });
+    const before = emulator.stats.accepted;
+    const err = await go(echo(1, 200)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    const e = err as RunError;
+    expect(e.code).toBe("OUT_OF_MEMORY");
+    expect(e.message).toMatch(/^task 0 ran out of memory: action memory 256 MB \(activation [0-9a-f]{32}: "The action exhausted its memory and was aborted\."\)/);
+    expect(e.hint).toMatch(/^raise --memory above 256 \(at most 512\)/);
+    expect(e.report.tasks[0]!.attempts).toBe(1);
+    expect(emulator.stats.accepted - before).toBe(1);
+  });
+
   it("invokes again after 5xx answers (JSON from the controller, HTML from a proxy in front)", async () => {
     emulator.failNext(1, { status: 503 });
     emulator.failNext(1, { status: 502 });

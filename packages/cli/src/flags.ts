@@ -80,7 +80,7 @@ export function namesOption(name: string) {
 export function addCommonOptions(cmd: Command, json = "print the run report as JSON only"): Command {
   return cmd
     .option("--job <name>", "which job to run when the module exports several")
-    .option("--tasks <n|auto>", "number of tasks, or auto (4 per concurrent worker)", tasksOption)
+    .option("--tasks <n|auto>", "number of tasks, or auto (default: chosen from a short probe of the backend and the job; scale: 4 per worker of its largest level)", tasksOption)
     .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
     .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
     .option("--backup-tasks", "start backup attempts of stragglers (default: on for jobs marked deterministic, as the examples)")

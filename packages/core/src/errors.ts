@@ -12,6 +12,8 @@ export type ErrorCode =
   /** The job's own code failed where it runs on the caller's side: partition, reduce or metrics. */
   | "JOB_FAILED"
   | "TASK_TIMEOUT"
+  /** A task ran out of the memory its worker, container or function had; another attempt with the same memory would too. */
+  | "OUT_OF_MEMORY"
   | "CANCELLED"
   /** Runs of the same job and input on different backends gave different outputs. */
   | "OUTPUTS_DIFFER"
@@ -69,6 +71,20 @@ export function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toPrecision(6))} s`;
 }
 
+/** What a backend knows about a task that ran out of memory: how much it had, and how to give it more. */
+export interface OutOfMemory {
+  /** The memory the attempt had, in MB (the function's or container's size, or a worker's heap limit). */
+  memoryMb: number;
+  /** What that memory is: "function memory", "action memory", "worker heap". */
+  what: string;
+  /** The setting that raises it, as the user gives it (e.g. "--memory", "--max-heap-mb"). */
+  setting: string;
+  /** The most the platform allows, in MB, when known. */
+  maxMb?: number;
+  /** What the platform said (the evidence), for the message. */
+  evidence: string;
+}
+
 /** A failure of one task attempt as reported by a backend; `retryable` tells the scheduler whether another attempt may succeed. */
 export class TaskError extends Error {
   readonly retryable: boolean;
@@ -83,6 +99,8 @@ export class TaskError extends Error {
   billedMs: number | undefined;
   /** The failed attempt started a new execution environment (a cold start is paid for whether the attempt succeeds or not). */
   coldStart: boolean | undefined;
+  /** Set when the attempt ran out of memory: never retried with the same memory, reported as OUT_OF_MEMORY. */
+  readonly outOfMemory: OutOfMemory | undefined;
   constructor(
     message: string,
     opts: {
@@ -93,6 +111,7 @@ export class TaskError extends Error {
       retryAfterMs?: number;
       throttled?: boolean;
       cause?: unknown;
+      outOfMemory?: OutOfMemory;
     },
   ) {
     super(message, { cause: opts.cause });
@@ -102,6 +121,7 @@ export class TaskError extends Error {
     this.remoteStack = opts.remoteStack;
     this.retryAfterMs = opts.retryAfterMs;
     this.throttled = opts.throttled ?? false;
+    this.outOfMemory = opts.outOfMemory;
     this.billedMs = undefined;
     this.coldStart = undefined;
   }
@@ -121,4 +141,9 @@ export function formatErrorLine(err: unknown): string {
   if (err instanceof SuperfaasError) return `error[${err.code}]: ${err.message}${err.hint ? ` — ${err.hint}` : ""}`;
   const message = err instanceof Error ? err.message : String(err);
   return `error[INTERNAL]: ${message} — this is a bug in superfaas; rerun with --verbose and report the stack`;
+}
+
+/** A TaskError for an attempt that ran out of memory: not retryable, since the same memory would run out again. */
+export function outOfMemoryError(oom: OutOfMemory, opts: { cause?: unknown } = {}): TaskError {
+  return new TaskError(`ran out of memory (${oom.what} ${oom.memoryMb} MB): ${oom.evidence}`, { retryable: false, origin: "platform", outOfMemory: oom, ...opts });
 }

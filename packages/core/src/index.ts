@@ -18,3 +18,4 @@ export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type Ta
 export * from "./limits.js";
 export * from "./cloud/index.js";
 export * from "./cost-sweep.js";
+export * from "./auto-tasks.js";

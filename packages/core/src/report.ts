@@ -1,4 +1,5 @@
 import type { BackupTotals } from "./speculation.js";
+import type { AutoTaskDecision } from "./auto-tasks.js";
 
 /** One task's life in a run. Times are milliseconds since the run started. */
 export interface TaskRecord {
@@ -55,6 +56,8 @@ export interface RunReport {
   throughput: { tasksPerSec: number };
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   metrics: Record<string, number | string>;
+  /** How `tasks: "auto"` chose the task count: the probe's measurements and the rule's answer (see auto-tasks.ts). */
+  autoTasks?: AutoTaskDecision;
   error?: { code: string; message: string };
   tasks: TaskRecord[];
 }
@@ -72,6 +75,7 @@ export function summarizeReport(r: RunReport): string[] {
   const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
   const t = r.totals;
   return [
+    ...(r.autoTasks ? [`tasks auto: ${r.autoTasks.reason} (probe: ${r.autoTasks.probeTasks} tasks of ${r.autoTasks.fineTasks}, ${s(r.autoTasks.probeMs)})`] : []),
     `backend ${r.backend}, ${t.tasks} tasks, concurrency ${r.concurrency}: ${r.status} in ${s(r.wallMs)} (prepare ${s(r.prepareMs)}, execute ${s(r.executeMs)})`,
     `task latency p50 ${s(r.latencyMs.p50)}, p95 ${s(r.latencyMs.p95)}, p99 ${s(r.latencyMs.p99)}; ${r.throughput.tasksPerSec.toFixed(1)} tasks/s; peak in flight ${t.peakConcurrency}`,
     `attempts ${t.attempts} (retries ${t.retries}, throttled ${t.throttled}), cold starts ${t.coldStarts}` +

@@ -3,7 +3,8 @@ import { SuperfaasError } from "./errors.js";
 import { assertJson } from "./json.js";
 import { resolveParams } from "./params.js";
 import { maxTasks, planRun } from "./limits.js";
-import { schedule, type ProgressEvent } from "./scheduler.js";
+import { schedule, type ProgressEvent, type ScheduleResult } from "./scheduler.js";
+import { coarseTaskCount, fineTaskCount, probeTaskCount, type AutoTaskDecision } from "./auto-tasks.js";
 import { quantile, type RunReport } from "./report.js";
 import { resolveBackupPolicy, type BackupTasksOption } from "./speculation.js";
 import type { Backend } from "./backend.js";
@@ -14,7 +15,10 @@ export interface RunOptions {
   backend: Backend;
   /** Most tasks in flight at once; defaults to the backend's own default. */
   concurrency?: number;
-  /** Number of tasks, or "auto" (a few per concurrent worker); defaults to the job's `defaultTasks` or "auto". */
+  /**
+   * Number of tasks, or "auto" (chosen from a short probe's measurements of the backend's per-invocation overhead and
+   * the job's work: see auto-tasks.ts); defaults to the job's `defaultTasks` or "auto".
+   */
   tasks?: number | "auto";
   /** Deadline of one attempt in ms (default 15 minutes). */
   timeoutMs?: number;
@@ -87,26 +91,37 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   }
   const backup = resolveBackupPolicy(opts.backupTasks, job.deterministic);
   const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
-  const { concurrency, tasks: taskCount } = plan;
-  const made = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
-  // An async partition (one that lists objects) settles here; a sync one costs nothing more.
-  const tasks = made instanceof Promise ? await made.catch((err: unknown) => jobStep<never>(job.name, "partition", () => { throw err; })) : made;
-  if (!Array.isArray(tasks)) {
-    throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");
-  }
-  // A job may make more tasks than it was asked for; the records of each must still fit (see planRun).
-  if (tasks.length > maxTasks()) {
-    throw new SuperfaasError(
-      "JOB_FAILED",
-      `job ${job.name}: partition() made ${tasks.length.toLocaleString("en-US")} tasks, more than this process can keep track of (${maxTasks().toLocaleString("en-US")})`,
-      "make partition() follow plan.tasks, or give each task more work",
-    );
-  }
-  tasks.forEach((t, i) => assertJson(t, `task ${i} of job ${job.name}`));
+  const { concurrency } = plan;
+  const partition = async (count: number): Promise<unknown[]> => {
+    const result = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: count, concurrency }));
+    // An async partition (one that lists objects) settles here; a sync one costs nothing more.
+    const made = result instanceof Promise ? await result.catch((err: unknown) => jobStep<never>(job.name, "partition", () => { throw err; })) : result;
+    if (!Array.isArray(made)) {
+      throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof made}, not an array`, "return an array of JSON tasks");
+    }
+    // A job may make more tasks than it was asked for; the records of each must still fit (see planRun).
+    if (made.length > maxTasks()) {
+      throw new SuperfaasError(
+        "JOB_FAILED",
+        `job ${job.name}: partition() made ${made.length.toLocaleString("en-US")} tasks, more than this process can keep track of (${maxTasks().toLocaleString("en-US")})`,
+        "make partition() follow plan.tasks, or give each task more work",
+      );
+    }
+    made.forEach((t, i) => assertJson(t, `task ${i} of job ${job.name}`));
+    return made;
+  };
+  // "auto": the input is first cut finely, for a probe that measures the backend and the job (see auto-tasks.ts).
+  const autoLimit = Math.min(maxTasks(), backend.facts.maxAutoTasks ?? Number.POSITIVE_INFINITY);
+  // A platform that bounds invocations per minute tightly (a stock OpenWhisk: 60) leaves no room for a probe.
+  const auto = (opts.tasks ?? job.defaultTasks ?? "auto") === "auto" && autoLimit >= 8 * concurrency;
+  let tasks = await partition(auto ? fineTaskCount(concurrency, autoLimit) : plan.tasks);
+  const coarse = auto && tasks.length > concurrency ? await partition(coarseTaskCount(tasks.length)) : undefined;
+  // A job whose tasks do not follow plan.tasks (or too few to choose among) runs as it is, without a probe.
+  const probing = coarse !== undefined && coarse.length !== tasks.length && coarse.length >= concurrency;
 
   await backend.prepare({ job: { modulePath: job.modulePath, jobName: job.name }, runId, concurrency, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
   const prepared = performance.now();
-  const sched = await schedule(tasks, backend, {
+  const schedOpts = {
     concurrency,
     timeoutMs: opts.timeoutMs ?? 15 * 60_000,
     retries: opts.retries ?? 3,
@@ -115,7 +130,23 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(backup ? { backup, ...(backend.facts.invocationsPerMinute ? { invocationsPerMinute: backend.facts.invocationsPerMinute } : {}) } : {}),
     origin,
-  });
+  };
+  let autoTasks: AutoTaskDecision | undefined;
+  let sched: ScheduleResult | undefined;
+  if (probing) {
+    opts.log?.(`tasks auto: probing ${backend.name} with ${concurrency} fine and ${concurrency} coarse tasks (of ${tasks.length} and ${coarse!.length})`);
+    const probe = await probeTaskCount(tasks, coarse ?? [], backend, schedOpts, autoLimit - 3 * concurrency);
+    if (probe.failed) {
+      // A probe task failed for good (the job's bug, or out of memory): the run ends with it, as it would have anyway.
+      sched = probe.failed;
+      tasks = probe.tasks;
+    } else {
+      autoTasks = probe.decision;
+      opts.log?.(`tasks auto: ${autoTasks.reason} (measured on ${autoTasks.probeTasks} probe tasks of ${autoTasks.fineTasks})`);
+      tasks = await partition(autoTasks.tasks);
+    }
+  }
+  sched ??= await schedule(tasks, backend, schedOpts);
   const executed = performance.now();
 
   const records = sched.records;
@@ -123,7 +154,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const latencies = succeeded.map((r) => r.finishedAt! - r.startedAt!);
   const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
   // A throttled attempt was refused before it ran: the platform does not bill it.
-  const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled, billedMs });
+  // The probe's invocations are paid for too.
+  const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled + (autoTasks?.probeAttempts ?? 0), billedMs: billedMs + (autoTasks?.probeBilledMs ?? 0) });
   // The wasted attempts' price: each one invocation, billed for what it ran (see BackupTotals.wastedMs).
   const backupCostUsd = sched.backups && backend.estimateCost?.({ invocations: sched.backups.wasted, billedMs: sched.backups.wastedMs });
   const report: RunReport = {
@@ -155,6 +187,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     throughput: { tasksPerSec: succeeded.length / Math.max(1e-9, (executed - prepared) / 1000) },
     latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99), max: quantile(latencies, 1) },
     metrics: {},
+    ...(autoTasks ? { autoTasks } : {}),
     tasks: records,
   };
   if (sched.failure) {

@@ -1,4 +1,4 @@
-import { formatSeconds, optionError, SuperfaasError, TaskError } from "./errors.js";
+import { formatSeconds, optionError, SuperfaasError, TaskError, type OutOfMemory } from "./errors.js";
 import type { Backend, InvokeResult } from "./backend.js";
 import type { TaskRecord } from "./report.js";
 import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
@@ -400,6 +400,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
         ? `task ${index} failed in map: ${err.name}: ${err.message}`
         : `task ${index} failed: ${err.message}`;
     const message = why ? `${where} (${why})` : where;
+    if (err.outOfMemory) {
+      fail(outOfMemoryFailure(index, err.outOfMemory, err));
+      return;
+    }
     if (err.origin === "timeout") {
       const timeoutMs = opts.timeoutMs;
       fail(
@@ -431,6 +435,22 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   if (specTimer) clearTimeout(specTimer);
   opts.signal?.removeEventListener("abort", onRunAbort);
   return { partials, records, attempts, retries, throttled, coldStarts, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
+}
+
+/**
+ * The run's error for a task that ran out of memory: it names the task, the memory it had and the setting that raises
+ * it. It was not retried: the same memory would run out again.
+ */
+export function outOfMemoryFailure(index: number, oom: OutOfMemory, cause?: unknown): SuperfaasError {
+  const raise = oom.maxMb !== undefined && oom.memoryMb >= oom.maxMb ? undefined : `raise ${oom.setting} above ${oom.memoryMb}${oom.maxMb !== undefined ? ` (at most ${oom.maxMb})` : ""}`;
+  return optionError(
+    "OUT_OF_MEMORY",
+    (n) => ({
+      message: `task ${index} ran out of memory: ${oom.what} ${oom.memoryMb} MB (${oom.evidence}); not retried, the same memory would run out again`,
+      hint: `${raise ? `${raise}, or ` : `${oom.setting} is at the platform's most already: `}split the work into more, smaller tasks with ${n.name("tasks")}`,
+    }),
+    { cause },
+  );
 }
 
 function toTaskError(err: unknown, timeoutMs: number): TaskError {

@@ -58,6 +58,8 @@ export interface LambdaEmulatorStats {
   functionErrors: number;
   timeouts: number;
   crashes: number;
+  /** Environments killed for reaching the function's memory (Runtime.OutOfMemory). */
+  outOfMemory: number;
   environmentsStarted: number;
   /** Most invocations of each function that ran at once. */
   peakConcurrency: Record<string, number>;
@@ -83,6 +85,8 @@ export interface LambdaEmulatorFaults {
   timeout(count?: number, opts?: { functionName?: string; afterMs?: number }): void;
   /** The environment of the next `count` invocations exits mid-invocation: Runtime.ExitError. */
   crash(count?: number, opts?: { functionName?: string; exitCode?: number }): void;
+  /** The next invocations' environments are killed as at their memory limit `afterMs` into the run (Runtime.OutOfMemory). */
+  outOfMemory(count?: number, opts?: { functionName?: string; afterMs?: number }): void;
   /** Answers the next `count` invokes with a 5xx error (default 500 ServiceException). */
   serverError(count?: number, opts?: { functionName?: string; status?: number; type?: string; message?: string }): void;
   /** Keeps the function's updates InProgress (LastUpdateStatus) until the returned function is called. */

@@ -87,6 +87,7 @@ class Env {
     this.id = ++emu.envSeq;
     this.fnName = fn.name;
     this.generation = fn.live.generation;
+    this.memoryMb = fn.live.memorySize;
     this.busy = false;
     this.dead = false;
   }
@@ -151,13 +152,46 @@ class ProcessEnv extends Env {
       else if (msg.type === "result" || msg.type === "error") this.onReply?.(msg);
     });
     this.child.on("error", () => {});
+    this.watchMemory();
     this.child.once("exit", (code, signal) => {
       this.dead = true;
+      clearInterval(this.memoryTimer);
       const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
-      this.onInit?.({ type: "initError", errorType: "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
-      this.onReply?.({ type: "exit", status });
+      const errorType = this.memoryKilled ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+      this.onInit?.({ type: "initError", errorType, errorMessage: `Runtime exited with error: ${status}`, exited: true });
+      this.onReply?.({ type: "exit", status, ...(this.memoryKilled ? { outOfMemory: true } : {}) });
       emu.forget(this);
     });
+  }
+
+  /**
+   * Enforces the function's memory as Lambda's cgroup does: an environment whose process's resident memory reaches the
+   * memory size is killed (SIGKILL), and the invocation ends with Runtime.OutOfMemory. Linux only (it reads /proc);
+   * elsewhere the heap limit the runtime's Node.js gets is the only bound.
+   */
+  watchMemory() {
+    if (process.platform !== "linux" || !this.child?.pid) return;
+    const limitMb = this.memoryMb;
+    const pid = this.child.pid;
+    this.memoryTimer = setInterval(() => {
+      // Only a process still running: once it has exited, its pid may belong to another process.
+      if (this.dead || this.child.exitCode !== null || this.child.signalCode !== null) return clearInterval(this.memoryTimer);
+      let kb;
+      try {
+        kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      } catch {
+        return clearInterval(this.memoryTimer);
+      }
+      if (kb / 1024 >= limitMb) this.killForMemory();
+    }, 20);
+    this.memoryTimer.unref?.();
+  }
+
+  /** Kills the environment as at its memory limit (the watcher's verdict, or an injected one). */
+  killForMemory() {
+    if (this.dead) return;
+    this.memoryKilled = true;
+    this.kill();
   }
 
   append(text) {
@@ -257,7 +291,7 @@ class RicEnv extends ProcessEnv {
     this.child.once("exit", (code, signal) => {
       this.server.close();
       const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
-      this.initEnded({ type: "initError", errorType: "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
+      this.initEnded({ type: "initError", errorType: this.memoryKilled ? "Runtime.OutOfMemory" : "Runtime.ExitError", errorMessage: `Runtime exited with error: ${status}`, exited: true });
     });
     this.wire(emu);
   }
@@ -487,6 +521,7 @@ export async function startLambdaEmulator(options = {}) {
     functionErrors: 0,
     timeouts: 0,
     crashes: 0,
+    outOfMemory: 0,
     environmentsStarted: 0,
     peakConcurrency: {},
     connections: 0,
@@ -856,7 +891,10 @@ export async function startLambdaEmulator(options = {}) {
       }
       if (!reply) {
         const timeoutMs = inject?.kind === "hang" && inject.afterMs !== undefined ? inject.afterMs : live.timeout * 1000;
-        reply = await env.run({ requestId, event: eventText, arn: fn.config.FunctionArn, timeoutMs: live.timeout * 1000, inject }, timeoutMs);
+        // An injected out-of-memory kill: the invocation runs, and its environment is killed as at its memory limit.
+        const oom = inject?.kind === "oom" ? setTimeout(() => env.killForMemory?.(), inject.afterMs ?? 0) : undefined;
+        reply = await env.run({ requestId, event: eventText, arn: fn.config.FunctionArn, timeoutMs: live.timeout * 1000, inject: oom ? undefined : inject }, timeoutMs);
+        clearTimeout(oom);
         if (slowBy > 1 && (reply.type === "result" || reply.type === "error")) reply = await holdBack(env, reply, slowBy, live.timeout * 1000);
       }
     } finally {
@@ -891,16 +929,19 @@ export async function startLambdaEmulator(options = {}) {
     } else {
       functionError = "Unhandled";
       stats.crashes++;
+      // Killed at the memory limit, Lambda names it Runtime.OutOfMemory (and Max Memory Used is the memory size).
+      const errorType = reply.outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+      if (reply.outOfMemory) stats.outOfMemory++;
       const msg = `RequestId: ${requestId} Error: Runtime exited with error: ${reply.status}`;
-      lines.push(`${msg}\nRuntime.ExitError\n`);
-      body = JSON.stringify({ errorType: "Runtime.ExitError", errorMessage: msg });
-      reportStatus = "Status: error\tError Type: Runtime.ExitError\t";
+      lines.push(`${msg}\n${errorType}\n`);
+      body = JSON.stringify({ errorType, errorMessage: msg });
+      reportStatus = `Status: error\tError Type: ${errorType}\t`;
     }
     const durationMs = reply.type === "timeout" ? live.timeout * 1000 : reply.durationMs ?? 0;
     // The init phase is billed (since August 2025), whether the invocation then succeeded, failed or timed out.
     const billedMs = Math.ceil(durationMs + (cold ? initMs : 0));
     stats.billedMs += billedMs;
-    const maxMemoryMb = Math.max(1, reply.maxMemoryMb ?? 0);
+    const maxMemoryMb = reply.outOfMemory ? live.memorySize : Math.max(1, reply.maxMemoryMb ?? 0);
     let log;
     if (live.logFormat === "JSON") {
       // LoggingConfig.LogFormat = JSON: every platform record is a JSON object of its own line.
@@ -964,8 +1005,16 @@ export async function startLambdaEmulator(options = {}) {
     const throttled = takeFault(fn.name, ["throttle"]);
     if (throttled) throw throttle(throttled.reason ?? "ConcurrentInvocationLimitExceeded", throttled.retryAfterSeconds);
     if (fn.reserved !== undefined && fn.inFlight >= fn.reserved) throw throttle("ReservedFunctionConcurrentInvocationLimitExceeded");
-    const fault = takeFault(fn.name, ["error", "timeout", "crash"]);
-    const inject = fault && (fault.kind === "error" ? { kind: "throw", message: fault.message, name: fault.name } : fault.kind === "timeout" ? { kind: "hang", afterMs: fault.afterMs } : { kind: "exit", code: fault.exitCode ?? 1 });
+    const fault = takeFault(fn.name, ["error", "timeout", "crash", "oom"]);
+    const inject =
+      fault &&
+      (fault.kind === "error"
+        ? { kind: "throw", message: fault.message, name: fault.name }
+        : fault.kind === "timeout"
+          ? { kind: "hang", afterMs: fault.afterMs }
+          : fault.kind === "oom"
+            ? { kind: "oom", afterMs: fault.afterMs }
+            : { kind: "exit", code: fault.exitCode ?? 1 });
     if (type === "Event") {
       // Asynchronous invocation: accepted at once, run in the background, its outcome discarded.
       res.writeHead(202, { "content-length": "0" }).end();
@@ -1173,6 +1222,7 @@ export async function startLambdaEmulator(options = {}) {
       functionError: (count = 1, opts = {}) => add("error", count, opts),
       timeout: (count = 1, opts = {}) => add("timeout", count, opts),
       crash: (count = 1, opts = {}) => add("crash", count, opts),
+      outOfMemory: (count = 1, opts = {}) => add("oom", count, opts),
       serverError: (count = 1, opts = {}) => add("server", count, opts),
       reserveConcurrency(functionName, n) {
         const fn = functions.get(functionName);

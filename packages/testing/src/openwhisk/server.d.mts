@@ -85,6 +85,10 @@ export interface OpenWhiskEmulatorOptions {
    * record's duration includes the wait. Not applied with `instantActions` (no container runs). Default: none.
    */
   straggle?: { fraction: number; factor: number; seed?: number };
+  /** Time added to every activation before it reaches a container (controller, bus, invoker queue), in its waitTime (default 0). */
+  invokeOverheadMs?: number;
+  /** How often containers' resident memory is checked against their action's memory limit, in ms (default 20). */
+  memoryCheckMs?: number;
 }
 
 /** Limits in force; tests may change them between runs. */
@@ -140,6 +144,8 @@ export interface OpenWhiskEmulatorStats {
   warmStarts: number;
   containersStarted: number;
   containersKilled: number;
+  /** Containers killed for going over their action's memory. */
+  memoryKills: number;
   peakContainers: number;
   peakInFlight: number;
   /** Activations the `straggle` option slowed. */
@@ -188,6 +194,8 @@ export declare class OpenWhiskEmulator {
   loseNext(count?: number): void;
   /** The next activations' containers are killed `afterMs` after the run request reaches them. */
   crashNext(count?: number, opts?: { afterMs?: number }): void;
+  /** The next activations' containers are killed for exceeding their memory `afterMs` after the run request reaches them. */
+  exhaustMemoryNext(count?: number, opts?: { afterMs?: number }): void;
   clearFaults(): void;
   /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
   setStraggle(spec: { fraction: number; factor: number; seed?: number } | undefined): void;

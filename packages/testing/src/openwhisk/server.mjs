@@ -9,7 +9,7 @@
 // (bench/openwhisk-throughput.mjs runs it so, in a process of its own, with `instantActions` for no-op actions).
 import { fork } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -82,6 +82,8 @@ const msg = {
   malformed: (why) => `The request content was malformed:\n${why}`,
   abnormalInit: "The action did not initialize and exited unexpectedly.",
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
+  // Messages.memoryExhausted: recorded when the invoker finds the container OOM-killed (Docker's State.OOMKilled).
+  memoryExhausted: "The action exhausted its memory and was aborted.",
   invalidInit: (text) => `The action failed during initialization${text ? `: ${text}` : "."}`,
   invalidRun: (text) => `The action did not produce a valid JSON response${text ? `: ${text}` : "."}`,
   truncated: (size, limit) => `The action produced a response that exceeded the allowed length: ${size} > ${limit} bytes.`,
@@ -119,6 +121,11 @@ const DEFAULTS = {
   clock: () => Date.now(),
   instantActions: false,
   straggle: undefined,
+  // Time the controller and invoker add to every activation before it reaches a container (load balancer, message
+  // bus, invoker queue): counted in the record's waitTime, as on the platform. 0 on loopback; benchmarks raise it.
+  invokeOverheadMs: 0,
+  // How often a container's resident memory is checked against its action's memory limit (as a cgroup enforces it).
+  memoryCheckMs: 20,
 };
 
 const hex = (bytes) => randomBytes(bytes).toString("hex");
@@ -169,6 +176,7 @@ export class OpenWhiskEmulator {
       warmStarts: 0,
       containersStarted: 0,
       containersKilled: 0,
+      memoryKills: 0,
       peakContainers: 0,
       peakInFlight: 0,
       straggled: 0,
@@ -181,7 +189,7 @@ export class OpenWhiskEmulator {
     this.queue = [];
     this.invokers = Array.from({ length: o.invokers }, (_, index) => ({ index, containers: new Set() }));
     this.ns = { inFlight: 0, minute: -1, minuteCount: 0 };
-    this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [] };
+    this.faults = { serverError: [], throttle: [], applicationError: [], slow: [], lost: [], crash: [], memory: [] };
     this.timers = new Set();
     /** Activations accepted since the straggle rule was set: the rule picks by this count. */
     this.straggleSeq = 0;
@@ -243,6 +251,10 @@ export class OpenWhiskEmulator {
   setStraggle(spec) {
     this.options.straggle = checkStraggle(spec, "OpenWhisk emulator");
     this.straggleSeq = 0;
+  }
+  /** The next activations' containers are killed for exceeding their memory `afterMs` after the run request reaches them. */
+  exhaustMemoryNext(count = 1, { afterMs = 0 } = {}) {
+    this.faults.memory.push({ left: count, afterMs });
   }
   /** Drops every fault not yet used. */
   clearFaults() {
@@ -549,6 +561,11 @@ export class OpenWhiskEmulator {
       const slow = this.takeFault("slow");
       const crash = this.takeFault("crash");
       if (crash) act.crashAfterMs = crash.afterMs;
+      const memory = crash ? undefined : this.takeFault("memory");
+      if (memory) {
+        act.crashAfterMs = memory.afterMs;
+        act.memoryKill = true;
+      }
       if (appError) {
         const now = Date.now();
         this.complete(act, { statusCode: APPLICATION_ERROR, result: { error: appError.message } }, { start: now, end: now });
@@ -557,6 +574,8 @@ export class OpenWhiskEmulator {
         const due = act.acceptedAt + slow.delayMs;
         const release = () => (Date.now() >= due ? this.enqueue(act) : this.later(due - Date.now(), release));
         this.later(slow.delayMs, release);
+      } else if (this.options.invokeOverheadMs > 0) {
+        this.later(this.options.invokeOverheadMs, () => this.enqueue(act));
       } else {
         this.enqueue(act);
       }
@@ -759,6 +778,8 @@ export class OpenWhiskEmulator {
       marks: { stdout: 0, stderr: 0 },
       markWaiters: new Set(),
       logTarget: undefined,
+      memoryMb: action.limits.memory,
+      memoryKilled: false,
     };
     invoker.containers.add(c);
     this.stats.containersStarted++;
@@ -784,6 +805,7 @@ export class OpenWhiskEmulator {
       serialization: "json",
     });
     c.child = child;
+    this.watchMemory();
     const partial = { stdout: "", stderr: "" };
     const collect = (stream) => (chunk) => {
       const text = partial[stream] + String(chunk);
@@ -878,6 +900,7 @@ export class OpenWhiskEmulator {
     if (answer?.status !== 200) {
       let error;
       if (timedOut) error = msg.timedOut(action.limits.timeout, true);
+      else if (c.memoryKilled) error = msg.memoryExhausted;
       else if (!answer) error = msg.abnormalInit;
       else {
         const parsed = parseObject(answer.text);
@@ -888,7 +911,7 @@ export class OpenWhiskEmulator {
       return;
     }
     if (c.state === "dead") {
-      this.fail(everyone, DEVELOPER_ERROR, msg.abnormalInit, { start, waitTime, initTime });
+      this.fail(everyone, DEVELOPER_ERROR, c.memoryKilled ? msg.memoryExhausted : msg.abnormalInit, { start, waitTime, initTime });
       return;
     }
     c.state = "ready";
@@ -930,7 +953,7 @@ export class OpenWhiskEmulator {
           transaction_id: hex(16),
           deadline: String(start + timeout),
         },
-        act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => this.kill(c, "injected crash")) : undefined,
+        act.crashAfterMs !== undefined ? () => this.later(act.crashAfterMs, () => (act.memoryKill ? this.killForMemory(c) : this.kill(c, "injected crash"))) : undefined,
       );
       if (act.slowBy && answer) {
         // A slow container: the action has answered, and the container holds the answer back (factor − 1) times its
@@ -960,7 +983,7 @@ export class OpenWhiskEmulator {
     if (c.logTarget === act) c.logTarget = undefined;
     const times = { start, end, waitTime, ...(cold.initTime !== undefined ? { initTime: cold.initTime } : {}) };
     if (timedOut) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.timedOut(timeout, false) } }, { ...times, timedOut: true });
-    else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.abnormalRun } }, times);
+    else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: c.memoryKilled ? msg.memoryExhausted : msg.abnormalRun } }, times);
     else this.complete(act, interpretRun(answer, this.limits.maxResultBytes), times);
     this.pump();
   }
@@ -1012,6 +1035,38 @@ export class OpenWhiskEmulator {
     });
   }
 
+  /**
+   * Enforces each container's memory limit as its cgroup would: a container whose processes' resident memory goes over
+   * the action's memory is killed (SIGKILL), and its activations are recorded as the invoker records an OOM kill. One
+   * sweeping timer for all containers, running only while there are any. Linux only (it reads /proc); elsewhere the
+   * heap limit each container's Node.js gets is the only bound.
+   */
+  watchMemory() {
+    if (this.memoryTimer || process.platform !== "linux") return;
+    this.memoryTimer = setInterval(() => {
+      const live = this.containers();
+      if (live.length === 0 || this.closed) {
+        clearInterval(this.memoryTimer);
+        this.memoryTimer = undefined;
+        return;
+      }
+      for (const c of live) {
+        // Only a process still running: once it has exited, its pid may belong to another process.
+        if (c.state === "dead" || !c.child || c.child.exitCode !== null || c.child.signalCode !== null) continue;
+        const rssMb = residentMb(c.child.pid);
+        if (rssMb !== undefined && rssMb > c.memoryMb) this.killForMemory(c);
+      }
+    }, this.options.memoryCheckMs);
+    this.memoryTimer.unref?.();
+  }
+
+  killForMemory(c) {
+    if (c.state === "dead") return;
+    c.memoryKilled = true;
+    this.stats.memoryKills++;
+    this.kill(c, "memory exhausted");
+  }
+
   kill(c, _why) {
     if (c.state === "dead") return;
     c.state = "dead";
@@ -1026,6 +1081,7 @@ export class OpenWhiskEmulator {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.memoryTimer) clearInterval(this.memoryTimer);
     const all = this.containers();
     const exits = all.map((c) => c.exited ?? Promise.resolve());
     for (const c of all) this.kill(c, "emulator closed");
@@ -1035,6 +1091,17 @@ export class OpenWhiskEmulator {
     this.childAgent.destroy();
     await Promise.race([Promise.all([closed, ...exits]), sleep(5_000)]);
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory of a process in MB (VmRSS), or undefined when it cannot be read (gone, or not Linux). */
+function residentMb(pid) {
+  if (!pid) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
   }
 }
 
