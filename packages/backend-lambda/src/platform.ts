@@ -16,7 +16,7 @@ import {
   type InvokeCommandOutput,
   type Runtime,
 } from "@aws-sdk/client-lambda";
-import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { entryModulePath, functionName, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
@@ -329,6 +329,18 @@ export class LambdaPlatform implements CloudPlatform {
 
   async remove(name: string): Promise<void> {
     await this.control.send(new DeleteFunctionCommand({ FunctionName: name }));
+  }
+
+  logGroupOf(name: string): string {
+    return `/aws/lambda/${name}`;
+  }
+
+  async removeLogGroup(group: string): Promise<void> {
+    try {
+      await this.logs.send(new DeleteLogGroupCommand({ logGroupName: group }));
+    } catch (err) {
+      if ((err as Error).name !== "ResourceNotFoundException") throw err;
+    }
   }
 
   send(name: string, body: string, signal: AbortSignal): Promise<Answer> {

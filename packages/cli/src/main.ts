@@ -8,10 +8,11 @@ import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execu
 import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, jobInput } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { registerScale } from "./scale.js";
+import { registerDurable } from "./durable.js";
 
 export type { Io } from "./execute.js";
 
-const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
+const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_RUN", "RESUME_REFUSED", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
 
 /** Exit code for an error: 2 for bad input, 130 for a cancelled run, 1 for a failed run. */
 export function exitCodeFor(err: unknown): number {
@@ -91,6 +92,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
   const context = { container, io, argv, setVerbose: (v: boolean) => void (verbose = v) };
   registerCompare(program, context);
   registerScale(program, context);
+  registerDurable(program, context);
 
   try {
     if (argv.length === 0) {
@@ -124,4 +126,5 @@ function printPartialStats(report: RunReport, err: (s: string) => void): void {
   for (const line of summarizeReport(report)) err(line);
   const t = report.totals;
   err(`${t.succeeded} of ${t.tasks} tasks had finished; ${report.tasks.filter((r) => r.status === "cancelled").length} were cancelled`);
+  if (report.status !== "succeeded" && t.succeeded > 0) err(`the finished tasks are in the run's journal: \`superfaas resume ${report.runId.slice(0, 8)}\` runs only the rest`);
 }

@@ -8,6 +8,7 @@ export * from "./report.js";
 export * from "./scheduler.js";
 export * from "./bundle.js";
 export * from "./run.js";
+export * from "./journal.js";
 export * from "./store.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
 export * from "./limits.js";

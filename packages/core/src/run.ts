@@ -7,6 +7,7 @@ import { schedule, type ProgressEvent } from "./scheduler.js";
 import { quantile, type RunReport } from "./report.js";
 import type { Backend } from "./backend.js";
 import type { Job } from "./job.js";
+import { defaultStateDir, findRun, isAlive, JournalWriter, removeJournal, type JournalState } from "./journal.js";
 
 /** Options of one run. */
 export interface RunOptions {
@@ -25,6 +26,21 @@ export interface RunOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Called with messages about preparation (bundling, deploying). */
   log?: (message: string) => void;
+  /** Keep a run journal so the run can be resumed after its process dies (default true). */
+  journal?: boolean;
+  /** Where run journals live (default `defaultStateDir()`: `$XDG_STATE_HOME/superfaas` or `~/.local/state/superfaas`). */
+  stateDir?: string;
+  /**
+   * Continue the run with this id (or a unique prefix of it) from its journal: the journal's input, task count and
+   * settings are used (`input` is ignored), finished tasks are not run again, the output is that of one whole run.
+   */
+  resume?: string;
+  /** Resume even when the job's code changed since the run started (its bundle hash differs). */
+  force?: boolean;
+  /** The backend's settings as given, without secrets: recorded so `superfaas resume` can make the same backend. */
+  backendOptions?: Record<string, unknown>;
+  /** Called with the run's id and journal path as soon as the run has them, before anything is deployed. */
+  onStart?: (info: { runId: string; journal?: string }) => void;
 }
 
 /** The output of a run and its report. */
@@ -42,6 +58,23 @@ export class RunError extends SuperfaasError {
     super(cause.code, cause.message, cause.hint, { cause: cause.cause ?? cause, ...(cause.wording ? { wording: cause.wording } : {}) });
     this.name = "RunError";
   }
+}
+
+/** The journal of a run that may be resumed by `job`: not alive, and of the same job. */
+function resumable(jobName: string, state: JournalState): JournalState {
+  const id = state.start.runId;
+  if (isAlive(state)) {
+    const owner = state.resumes.at(-1) ?? state.start;
+    throw new SuperfaasError("RESUME_REFUSED", `run ${id} is still running (process ${owner.pid} on ${owner.host})`, "wait for it to end, or stop it first; two sessions of one run would run its tasks twice");
+  }
+  if (state.start.job !== jobName) {
+    throw new SuperfaasError("RESUME_REFUSED", `run ${id} is a run of job ${JSON.stringify(state.start.job)}, not ${JSON.stringify(jobName)}`, "resume it with the job it ran (superfaas resume loads it by itself)");
+  }
+  return state;
+}
+
+async function removeJournalQuietly(path: string): Promise<void> {
+  await removeJournal(path).catch(() => undefined);
 }
 
 /** Runs one of the job's own steps on this side; what it throws is the job's error (JOB_FAILED), not superfaas's. */
@@ -63,8 +96,16 @@ function jobStep<R>(jobName: string, step: "partition" | "reduce" | "metrics", f
 export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunOptions): Promise<RunResult<O>> {
   const origin = performance.now();
   const startedAt = new Date().toISOString();
-  const runId = randomUUID();
   const backend = opts.backend;
+  const stateDir = opts.stateDir ?? defaultStateDir();
+  const resumed = opts.resume !== undefined ? resumable(job.name, findRun(stateDir, opts.resume)) : undefined;
+  const runId = resumed?.start.runId ?? randomUUID();
+  if (resumed) {
+    // The run's own plan: the same tasks, attempts and deadlines as its first session (concurrency may change).
+    const o = resumed.start.options;
+    opts = { ...opts, tasks: o.tasks, timeoutMs: o.timeoutMs, retries: o.retries, concurrency: opts.concurrency ?? o.concurrency };
+    input = resumed.start.input as I;
+  }
   // Sizes are checked against the backend and this process's memory before anything is partitioned or deployed.
   let plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
   if (backend.discover) {
@@ -94,8 +135,50 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     );
   }
   tasks.forEach((t, i) => assertJson(t, `task ${i} of job ${job.name}`));
+  if (resumed && tasks.length !== resumed.start.taskCount) {
+    throw new SuperfaasError("RESUME_REFUSED", `run ${runId}: partition() now makes ${tasks.length} tasks where the run had ${resumed.start.taskCount}`, "the job's partition changed since; start a new run");
+  }
 
-  await backend.prepare({ job: { modulePath: job.modulePath, jobName: job.name }, runId, concurrency, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  let journal: JournalWriter | undefined;
+  if (resumed) journal = JournalWriter.reopen(resumed);
+  else if (opts.journal !== false) {
+    journal = JournalWriter.create(stateDir, {
+      runId,
+      job: job.name,
+      module: job.modulePath,
+      export: job.name,
+      input: resolvedInput,
+      backend: backend.name,
+      backendOptions: opts.backendOptions ?? {},
+      options: { concurrency, tasks: tasks.length, timeoutMs: opts.timeoutMs ?? 15 * 60_000, retries: opts.retries ?? 3 },
+      taskCount: tasks.length,
+      startedAt,
+    });
+  }
+  opts.onStart?.({ runId, ...(journal ? { journal: journal.path } : {}) });
+  try {
+    await backend.prepare({
+      job: { modulePath: job.modulePath, jobName: job.name },
+      runId,
+      concurrency,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(resumed ? { adopt: resumed.resources } : {}),
+    });
+    if (resumed?.codeHash && backend.codeHash && resumed.codeHash !== backend.codeHash && !opts.force) {
+      throw new SuperfaasError(
+        "RESUME_REFUSED",
+        `run ${runId}: the job module ${job.modulePath} changed since the run started (bundle ${backend.codeHash.slice(0, 12)}, the run's ${resumed.codeHash.slice(0, 12)})`,
+        "restore the module as it was, start a new run, or resume with --force (finished tasks keep the old code's partials)",
+      );
+    }
+  } catch (err) {
+    // Not a session of the run: the journal stays as it was (a new run's is removed, a resumed one can be tried again).
+    journal?.abandon();
+    if (journal && !resumed) await removeJournalQuietly(journal.path);
+    throw err;
+  }
+  journal?.prepared({ ...(backend.codeHash ? { codeHash: backend.codeHash } : {}), ...(backend.resources ? { resources: backend.resources() } : {}) });
   const prepared = performance.now();
   const sched = await schedule(tasks, backend, {
     concurrency,
@@ -104,13 +187,16 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(resumed ? { completed: resumed.done } : {}),
+    ...(journal ? { onResult: (i: number, p: unknown, committed: () => void) => journal.result(i, p, committed) } : {}),
     origin,
   });
   const executed = performance.now();
 
   const records = sched.records;
   const succeeded = records.filter((r) => r.status === "succeeded");
-  const latencies = succeeded.map((r) => r.finishedAt! - r.startedAt!);
+  // Tasks finished in an earlier session of a resumed run have no times in this one.
+  const latencies = succeeded.filter((r) => r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!);
   const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
   // A throttled attempt was refused before it ran: the platform does not bill it.
   const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled, billedMs });
@@ -146,6 +232,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   };
   if (sched.failure) {
     report.error = { code: sched.failure.code, message: sched.failure.message };
+    await journal?.end(report.status as "failed" | "cancelled", sched.failure.message);
     throw new RunError(sched.failure, report);
   }
   let output: O;
@@ -158,7 +245,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     const e = err as SuperfaasError;
     report.status = "failed";
     report.error = { code: e.code, message: e.message };
+    await journal?.end("failed", e.message);
     throw new RunError(e, report);
   }
+  await journal?.end("succeeded");
   return { output, report };
 }

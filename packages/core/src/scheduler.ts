@@ -18,6 +18,13 @@ export interface ScheduleOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** `performance.now()` of the run's start; record times are relative to it. */
   origin?: number;
+  /** Tasks finished in an earlier session of the run (a resume): their partials by index; they are not run again. */
+  completed?: ReadonlyMap<number, unknown>;
+  /**
+   * Called once per task with its winning partial; the task counts as done (progress, the end of the run) only when
+   * the hook calls `committed` (the run journal calls it once the partial is written).
+   */
+  onResult?: (index: number, partial: unknown, committed: () => void) => void;
 }
 
 /** A change in the run's progress, for bars and logs. */
@@ -83,9 +90,21 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
   const throttleCount = new Uint32Array(total);
   const ready: number[] = [];
+  // On a resume, the tasks still to run, in task order; otherwise every index in order.
+  let fresh: number[] | undefined;
+  if (opts.completed?.size) {
+    fresh = [];
+    for (let i = 0; i < total; i++) {
+      if (opts.completed.has(i)) {
+        partials[i] = opts.completed.get(i);
+        records[i]!.status = "succeeded";
+      } else fresh.push(i);
+    }
+  }
+  const freshTotal = fresh ? fresh.length : total;
   let nextFresh = 0;
   let inFlight = 0;
-  let done = 0;
+  let done = total - freshTotal;
   let attempts = 0;
   let retries = 0;
   let throttled = 0;
@@ -143,7 +162,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 
   const pump = () => {
     while (!failure && inFlight < Math.floor(window)) {
-      const index = ready.length ? ready.shift()! : nextFresh < total ? nextFresh++ : -1;
+      const index = ready.length ? ready.shift()! : nextFresh < freshTotal ? (fresh ? fresh[nextFresh++]! : nextFresh++) : -1;
       if (index < 0) break;
       void attempt(index);
     }
@@ -207,13 +226,20 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (result.initMs !== undefined) rec.initMs = result.initMs;
       if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
       if (result.platformId !== undefined) rec.platformId = result.platformId;
-      done++;
       if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
-      emit("succeeded", index, n);
-      pump();
+      if (opts.onResult) {
+        opts.onResult(index, result.partial, () => succeeded(index, n));
+        pump();
+      } else succeeded(index, n);
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
+  };
+
+  const succeeded = (index: number, n: number) => {
+    done++;
+    emit("succeeded", index, n);
+    pump();
   };
 
   const handleFailure = (index: number, n: number, err: TaskError) => {

@@ -96,6 +96,10 @@ export interface CloudPlatform {
   deploy(spec: FunctionSpec, ctx: PrepareContext): Promise<"created" | "found">;
   /** Deletes a function this backend created. */
   remove(name: string): Promise<void>;
+  /** The log group a function writes to, where the platform keeps one per function that outlives it (Lambda). */
+  logGroupOf?(name: string): string;
+  /** Deletes a log group a run's function left (`superfaas clean`); a missing one is no error. */
+  removeLogGroup?(group: string): Promise<void>;
   /** Invokes the function with the task payload (JSON text); rejects with what `classify` understands. */
   send(name: string, payload: string, signal: AbortSignal): Promise<Answer>;
   /**
