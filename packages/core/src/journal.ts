@@ -382,14 +382,14 @@ export function runStatus(state: JournalState, now = Date.now()): RunStatus {
   return isAlive(state, now) ? "running" : "interrupted";
 }
 
-/** Every journal in the state directory, newest first; unreadable ones are reported with their error. */
-export function listJournals(stateDir: string): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
+/** Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones come with their error. */
+export function listJournals(stateDir: string, prefix = ""): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
   const dir = join(stateDir, "runs");
   if (!existsSync(dir)) return [];
   runsDir(stateDir);
   const out: { path: string; runId: string; state?: JournalState; error?: SuperfaasError; sort: number }[] = [];
   for (const name of readdirSync(dir)) {
-    if (!name.endsWith(".jsonl")) continue;
+    if (!name.endsWith(".jsonl") || !name.startsWith(prefix)) continue;
     const path = join(dir, name);
     const runId = name.slice(0, -".jsonl".length);
     try {
@@ -404,7 +404,8 @@ export function listJournals(stateDir: string): { path: string; runId: string; s
 
 /** Finds a run by its id or a unique prefix of it. */
 export function findRun(stateDir: string, idOrPrefix: string): JournalState {
-  const runs = listJournals(stateDir).filter((r) => r.runId.startsWith(idOrPrefix));
+  // Only the journals the id names are read: a resume starts without reading the others.
+  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix) : [];
   if (runs.length === 0 || idOrPrefix.length === 0) {
     throw new SuperfaasError("UNKNOWN_RUN", `no run ${JSON.stringify(idOrPrefix)} in ${join(stateDir, "runs")}`, "see `superfaas runs` for the run ids (and pass the same --state-dir)");
   }

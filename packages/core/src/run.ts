@@ -139,9 +139,10 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     throw new SuperfaasError("RESUME_REFUSED", `run ${runId}: partition() now makes ${tasks.length} tasks where the run had ${resumed.start.taskCount}`, "the job's partition changed since; start a new run");
   }
 
+  // A new run's journal is there before anything is deployed (a kill while deploying still shows); a resumed run's
+  // session is recorded once its code is known to be the run's.
   let journal: JournalWriter | undefined;
-  if (resumed) journal = JournalWriter.reopen(resumed);
-  else if (opts.journal !== false) {
+  if (!resumed && opts.journal !== false) {
     journal = JournalWriter.create(stateDir, {
       runId,
       job: job.name,
@@ -155,7 +156,8 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       startedAt,
     });
   }
-  opts.onStart?.({ runId, ...(journal ? { journal: journal.path } : {}) });
+  const journalPath = journal?.path ?? resumed?.path;
+  opts.onStart?.({ runId, ...(journalPath ? { journal: journalPath } : {}) });
   try {
     await backend.prepare({
       job: { modulePath: job.modulePath, jobName: job.name },
@@ -173,11 +175,12 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       );
     }
   } catch (err) {
-    // Not a session of the run: the journal stays as it was (a new run's is removed, a resumed one can be tried again).
+    // Nothing ran: a new run's journal is removed, a resumed one's stays as it was (the resume can be tried again).
     journal?.abandon();
-    if (journal && !resumed) await removeJournalQuietly(journal.path);
+    if (journal) await removeJournalQuietly(journal.path);
     throw err;
   }
+  if (resumed) journal = JournalWriter.reopen(resumed);
   journal?.prepared({ ...(backend.codeHash ? { codeHash: backend.codeHash } : {}), ...(backend.resources ? { resources: backend.resources() } : {}) });
   const prepared = performance.now();
   const sched = await schedule(tasks, backend, {
