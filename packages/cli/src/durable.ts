@@ -134,6 +134,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
     .option("--older-than <duration>", "only runs started longer ago than this (0, 90s, 30m, 12h, 7d)", durationOption, 0)
     .option("--dry-run", "list what would be removed, remove nothing")
     .allowUnknownOption()
+    .allowExcessArguments(true)
     .action(async (first: { stateDir?: string; backend?: string; olderThan: number; dryRun?: boolean }) => {
       let flags: Record<string, unknown> = {};
       if (first.backend) {
@@ -157,7 +158,15 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       const cutoff = now - first.olderThan;
       const failures: string[] = [];
       let removed = 0;
-      for (const j of listJournals(stateDir)) {
+      const journals = listJournals(stateDir);
+      // What live runs use (made or found), on any backend: never deleted, whoever made it.
+      const inUse = new Set<string>();
+      for (const j of journals) {
+        if (!j.state || runStatus(j.state, now) !== "running") continue;
+        const r = j.state.resources;
+        for (const x of [...(r.functions ?? []), ...(r.shared ?? []), ...(r.prefixes ?? []).map((p) => p.prefix), ...(r.logGroups ?? [])]) inUse.add(x);
+      }
+      for (const j of journals) {
         if (!j.state) {
           // Not even a start record: nothing to resume, nothing known to release.
           out(`${first.dryRun ? "would remove" : "removing"} unreadable journal ${j.path}`);
@@ -171,9 +180,17 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
         const status = runStatus(s, now);
         if (status === "running") continue; // a live run's resources are its own
         // A run that ended released what it made (or kept it on purpose, --keep); a killed one left it.
-        const left = status === "interrupted" ? s.resources : {};
+        const r = status === "interrupted" ? s.resources : {};
+        const left: RunResources = {
+          functions: (r.functions ?? []).filter((f) => !inUse.has(f)),
+          prefixes: (r.prefixes ?? []).filter((p) => !inUse.has(p.prefix)),
+          logGroups: (r.logGroups ?? []).filter((g) => !inUse.has(g)),
+        };
         const words = describeResources(left);
-        out(`${first.dryRun ? "would remove" : "removing"} run ${s.start.runId} (${status} ${s.start.job} on ${s.start.backend}, ${s.start.startedAt}): ${[...words, "journal"].join(", ")}`);
+        // What a live run uses stays, and so does the journal that knows of it, for a later clean.
+        const kept = describeResources(r).filter((w) => !words.includes(w));
+        for (const k of kept) out(`keeping ${k} (in use by a live run)`);
+        out(`${first.dryRun ? "would remove" : "removing"} run ${s.start.runId} (${status} ${s.start.job} on ${s.start.backend}, ${s.start.startedAt}): ${[...words, ...(kept.length ? [] : ["journal"])].join(", ")}`);
         removed++;
         if (first.dryRun) continue;
         if (words.length) {
@@ -187,7 +204,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
             continue; // the journal stays, so a later clean finds the resources again
           }
         }
-        await removeJournal(s.path);
+        if (kept.length === 0) await removeJournal(s.path);
       }
       if (removed === 0) out("nothing to clean");
       if (failures.length) {

@@ -18,6 +18,8 @@ export interface RunResources {
   prefixes?: { bucket?: string; prefix: string }[];
   /** Log groups the run's functions write to (Lambda). */
   logGroups?: string[];
+  /** Functions the run uses but found deployed by another run: not its to delete, and kept while it is alive. */
+  shared?: string[];
 }
 
 /** The first record of a journal: everything a resume needs to run the same tasks with the same code and settings. */
@@ -352,6 +354,7 @@ function mergeResources(into: RunResources, r: RunResources): void {
   for (const f of r.functions ?? []) if (!(into.functions ??= []).includes(f)) into.functions.push(f);
   for (const p of r.prefixes ?? []) if (!(into.prefixes ??= []).some((q) => q.prefix === p.prefix && q.bucket === p.bucket)) into.prefixes.push(p);
   for (const g of r.logGroups ?? []) if (!(into.logGroups ??= []).includes(g)) into.logGroups.push(g);
+  for (const f of r.shared ?? []) if (!(into.shared ??= []).includes(f)) into.shared.push(f);
 }
 
 /** Whether process `pid` exists on this machine. */

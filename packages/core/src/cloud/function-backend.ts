@@ -351,6 +351,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const functions = run.deployment.created ? [run.name] : [];
     return {
       functions,
+      ...(run.deployment.created ? {} : { shared: [run.name] }),
       ...(p.store ? { prefixes: [{ prefix: run.prefix }] } : {}),
       ...(p.logGroupOf && functions.length ? { logGroups: functions.map((f) => p.logGroupOf!(f)) } : {}),
     };
