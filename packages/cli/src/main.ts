@@ -83,7 +83,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
           for (const line of summarizeReport(outcome.report)) out(line);
         }
       } else if (opts.json) await writeChunks(io.stdout, jsonChunks(outcome.report));
-      else printPartialStats(outcome.report, err);
+      else printPartialStats(outcome.report, err, opts.journal !== false);
       if (opts.report) await saveReport(opts.report as string, runDocument({ report: outcome.report, ...(outcome.ok ? { output: outcome.output } : {}) }), io);
       if (!outcome.ok) throw outcome.error;
     });
@@ -122,9 +122,9 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
   }
 }
 
-function printPartialStats(report: RunReport, err: (s: string) => void): void {
+function printPartialStats(report: RunReport, err: (s: string) => void, journaled: boolean): void {
   for (const line of summarizeReport(report)) err(line);
   const t = report.totals;
   err(`${t.succeeded} of ${t.tasks} tasks had finished; ${report.tasks.filter((r) => r.status === "cancelled").length} were cancelled`);
-  if (report.status !== "succeeded" && t.succeeded > 0) err(`the finished tasks are in the run's journal: \`superfaas resume ${report.runId.slice(0, 8)}\` runs only the rest`);
+  if (journaled && report.status !== "succeeded" && t.succeeded > 0) err(`the finished tasks are in the run's journal: \`superfaas resume ${report.runId.slice(0, 8)}\` runs only the rest`);
 }

@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
 import { homedir, hostname, tmpdir, userInfo } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { SuperfaasError } from "./errors.js";
 
@@ -118,7 +118,8 @@ export function runsDir(stateDir: string, create = true): string {
   if (process.platform === "win32") return dir;
   const uid = process.getuid?.();
   // The journals hold inputs and results: nobody else may own, swap or write the folders they live in.
-  for (let d = dir, first = true; first || d === stateDir || d.startsWith(`${stateDir}/`); d = dirname(d), first = false) {
+  // Up from the runs folder through the state directory and any parent made for superfaas (the temporary fallback).
+  for (let d = dir, first = true; first || d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"); d = dirname(d), first = false) {
     const st = lstatSync(d);
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
       throw new SuperfaasError(
@@ -127,7 +128,6 @@ export function runsDir(stateDir: string, create = true): string {
         "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
       );
     }
-    if (d === stateDir) break;
   }
   return dir;
 }
