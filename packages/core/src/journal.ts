@@ -169,8 +169,14 @@ export class JournalWriter {
   static create(stateDir: string, start: Omit<JournalStart, "t" | "v" | "pid" | "host">): JournalWriter {
     runsDir(stateDir);
     const path = journalPath(stateDir, start.runId);
-    const fd = openSync(path, "wx", 0o600);
-    writeSync(fd, frame(JSON.stringify({ t: "start", v: 1, ...start, pid: process.pid, host: hostname() })));
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "wx", 0o600);
+      writeSync(fd, frame(JSON.stringify({ t: "start", v: 1, ...start, pid: process.pid, host: hostname() })));
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      throw new SuperfaasError("JOURNAL", `cannot start the run journal ${path}: ${(err as Error).message}`, "free some space or pick another --state-dir (stateDir), or pass --no-journal", { cause: err });
+    }
     return new JournalWriter(path, fd);
   }
 
@@ -254,17 +260,21 @@ export class JournalWriter {
     });
   }
 
-  /** Writes what is pending and the end record, and closes the journal. */
-  async end(status: JournalEnd["status"], error?: string): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Writes what is pending and the end record, and closes the journal. Resolves with the error of a write that failed
+   * (the run itself is not failed for it: its output stands; a resume would only run again what the journal lacks).
+   */
+  async end(status: JournalEnd["status"], error?: string): Promise<SuperfaasError | undefined> {
+    if (this.closed) return undefined;
     await this.drain();
     this.closed = true;
     clearInterval(this.heartbeat);
     const rec: JournalEnd = { t: "end", at: new Date().toISOString(), status, ...(error ? { error } : {}) };
     await new Promise<void>((resolve) => write(this.fd, frame(JSON.stringify(rec)), null, "utf8", () => close(this.fd, () => resolve())));
     if (this.failure) {
-      throw new SuperfaasError("JOURNAL", `could not write the run journal ${this.path}: ${this.failure.message}`, "free some space on the state directory's disk, or pass --no-journal", { cause: this.failure });
+      return new SuperfaasError("JOURNAL", `could not write the run journal ${this.path}: ${this.failure.message}`, "free some space on the state directory's disk, or pass --no-journal", { cause: this.failure });
     }
+    return undefined;
   }
 
   /** Closes without an end record (the session is abandoned, as if killed). */

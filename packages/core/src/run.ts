@@ -73,6 +73,14 @@ function resumable(jobName: string, state: JournalState): JournalState {
   return state;
 }
 
+/** A journal that could not be written does not fail a run that worked: it is said, with what to do. */
+function journalTrouble(err: SuperfaasError | undefined, opts: RunOptions): void {
+  if (!err) return;
+  const line = `warning: ${err.message} — ${err.hint}`;
+  if (opts.log) opts.log(line);
+  else process.emitWarning(line);
+}
+
 async function removeJournalQuietly(path: string): Promise<void> {
   await removeJournal(path).catch(() => undefined);
 }
@@ -235,7 +243,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   };
   if (sched.failure) {
     report.error = { code: sched.failure.code, message: sched.failure.message };
-    await journal?.end(report.status as "failed" | "cancelled", sched.failure.message);
+    journalTrouble(await journal?.end(report.status as "failed" | "cancelled", sched.failure.message), opts);
     throw new RunError(sched.failure, report);
   }
   let output: O;
@@ -248,9 +256,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     const e = err as SuperfaasError;
     report.status = "failed";
     report.error = { code: e.code, message: e.message };
-    await journal?.end("failed", e.message);
+    journalTrouble(await journal?.end("failed", e.message), opts);
     throw new RunError(e, report);
   }
-  await journal?.end("succeeded");
+  journalTrouble(await journal?.end("succeeded"), opts);
   return { output, report };
 }
