@@ -133,9 +133,10 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
     .option("-b, --backend <name>", "only runs on this backend (its flags, e.g. --auth, are accepted then)")
     .option("--older-than <duration>", "only runs started longer ago than this (0, 90s, 30m, 12h, 7d)", durationOption, 0)
     .option("--dry-run", "list what would be removed, remove nothing")
+    .option("--orphans", "with --backend: also what superfaas made (owner markers) for runs with no journal here, e.g. another machine's; mind --older-than")
     .allowUnknownOption()
     .allowExcessArguments(true)
-    .action(async (first: { stateDir?: string; backend?: string; olderThan: number; dryRun?: boolean }) => {
+    .action(async (first: { stateDir?: string; backend?: string; olderThan: number; dryRun?: boolean; orphans?: boolean }) => {
       let flags: Record<string, unknown> = {};
       if (first.backend) {
         const descriptor = resolveBackend(container, first.backend);
@@ -145,11 +146,13 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
           .option("--state-dir <dir>")
           .option("-b, --backend <name>")
           .option("--older-than <duration>")
-          .option("--dry-run");
+          .option("--dry-run")
+          .option("--orphans");
         addBackendOptions(strict, descriptor);
         strict.parse(ctx.argv.slice(ctx.argv.indexOf("clean") + 1), { from: "user" });
         flags = backendOptions(descriptor, strict.opts());
       } else {
+        if (first.orphans) throw new SuperfaasError("BAD_INPUT", "--orphans needs --backend", "name the platform to look on, e.g. `superfaas clean --orphans --backend lambda --region eu-west-1`");
         const unknown = ctx.argv.slice(ctx.argv.indexOf("clean") + 1).find((a) => a.startsWith("-") && !/^--(state-dir|older-than|dry-run|backend)(=|$)|^-b$/.test(a));
         if (unknown) throw new SuperfaasError("BAD_INPUT", `unknown option '${unknown}'`, "backend flags go with --backend NAME; see `superfaas clean --help`");
       }
@@ -205,6 +208,35 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
           }
         }
         if (kept.length === 0) await removeJournal(s.path);
+      }
+      if (first.orphans && first.backend) {
+        // What the platform holds with superfaas's owner marker, for runs this state directory has no journal of.
+        const descriptor = resolveBackend(container, first.backend);
+        const lister = await descriptor.create(flags as never);
+        if (!lister.findOwned) throw new SuperfaasError("BAD_INPUT", `${first.backend} has nothing superfaas could leave behind to look for`, "drop --orphans");
+        const known = new Set(journals.map((j) => j.runId));
+        const owned = await lister.findOwned({});
+        for (const o of owned) {
+          if (known.has(o.runId)) continue;
+          if (o.createdAt && Date.parse(o.createdAt) > cutoff) continue;
+          const r = o.resources;
+          const left: RunResources = {
+            functions: (r.functions ?? []).filter((f) => !inUse.has(f)),
+            prefixes: (r.prefixes ?? []).filter((p) => !inUse.has(p.prefix)),
+            logGroups: (r.logGroups ?? []).filter((g) => !inUse.has(g)),
+          };
+          const words = describeResources(left);
+          if (!words.length) continue;
+          out(`${first.dryRun ? "would remove" : "removing"} orphan of run ${o.runId} (no journal here${o.createdAt ? `, made ${o.createdAt}` : ""}): ${words.join(", ")}`);
+          removed++;
+          if (first.dryRun) continue;
+          try {
+            const backend = await descriptor.create(flags as never);
+            await backend.release!(left, {});
+          } catch (err) {
+            failures.push(`run ${o.runId}: ${(err as Error).message}`);
+          }
+        }
       }
       if (removed === 0) out("nothing to clean");
       if (failures.length) {

@@ -1,7 +1,7 @@
 // Runs that survive their client, through the real `superfaas` process: a run killed with SIGKILL half way is listed
 // as interrupted with what it left, resumes to the output of an uninterrupted run without re-running what its journal
 // holds, and `clean` removes exactly what it left (functions, prefixes, log groups, journals) but nothing of a live run.
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -182,7 +182,7 @@ describe.skipIf(!built)(`durable runs through the real CLI process${notBuilt}`, 
       expect(readdirSync(join(stateDir, "runs"))).toEqual([]);
     });
 
-    it("lambda: image classification resumes; a killed pi's function, prefix and log group are listed by clean --dry-run and removed by clean", { timeout: 240_000 }, async () => {
+    it("lambda: image classification resumes; a killed pi's function, prefix and log group are listed by clean --dry-run, and found by their owner markers once its journal is gone", { timeout: 240_000 }, async () => {
       const stateDir = mkdtempSync(join(tmpdir(), "superfaas-state-"));
       const bucket = "durable-lambda";
       const extra = ["--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--role", TEST_ROLE, "--bucket", bucket, "--s3-endpoint", s3.endpoint];
@@ -197,7 +197,16 @@ describe.skipIf(!built)(`durable runs through the real CLI process${notBuilt}`, 
       const line = dry.stdout.split("\n").find((l) => l.includes(killed.runId))!;
       expect(line).toContain(`function ${fn}, prefix superfaas/${killed.runId}/, log group /aws/lambda/${fn}, journal`);
       expect(lambda.functionNames()).toEqual([fn]);
-      const clean = await superfaas(["clean", "--backend", "lambda", "--state-dir", stateDir], { env: env() });
+      // The journal lost (another machine's run, a wiped state directory): --orphans finds the rest by their owner markers.
+      rmSync(join(stateDir, "runs", `${killed.runId}.jsonl`));
+      const flags = ["--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--bucket", bucket, "--s3-endpoint", s3.endpoint];
+      const orphans = await superfaas(["clean", "--orphans", "--dry-run", ...flags, "--state-dir", stateDir], { env: env() });
+      expect(errorLines(orphans.stderr)).toEqual([]);
+      expect(orphans.stdout.split("\n").filter((l) => l.includes("orphan"))).toEqual([
+        expect.stringMatching(new RegExp(`^would remove orphan of run ${killed.runId} \\(no journal here, made .*\\): function ${fn}, prefix superfaas/${killed.runId}/, log group /aws/lambda/${fn}$`)),
+      ]);
+      expect(lambda.functionNames()).toEqual([fn]);
+      const clean = await superfaas(["clean", "--orphans", ...flags, "--state-dir", stateDir], { env: env() });
       expect(errorLines(clean.stderr)).toEqual([]);
       expect(lambda.functionNames()).toEqual([]);
       expect(lambda.logGroups().map((g) => g.logGroupName)).not.toContain(`/aws/lambda/${fn}`);

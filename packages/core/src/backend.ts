@@ -80,6 +80,11 @@ export interface Backend {
   readonly codeHash?: string;
   /** What the last `prepare` made on the platform that outlives this process if it dies (the run journal records it). */
   resources?(): RunResources;
+  /**
+   * What superfaas made on the platform, found by listing it (owner markers on functions, `owner.json` under run
+   * prefixes), by run: `superfaas clean --orphans` removes what belongs to runs it has no journal of.
+   */
+  findOwned?(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]>;
   /** Deletes what a run left behind (`superfaas clean`): functions, object-store prefixes, log groups; missing ones are skipped. */
   release?(resources: RunResources, ctx: { log?: (message: string) => void }): Promise<void>;
   /** Releases everything `prepare` made (pools, deployed functions, object-store prefixes). */

@@ -357,6 +357,43 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     };
   }
 
+  /** What superfaas made on this platform, by run: functions with the owner marker, run prefixes with `owner.json`. */
+  async findOwned(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]> {
+    const p = this.platform;
+    await p.open({ job: { modulePath: "", jobName: "clean" }, runId: "clean", concurrency: 1, ...(ctx.log ? { log: ctx.log } : {}) });
+    const runs = new Map<string, { runId: string; createdAt?: string; resources: RunResources }>();
+    const of = (runId: string, createdAt?: string) => {
+      let r = runs.get(runId);
+      if (!r) runs.set(runId, (r = { runId, resources: {} }));
+      if (createdAt && (!r.createdAt || createdAt < r.createdAt)) r.createdAt = createdAt;
+      return r;
+    };
+    try {
+      for (const f of (await p.listOwned?.()) ?? []) {
+        const r = of(f.owner.runId, f.owner.createdAt);
+        (r.resources.functions ??= []).push(f.name);
+        if (p.logGroupOf) (r.resources.logGroups ??= []).push(p.logGroupOf(f.name));
+      }
+      const store = p.store;
+      if (store?.listPrefixes) {
+        for (const prefix of await store.listPrefixes("superfaas/")) {
+          let owner: Partial<OwnerMarker> | undefined;
+          try {
+            owner = JSON.parse(await store.get(prefix + OWNER_OBJECT)) as Partial<OwnerMarker>;
+          } catch {
+            continue; // no owner marker: not a run prefix superfaas can vouch for
+          }
+          if (owner?.tool !== "superfaas" || typeof owner.runId !== "string" || prefix !== `superfaas/${owner.runId}/`) continue;
+          (of(owner.runId, owner.createdAt).resources.prefixes ??= []).push({ prefix });
+        }
+      }
+    } finally {
+      p.store?.destroy?.();
+      await p.close();
+    }
+    return [...runs.values()];
+  }
+
   /**
    * Deletes what a dead run left (`superfaas clean`): its prefixes (owner marker first, as `dispose` does), functions
    * and log groups. Opens the platform as a prepare would, without deploying anything.
