@@ -29,6 +29,7 @@ export default defineConfig({
       project("store-s3", "packages/store-s3"),
       project("pi", "examples/pi"),
       project("image-classification", "examples/image-classification"),
+      project("wordcount", "examples/wordcount"),
     ],
   },
 });

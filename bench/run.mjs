@@ -129,6 +129,15 @@ if (want("images")) {
   } else log("image classification: skipped (bench/image-classification.mjs missing)");
 }
 
+if (want("data")) {
+  log("image classification from object storage: shards read by range from s3rver vs pixels sent inline (local backend)");
+  const { benchObjectData } = await import(join(here, "object-data.mjs"));
+  const d = await benchObjectData(process.env.BENCH_DATA_IMAGES ? { images: Number(process.env.BENCH_DATA_IMAGES) } : {});
+  results.objectData = d;
+  rows.push(["client bytes per image, inline / --data s3:// (ranges)", d.clientBytesRatio / 100, ">= 1.0", `${d.inline.clientBytesPerImage.toFixed(0)} vs ${d.s3.clientBytesPerImage.toFixed(2)} bytes per image (goal 100x fewer)`]);
+  rows.push(["images/s, --data s3:// vs inline (local backend)", d.imagesPerSecRatio, ">= 0.9", `${d.s3.imagesPerSec.toFixed(0)} vs ${d.inline.imagesPerSec.toFixed(0)} images/s; ranged reads ${d.readOnly.MBps.toFixed(0)} MB/s alone, ${d.s3.inRunReadMBps.toFixed(1)} MB/s in the run`]);
+}
+
 if (want("report")) {
   log("run reports: writing the report of 100,000 and of 1,000,000 tasks (synthetic records)");
   const { benchReportScale } = await import(join(here, "report-scale.mjs"));

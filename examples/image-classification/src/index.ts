@@ -1,24 +1,40 @@
 import { createHash } from "node:crypto";
-import { defineJob, splitRange, SuperfaasError, type MapContext, type RunReport } from "@superfaas/core";
-import { DEFAULT_DATA_DIR, IMAGE_BYTES, loadFashionMnist, type Split } from "./idx.js";
+import { defineJob, splitRange, SuperfaasError, type MapContext, type ObjectRange, type RunReport } from "@superfaas/core";
+import { DATA_HINT, DEFAULT_DATA_DIR, IMAGE_BYTES, loadFashionMnist, type Split } from "./idx.js";
+import { isRemoteData, makeRangeTasks } from "./ranges.js";
 import { CLASS_NAMES, CLASSES, DEFAULT_BATCH } from "./model.js";
 import { ENGINES, type Engine } from "./engine.js";
 import { classifierLoads, loadClassifier } from "./classifier.js";
 
 export * from "./idx.js";
+export { isRemoteData, locateObjects, makeRangeTasks } from "./ranges.js";
+export { uploadFashionMnist } from "./upload.js";
 export { CLASS_NAMES, CLASSES, DEFAULT_BATCH, createClassifier, decodeWeights, tensorSpecs, parameterCount, type Architecture, type Classifier, type StoredModel } from "./model.js";
 export { ENGINES, useEngine, type Engine } from "./engine.js";
 export { loadClassifier, classifierLoads } from "./classifier.js";
 export { STORED_MODEL } from "./model-weights.js";
 
-/** One shard: images [start, start+count) of the split, their pixels and labels in base64. */
-export interface ImageTask {
+/** One shard: images [start, start+count) of the split, with their pixels and labels inline or as ranges to read. */
+export type ImageTask = InlineImageTask | RangeImageTask;
+
+/** A shard that carries its data: pixels and labels in base64 (a local folder given as --data). */
+export interface InlineImageTask {
   start: number;
   count: number;
   /** count×784 bytes, row by row. */
   pixels: string;
   /** count bytes, classes 0–9. */
   labels: string;
+  batch: number;
+  engine: Engine;
+}
+
+/** A shard that reads its own data: byte ranges of the IDX files in object storage (s3://) or local files (file://). */
+export interface RangeImageTask {
+  start: number;
+  count: number;
+  /** The shard's images (784-byte records after the 16-byte header) and labels (1-byte records after 8 bytes). */
+  ranges: { images: ObjectRange; labels: ObjectRange };
   batch: number;
   engine: Engine;
 }
@@ -78,7 +94,7 @@ export function makeTasks(
   images: number,
   tasks: number,
   options: { batch?: number; engine?: Engine } = {},
-): ImageTask[] {
+): InlineImageTask[] {
   return splitRange(images, tasks).map((r) => ({
     start: r.start,
     count: r.count,
@@ -89,15 +105,24 @@ export function makeTasks(
   }));
 }
 
-/** Classifies one shard with the bundled model, loaded once per worker. */
-export async function classifyShard(task: ImageTask, ctx?: Pick<MapContext, "workerId">): Promise<ImagePartial> {
-  const pixels = Buffer.from(task.pixels, "base64");
-  const labels = Buffer.from(task.labels, "base64");
+/** Classifies one shard with the bundled model, loaded once per worker; a range shard reads its bytes through `ctx.read`. */
+export async function classifyShard(task: ImageTask, ctx?: Pick<MapContext, "workerId" | "read">): Promise<ImagePartial> {
+  let pixels: Uint8Array;
+  let labels: Uint8Array;
+  if ("ranges" in task) {
+    if (!ctx) throw new SuperfaasError("BAD_INPUT", `shard at ${task.start} names byte ranges but no reader was given`, "run range shards through run() or pass a MapContext");
+    [pixels, labels] = await Promise.all([ctx.read(task.ranges.images), ctx.read(task.ranges.labels)]);
+    const wrong = labels.findIndex((l) => l > 9);
+    if (wrong >= 0) throw new SuperfaasError("BAD_INPUT", `${task.ranges.labels.url} has label ${labels[wrong]} at index ${task.start + wrong}; classes are 0 to 9`, DATA_HINT);
+  } else {
+    pixels = Buffer.from(task.pixels, "base64");
+    labels = Buffer.from(task.labels, "base64");
+  }
   if (pixels.length !== task.count * IMAGE_BYTES || labels.length !== task.count) {
     throw new SuperfaasError(
       "BAD_INPUT",
       `shard at ${task.start} announces ${task.count} images but carries ${pixels.length} pixel bytes and ${labels.length} labels`,
-      "tasks are made by partition(); do not edit them by hand",
+      "ranges" in task ? "the data changed since the run was partitioned: run again" : "tasks are made by partition(); do not edit them by hand",
     );
   }
   const classifier = await loadClassifier(task.engine);
@@ -190,18 +215,23 @@ export const imageClassification = defineJob({
   description: "Fashion-MNIST inference with a compact CNN (TensorFlow.js, WebAssembly SIMD), fanned out over shards of images",
   params: {
     images: { type: "count", default: 10_000, description: "how many images to classify (the first N of the split)", min: 1 },
-    data: { type: "string", default: DEFAULT_DATA_DIR, description: "folder with the Fashion-MNIST IDX files (gzipped or raw)" },
+    data: {
+      type: "string",
+      default: DEFAULT_DATA_DIR,
+      description: "folder with the Fashion-MNIST IDX files (gzipped or raw; sent inside tasks), or s3://BUCKET/PREFIX or file:///DIR of the uncompressed files (each task reads its own byte ranges)",
+    },
     split: { type: "string", default: "test", description: "which half of Fashion-MNIST: test (10,000 images) or train (60,000)" },
     batch: { type: "count", default: DEFAULT_BATCH, description: "images per forward pass inside a task", min: 1, max: 65_536 },
     engine: { type: "string", default: "wasm", description: "TensorFlow.js backend: wasm (SIMD, fast) or cpu (plain JavaScript)" },
   },
-  partition(input, plan): ImageTask[] {
+  partition(input, plan): ImageTask[] | Promise<ImageTask[]> {
     if (input.split !== "test" && input.split !== "train") {
       throw new SuperfaasError("BAD_INPUT", `unknown split ${JSON.stringify(input.split)}`, "pass --split test or --split train");
     }
     if (!(ENGINES as readonly string[]).includes(input.engine)) {
       throw new SuperfaasError("BAD_INPUT", `unknown engine ${JSON.stringify(input.engine)}`, `pass --engine ${ENGINES.join(" or --engine ")}`);
     }
+    if (isRemoteData(input.data)) return makeRangeTasks(input.data, input.split, input.images, plan.tasks, { batch: input.batch, engine: input.engine as Engine });
     const data = loadFashionMnist(input.data, input.split);
     if (input.images > data.count) {
       throw new SuperfaasError("BAD_INPUT", `--images ${input.images} asks for more than the ${data.count} images of ${data.files.images}`, `pass --images ${data.count} or fewer`);

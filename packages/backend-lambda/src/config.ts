@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SuperfaasError } from "@superfaas/core";
+import { LAMBDA_PRICING } from "./pricing.js";
 
 /** Instruction set of the function. */
 export type LambdaArch = "x86_64" | "arm64";
@@ -10,11 +11,8 @@ export interface LambdaPrice {
   requestUsd: number;
 }
 
-/** us-east-1 on-demand prices (first pricing tier), billed per 1 ms. Override with `pricing` for other regions or tiers. */
-export const LAMBDA_PRICING: Readonly<Record<LambdaArch, Readonly<LambdaPrice>>> = {
-  x86_64: { gbSecondUsd: 0.0000166667, requestUsd: 0.2 / 1_000_000 },
-  arm64: { gbSecondUsd: 0.0000133334, requestUsd: 0.2 / 1_000_000 },
-};
+// The price table lives in pricing.ts, with its source and date.
+export { LAMBDA_PRICING, LAMBDA_PRICING_DATE } from "./pricing.js";
 
 /** Static AWS credentials; without them the SDK's default chain applies (env, profiles, SSO, instance roles). */
 export interface AwsCredentials {

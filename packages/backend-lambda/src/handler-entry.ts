@@ -2,7 +2,7 @@
 // once per invocation. The job is loaded once per execution environment; the event is the task payload and the answer
 // is the envelope.
 import type { ObjectStore } from "@superfaas/core";
-import { loadBundledJob, runTask, type TaskEnvelope, type TaskPayload } from "@superfaas/core/entry";
+import { loadBundledJob, runTask, s3AccessFromEnv, type S3Access, type TaskEnvelope, type TaskPayload } from "@superfaas/core/entry";
 import { S3_ENV } from "./wire.js";
 
 
@@ -21,7 +21,11 @@ const store: ObjectStore | undefined = s3
     }
   : undefined;
 
+// Tasks that read their data (ctx.read) sign with the execution role's credentials, which the runtime puts in the
+// environment, and reach the endpoint the function was deployed with; nothing secret travels in a task.
+const data: S3Access = { ...s3AccessFromEnv(process.env), ...(s3?.endpoint ? { endpoint: s3.endpoint } : {}), ...(s3?.region ? { region: s3.region } : {}) };
+
 /** Runs one attempt. */
 export function handler(event: TaskPayload, context: { logStreamName: string }): Promise<TaskEnvelope> {
-  return runTask(loadBundledJob, event, `lambda:${context.logStreamName}`, store);
+  return runTask(loadBundledJob, event, `lambda:${context.logStreamName}`, store, data);
 }

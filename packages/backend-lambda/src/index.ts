@@ -7,6 +7,7 @@ export {
   resolveLambdaConfig,
   estimateLambdaCost,
   LAMBDA_PRICING,
+  LAMBDA_PRICING_DATE,
   MINIMAL_ROLE_HINT,
   type LambdaOptions,
   type LambdaConfig,

@@ -217,8 +217,20 @@ export class LambdaPlatform implements CloudPlatform {
       const zip = await zipBundle(spec.bundle, "index.js");
       ctx.log?.(`lambda: creating function ${name} (${(zip.length / 1024).toFixed(0)} KB zip, ${c.runtime}, ${c.arch}, ${c.memory} MB, ${c.timeoutSeconds} s)`);
       await this.prepareLogGroup(spec, ctx);
-      how = (await this.create(spec, zip, signal)) ? "created" : "found";
-      await this.waitFor("active", name, signal);
+      try {
+        how = (await this.create(spec, zip, signal)) ? "created" : "found";
+      } catch (err) {
+        // Cancelled while CreateFunction was in flight: Lambda may have made the function all the same.
+        if (signal?.aborted) await this.removeIfOurs(name, spec.owner.runId);
+        throw err;
+      }
+      try {
+        await this.waitFor("active", name, signal);
+      } catch (err) {
+        // Cancelled (Ctrl-C) or never Active: the caller never learns it was created, so it would be left behind.
+        if (how === "created") await this.remove(name).catch(() => undefined);
+        throw err;
+      }
       return how;
     }
     if (current.State === "Failed") {
@@ -325,6 +337,16 @@ export class LambdaPlatform implements CloudPlatform {
         "check the function in the Lambda console or with `aws lambda get-function`; a role the function cannot assume or a bad runtime are the usual causes",
         { cause: err },
       );
+    }
+  }
+
+  /** Deletes the function if it carries this run's owner tag (best effort: a clean-up after a cancelled create). */
+  private async removeIfOurs(name: string, runId: string): Promise<void> {
+    try {
+      const found = await this.control.send(new GetFunctionCommand({ FunctionName: name }));
+      if (found.Tags?.["superfaas-run"] === runId) await this.remove(name);
+    } catch {
+      // Not there (it was never made), or unreachable: nothing more to do.
     }
   }
 

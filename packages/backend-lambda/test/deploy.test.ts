@@ -167,6 +167,28 @@ describe("lambda deployment lifecycle (emulator + s3rver)", () => {
     await backend.dispose();
   });
 
+  it("deletes a function it created when the run is cancelled while the function is still Pending", async () => {
+    // A platform slow to make functions Active: Ctrl-C arrives between CreateFunction and Active.
+    const slow = await startTestbed({ emulator: { pendingMs: 30_000 } });
+    try {
+      const backend = slow.backend({ bucket: undefined, s3Endpoint: undefined, waiter: { minDelay: 1, maxDelay: 1, maxWaitTime: 60 } });
+      const ac = new AbortController();
+      const poll = setInterval(() => {
+        if (slow.emulator.functionNames().length > 0) ac.abort();
+      }, 10);
+      const err = await run(dataJob, { tasks: [{ op: "value", value: 1 }] }, { backend, signal: ac.signal }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      clearInterval(poll);
+      expect(err).toMatchObject({ code: "CANCELLED" });
+      await backend.dispose();
+      expect(slow.emulator.functionNames()).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("reports an unreachable endpoint as a configuration error", async () => {
     const backend = plain({ endpoint: "http://127.0.0.1:9" });
     await expect(once(backend)).rejects.toMatchObject({ code: "BACKEND_CONFIG", message: expect.stringMatching(/cannot reach http:\/\/127\.0\.0\.1:9/) });

@@ -93,6 +93,9 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     await expect(create("bad-env", { Environment: { Variables: { AWS_REGION: "x" } } })).rejects.toMatchObject({ name: "InvalidParameterValueException" });
     await expect(create("bad-zip", { Code: { ZipFile: strToU8("not a zip") } })).rejects.toMatchObject({ name: "InvalidParameterValueException", message: /Could not unzip/ });
     await expect(create("bad-memory", { MemorySize: 64 })).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 }, message: /memorySize/ });
+    await expect(create("too-much-memory", { MemorySize: 10241 })).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 }, message: /Member must have value less than or equal to 10240/ });
+    await expect(create("bad-arch", { Architectures: ["sparc" as never] })).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 }, message: /enum value set: \[x86_64, arm64\]/ });
+    await expect(create("two-arches", { Architectures: ["x86_64", "arm64"] })).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
   });
 
   it("runs an update InProgress -> Successful and serves the new code and configuration after it", async () => {
@@ -270,6 +273,9 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     expect(parsed).toMatchObject({ requestId: a.out.$metadata.requestId, memorySizeMb: 256 });
     expect(parsed.initMs).toBeGreaterThanOrEqual(0);
     expect(parsed.billedMs).toBeGreaterThanOrEqual(Math.floor(parsed.durationMs + parsed.initMs!));
+    // Billed Duration is the duration plus the init phase (billed since August 2025), rounded up to the next ms.
+    expect(Number.isInteger(parsed.billedMs)).toBe(true);
+    expect(parsed.billedMs).toBeLessThan(parsed.durationMs + parsed.initMs! + 1.01);
     emu.faults.timeout(1, { functionName: "json-logs", afterMs: 50 });
     const t = await invoke("json-logs", {});
     expect(parseReportLine(t.log)).toMatchObject({ status: "timeout" });

@@ -326,7 +326,14 @@ export class OpenWhiskPlatform implements CloudPlatform {
     // A large zip gets time to travel (100 KB/s at least) on top of the control-plane deadline.
     const path = `${transport.actionPath(spec.name)}?overwrite=false`;
     const doing = `deploying action ${spec.name}`;
-    const answer = await this.control(transport, "PUT", path, body, ctx.signal, doing, Math.ceil(body.length / 100));
+    let answer: HttpAnswer;
+    try {
+      answer = await this.control(transport, "PUT", path, body, ctx.signal, doing, Math.ceil(body.length / 100));
+    } catch (err) {
+      // Cancelled while the PUT was in flight: the controller may have made the action all the same.
+      if (ctx.signal?.aborted) await this.removeIfOurs(spec.name, spec.owner.runId);
+      throw err;
+    }
     const { status } = answer;
     if (status < 300) {
       const a = answer.body as { name?: unknown; exec?: unknown } | string;
@@ -371,6 +378,20 @@ export class OpenWhiskPlatform implements CloudPlatform {
         if (typeof a.name === "string" && owner?.tool === "superfaas" && typeof owner.runId === "string") out.push({ name: a.name, owner: owner as OwnerMarker });
       }
       if (page.length < limit) return out;
+    }
+  }
+
+  /** Deletes the action if its owner annotation names this run (best effort: a clean-up after a cancelled deploy). */
+  private async removeIfOurs(name: string, runId: string): Promise<void> {
+    const transport = this.transport;
+    if (!transport) return;
+    try {
+      const answer = await this.control(transport, "GET", transport.actionPath(name), null, undefined, `looking up action ${name}`);
+      const notes = (answer.body as { annotations?: { key: string; value: unknown }[] } | undefined)?.annotations;
+      const owner = notes?.find((n) => n.key === "superfaas-owner")?.value as { runId?: unknown } | undefined;
+      if (answer.status < 300 && owner?.runId === runId) await this.remove(name);
+    } catch {
+      // Not there (never made), or unreachable: nothing more to do.
     }
   }
 

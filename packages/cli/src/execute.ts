@@ -101,7 +101,7 @@ export async function runOn(
 }
 
 /** The files a report directory receives; each must be a plain file (or absent) for writing not to fail or block. */
-const REPORT_FILES = ["report.json", "report.html", "timeline.svg", "compare.svg", "scaling.svg"];
+const REPORT_FILES = ["report.json", "report.html", "timeline.svg", "compare.svg", "scaling.svg", "cost.svg"];
 /** File systems of the kernel and devices: writing there fails at best, and can block (a FIFO, a terminal). */
 const SPECIAL = /^\/(proc|sys|dev)(\/|$)/;
 

@@ -10,6 +10,7 @@ export const EXAMPLES: Record<string, { pkg: string; description: string }> = {
     pkg: "@superfaas/example-image-classification",
     description: "Fashion-MNIST inference with a small CNN (TensorFlow.js WASM SIMD), accuracy and confusion matrix",
   },
+  wordcount: { pkg: "@superfaas/example-wordcount", description: "word count over newline-delimited text in S3 or local files, each task reading its own byte range" },
 };
 
 /** Loads a job by example name or module path; TypeScript modules are bundled first. */

@@ -3,6 +3,7 @@ import type { Container } from "inversify";
 import { formatErrorLine, summarizeReport, SuperfaasError, TaskError, type RunReport } from "@superfaas/core";
 import { jsonChunks, runDocument, writeChunks } from "@superfaas/report";
 import { registerCompare } from "./compare.js";
+import { registerCost } from "./cost.js";
 import { createContainer, listBackends, resolveBackend } from "./container.js";
 import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execute.js";
 import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, jobInput } from "./flags.js";
@@ -92,6 +93,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
   const context = { container, io, argv, setVerbose: (v: boolean) => void (verbose = v) };
   registerCompare(program, context);
   registerScale(program, context);
+  registerCost(program, context);
   registerDurable(program, context);
 
   try {

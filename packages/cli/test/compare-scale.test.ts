@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findJob, SuperfaasError, type Backend, type BackendDescriptor, type Job } from "@superfaas/core";
+import { findJob, readRange, SuperfaasError, type Backend, type BackendDescriptor, type Job } from "@superfaas/core";
 import { localBackendDescriptor } from "@superfaas/backend-local";
 import { parseReportDocument } from "@superfaas/report";
 import { cli, fixture } from "./helpers.js";
@@ -32,7 +32,7 @@ function inProcess(name: string, bend: (partial: number) => number = (p) => p): 
           job = findJob((await import(pathToFileURL(ctx.job.modulePath).href)) as Record<string, unknown>, ctx.job.jobName);
         },
         async invoke(req) {
-          const partial = (await job!.map(req.task, { taskIndex: req.taskIndex, attempt: req.attempt, workerId: `${name}:1` })) as number;
+          const partial = (await job!.map(req.task, { taskIndex: req.taskIndex, attempt: req.attempt, workerId: `${name}:1`, read: (range) => readRange(range) })) as number;
           return { partial: bend(partial), workerId: `${name}:${req.taskIndex % 2}`, coldStart: req.taskIndex < 2, billedMs: 100 };
         },
         estimateCost: ({ invocations, billedMs }) => invocations * 2e-7 + billedMs * 1.7e-8,

@@ -81,7 +81,7 @@ async function killAndResume(args: string[], extra: string[], stateDir: string, 
 async function uninterrupted(job: Job, input: Record<string, unknown>, tasks: number): Promise<unknown> {
   const resolved = resolveParams(job.params!, input);
   const partials = [];
-  for (const [taskIndex, t] of job.partition(resolved, { tasks, concurrency: 2 }).entries()) partials.push(await job.map(t, { taskIndex, attempt: 1, workerId: "test" }));
+  for (const [taskIndex, t] of (await job.partition(resolved, { tasks, concurrency: 2 })).entries()) partials.push(await job.map(t, { taskIndex, attempt: 1, workerId: "test" }));
   return stable(JSON.parse(JSON.stringify(job.reduce(partials, resolved))));
 }
 const wholePi = () => uninterrupted(pi as unknown as Job, { points: 3e8 }, 16);

@@ -111,7 +111,9 @@ export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
       // Workspace packages point "source" at their TypeScript; installed packages ship it too.
       conditions: ["source"],
       mainFields: ["module", "main"],
-      external: ["esbuild", "fflate", ...(opts.external ?? [])],
+      // A function (a bundle with an entry) never lists objects, only reads them: the XML parser of listings
+      // (object-list.ts, loaded lazily) stays out of it; the host bundle of a TypeScript job keeps it.
+      external: ["esbuild", "fflate", ...(opts.entry ? ["fast-xml-parser"] : []), ...(opts.external ?? [])],
       legalComments: "none",
       logLevel: "silent",
       define: { __SUPERFAAS_JOB_NAME__: JSON.stringify(opts.job.jobName) },

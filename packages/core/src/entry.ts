@@ -17,3 +17,4 @@ export function loadBundledJob(): Promise<Job> {
 }
 
 export { runTask, type TaskEnvelope, type TaskPayload } from "./runtime.js";
+export { s3AccessFromEnv, type S3Access } from "./object-reader.js";

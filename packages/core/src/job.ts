@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
 import { checkParamSpecs, type InputOf, type ParamSpecs } from "./params.js";
 import type { RunReport } from "./report.js";
+import type { ObjectRange } from "./objects.js";
 
 /** How the scheduler intends to run a job; `partition` uses it to size its tasks. */
 export interface PartitionPlan {
@@ -19,6 +20,11 @@ export interface MapContext {
   attempt: number;
   /** Identifies the worker, container or execution environment running this attempt. */
   workerId: string;
+  /**
+   * Reads the records a range owns (see `partitionObjects`) from S3 or a local file, retrying transient errors. The
+   * credentials are the backend's, never the task's.
+   */
+  read(range: ObjectRange): Promise<Uint8Array>;
 }
 
 /** The parts a job author writes. Only `map` runs remotely; `partition` and `reduce` run where `run` is called. */
@@ -30,8 +36,8 @@ export interface JobDefinition<I, T, P, O> {
   params?: ParamSpecs;
   /** Default for `--tasks` when the caller gives none. */
   defaultTasks?: number | "auto";
-  /** Splits the input into JSON tasks. */
-  partition(input: I, plan: PartitionPlan): T[];
+  /** Splits the input into JSON tasks; may be async (to list objects in a store, say). */
+  partition(input: I, plan: PartitionPlan): T[] | Promise<T[]>;
   /** Computes one partial result; must be a pure function of the task for results to match across backends. */
   map(task: T, ctx: MapContext): P | Promise<P>;
   /** Combines the partials, given in task order, into the output. */

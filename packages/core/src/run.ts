@@ -130,7 +130,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   }
   const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
   const { concurrency, tasks: taskCount } = plan;
-  const tasks = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
+  const made = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: taskCount, concurrency }));
+  // An async partition (one that lists objects) settles here; a sync one costs nothing more.
+  const tasks = made instanceof Promise ? await made.catch((err: unknown) => jobStep<never>(job.name, "partition", () => { throw err; })) : made;
   if (!Array.isArray(tasks)) {
     throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof tasks}, not an array`, "return an array of JSON tasks");
   }

@@ -5,6 +5,7 @@ import { findNonJson } from "./json.js";
 import type { Job } from "./job.js";
 import type { InvokeResult } from "./backend.js";
 import { utf8Bytes, type ObjectStore } from "./store.js";
+import { readRange, s3AccessFromEnv, type S3Access } from "./object-reader.js";
 
 export { findJob } from "./job.js";
 
@@ -75,7 +76,14 @@ function failure(e: Error, retryable: boolean, workerId: string, coldStart: bool
  * `job` may be a loader (`loadBundledJob`): a module that fails to load fails the attempt, for good, with its error.
  * With a store, a task sent by reference is fetched first and a partial over the inline limit is stored.
  */
-export async function runTask(job: Job | (() => Promise<Job>), payload: TaskPayload, workerId: string, store?: ObjectStore): Promise<TaskEnvelope> {
+export async function runTask(
+  job: Job | (() => Promise<Job>),
+  payload: TaskPayload,
+  workerId: string,
+  store?: ObjectStore,
+  /** How `ctx.read` reaches S3 (the backend's settings); the AWS variables of this process when absent. */
+  s3?: S3Access,
+): Promise<TaskEnvelope> {
   const coldStart = attemptsInThisWorker++ === 0;
   const t0 = performance.now();
   const done = () => performance.now() - t0;
@@ -105,7 +113,7 @@ export async function runTask(job: Job | (() => Promise<Job>), payload: TaskPayl
       if (!store) throw new Error(`task ${payload.taskIndex} came by reference but this function has no object store configured`);
       task = JSON.parse(await store.get(payload.taskRef));
     }
-    const partial = await Promise.race([loaded.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId }), escaped]);
+    const partial = await Promise.race([loaded.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId, read: (range) => readRange(range, (s3 ??= s3AccessFromEnv())) }), escaped]);
     const problem = findNonJson(partial);
     if (problem) {
       const e = new Error(`the partial of task ${payload.taskIndex} is not JSON-serializable: ${problem}`);

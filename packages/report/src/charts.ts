@@ -4,8 +4,8 @@ import type { ReportDocument, RunEntry } from "./schema.js";
 
 /** A chart of a report: a Vega-Lite spec with its data inlined, and the words around it. */
 export interface ChartDef {
-  /** Stable id: `timeline`, `concurrency`, `latency`, `compare` or `scaling`. */
-  id: "timeline" | "concurrency" | "latency" | "compare" | "scaling";
+  /** Stable id: `timeline`, `concurrency`, `latency`, `compare`, `scaling` or `cost`. */
+  id: "timeline" | "concurrency" | "latency" | "compare" | "scaling" | "cost";
   title: string;
   description: string;
   spec: TopLevelSpec;
@@ -439,8 +439,85 @@ function scalingChart(doc: ReportDocument): ChartDef | undefined {
   };
 }
 
+/** Cost against time per task, one point per configuration that ran, the Pareto front joined by a line. */
+function costChart(doc: ReportDocument): ChartDef | undefined {
+  if (doc.kind !== "cost") return undefined;
+  const { configurations, recommendation: rec } = doc.cost;
+  const usd = rec.basis === "usd";
+  const rows = configurations
+    .filter((c) => c.status === "succeeded" && c.measure && c.measure.tasks > 0)
+    .map((c) => {
+      const m = c.measure!;
+      const picks = [rec.cheapest === c.label ? "cheapest" : "", rec.fastest === c.label ? "fastest" : "", rec.balanced === c.label ? "balanced" : ""].filter(Boolean).join(", ");
+      return {
+        configuration: c.label,
+        memory: c.memoryMb,
+        arch: c.arch ?? "default",
+        p50: Math.round(m.taskMs.p50 * 10) / 10,
+        p95: Math.round(m.taskMs.p95 * 10) / 10,
+        cost: usd ? m.costPerTaskUsd! : m.gbSecondsPerTask,
+        job: usd ? m.jobCostUsd! : m.jobGbSeconds,
+        front: c.pareto ? "on the Pareto front" : "dominated",
+        pareto: c.pareto,
+        pick: picks,
+        tag: `${c.memoryMb} MB${picks ? ` (${picks})` : ""}`,
+      };
+    });
+  if (rows.length === 0) return undefined;
+  const arches = [...new Set(rows.map((r) => r.arch))];
+  const costTitle = usd ? "cost per task (US$)" : "billed GB-seconds per task";
+  // Memory from 128 MB to 10 GB spans times a hundredfold apart on real Lambda: a log axis keeps the fast ones apart.
+  const times = rows.map((r) => r.p50).filter((t) => t > 0);
+  const logTime = times.length === rows.length && Math.max(...times) / Math.min(...times) >= 8;
+  const x = { field: "p50", type: "quantitative", title: `time per task, p50 (ms${logTime ? ", log scale" : ""})`, scale: logTime ? { type: "log" } : { zero: false, nice: true } };
+  const y = { field: "cost", type: "quantitative", title: costTitle, scale: { zero: false, nice: true }, axis: { format: usd ? ".3~e" : ".3~g" } };
+  const tooltip = [
+    { field: "configuration", type: "nominal" },
+    { field: "p50", type: "quantitative", title: "p50 per task (ms)" },
+    { field: "p95", type: "quantitative", title: "p95 per task (ms)" },
+    { field: "cost", type: "quantitative", title: costTitle, format: ".4~e" },
+    { field: "job", type: "quantitative", title: usd ? "whole job (US$)" : "whole job (GB-s)", format: ".4~g" },
+    { field: "front", type: "nominal", title: "Pareto" },
+    { field: "pick", type: "nominal", title: "recommended as" },
+  ];
+  return {
+    id: "cost",
+    title: "Cost against time per task",
+    description:
+      `One point per configuration that ran (${rows.length}); diamonds are on the Pareto front (no other configuration is both faster and cheaper), joined by the line. ` +
+      `Cost ${usd ? "per task in US dollars, from the billed durations and the price table" : "as billed GB-seconds per task (no price given)"}; time is the function's own duration per task, p50.`,
+    spec: {
+      $schema: SCHEMA,
+      width: WIDTH - 120,
+      height: 340,
+      data: { values: rows },
+      layer: [
+        {
+          transform: [{ filter: "datum.pareto" }],
+          mark: { type: "line", color: "#999", strokeDash: [5, 4] },
+          encoding: { x, y, order: { field: "p50", type: "quantitative" } },
+        },
+        {
+          mark: { type: "point", filled: true, size: 110, opacity: 0.9 },
+          encoding: {
+            x,
+            y,
+            color: { field: "arch", type: "nominal", title: "architecture", sort: arches, scale: RUN_COLORS, ...(arches.length === 1 ? { legend: null } : {}) },
+            shape: { field: "front", type: "nominal", title: null, scale: { domain: ["on the Pareto front", "dominated"], range: ["diamond", "circle"] } },
+            tooltip,
+          },
+        },
+        {
+          mark: { type: "text", align: "left", dx: 9, dy: -7, fontSize: 11, color: "#333" },
+          encoding: { x, y, text: { field: "tag", type: "nominal" } },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
 /** The charts of a report, the main one first; charts without data are left out. */
 export function reportCharts(doc: ReportDocument): ChartDef[] {
-  const charts = [compareChart(doc), scalingChart(doc), timelineChart(doc), concurrencyChart(doc), latencyChart(doc)];
+  const charts = [costChart(doc), compareChart(doc), scalingChart(doc), timelineChart(doc), concurrencyChart(doc), latencyChart(doc)];
   return charts.filter((c): c is ChartDef => c !== undefined);
 }

@@ -1,6 +1,6 @@
-import type { RunReport } from "@superfaas/core";
+import type { CostSweepResult, RunReport } from "@superfaas/core";
 import { scalingPoints, summarizeRun } from "./model.js";
-import { REPORT_FORMAT, REPORT_FORMAT_VERSION, type Comparison, type ReportDocument, type RunEntry, type SkippedBackend } from "./schema.js";
+import { REPORT_FORMAT, REPORT_FORMAT_VERSION, type Comparison, type CostConfiguration, type ReportDocument, type RunEntry, type SkippedBackend } from "./schema.js";
 
 /** A finished (or failed) run to put in a report. */
 export interface RunInput {
@@ -78,4 +78,30 @@ export function scaleDocument(common: Common & { runs: (RunInput & { level: numb
     basis,
   );
   return { kind: "scale", ...base(common, runs), scaling: { basis, baselineLevel, points } };
+}
+
+/**
+ * The report of a cost sweep (`superfaas cost`): each configuration that ran is a run (labelled with its memory and
+ * architecture), each one the platform refused is listed under `skipped` with the platform's message, and `cost` holds
+ * the figures, the Pareto front and the recommendation.
+ */
+export function costDocument(common: { backend: string; result: CostSweepResult; createdAt?: Date }): ReportDocument {
+  const r = common.result;
+  const ran = r.configurations.filter((c) => c.report);
+  const runs = ran.map((c) => runEntry({ report: c.report!, label: c.label, ...(c.status === "succeeded" ? { output: c.output } : {}) }));
+  const skipped: SkippedBackend[] = r.configurations
+    .filter((c) => c.status === "refused")
+    .map((c) => ({ backend: c.label, code: c.error?.code ?? "BACKEND_CONFIG", reason: `${c.error?.message ?? "refused"}${c.error?.hint ? ` (${c.error.hint})` : ""}` }));
+  const comparison: Comparison = {
+    reference: r.reference,
+    agree: r.agree,
+    outputs: ran.map((c) => ({ label: c.label, agrees: c.agrees, ...(c.difference ? { difference: c.difference } : {}) })),
+  };
+  const configurations: CostConfiguration[] = r.configurations.map(({ report: _report, output: _output, ...rest }) => rest);
+  return {
+    kind: "cost",
+    ...base({ job: r.job, input: r.input, skipped, ...(common.createdAt ? { createdAt: common.createdAt } : {}) }, runs),
+    comparison,
+    cost: { backend: common.backend, totalTasks: r.totalTasks, ...(r.sampled ? { sampled: r.sampled } : {}), configurations, recommendation: r.recommendation },
+  };
 }

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { reportCharts, type ChartDef } from "./charts.js";
 import type { ReportDocument } from "./schema.js";
-import { compareRows, formatMs, scaleRows } from "./text.js";
+import { compareRows, costRows, costVerdict, formatMs, scaleRows } from "./text.js";
 
 const require = createRequire(import.meta.url);
 
@@ -56,14 +56,16 @@ function table(rows: string[][], caption?: string): string {
 function title(doc: ReportDocument): string {
   if (doc.kind === "compare") return `${doc.job}: ${doc.runs.map((r) => r.label).join(" vs ") || "no backend ran"}`;
   if (doc.kind === "scale") return `${doc.job}: scaling on ${doc.runs[0]?.backend ?? "?"}`;
+  if (doc.kind === "cost") return `${doc.job}: cost sweep on ${doc.cost.backend}`;
   return `${doc.job} on ${doc.runs[0]?.backend ?? "?"}`;
 }
 
 function verdict(doc: ReportDocument): string {
-  if (doc.kind !== "compare") return "";
+  if (doc.kind !== "compare" && doc.kind !== "cost") return "";
   const c = doc.comparison;
-  if (c.reference === null) return `<p class="verdict bad">No backend produced an output to compare.</p>`;
-  if (c.agree) return `<p class="verdict good">Outputs agree: every backend that ran gave the same output as ${escapeHtml(c.reference)}.</p>`;
+  const what = doc.kind === "cost" ? "configuration" : "backend";
+  if (c.reference === null) return `<p class="verdict bad">No ${what} produced an output to compare.</p>`;
+  if (c.agree) return `<p class="verdict good">Outputs agree: every ${what} that ran gave the same output as ${escapeHtml(c.reference)}.</p>`;
   const diffs = c.outputs.filter((o) => o.agrees === false).map((o) => `<li><b>${escapeHtml(o.label)}</b>: ${escapeHtml(o.difference ?? "")}</li>`);
   return `<div class="verdict bad"><p>Outputs differ from ${escapeHtml(c.reference)}'s:</p><ul>${diffs.join("")}</ul></div>`;
 }
@@ -72,6 +74,10 @@ function summary(doc: ReportDocument): string {
   if (doc.kind === "scale") {
     const s = doc.scaling;
     return table(scaleRows(doc), `speedup and efficiency against ${s.baselineLevel} worker${s.baselineLevel === 1 ? "" : "s"}, by ${s.basis} time`);
+  }
+  if (doc.kind === "cost") {
+    const [measured, picks] = costVerdict(doc);
+    return `${table(costRows(doc), measured)}<p class="pick">${escapeHtml(picks ?? "")}</p>`;
   }
   return table(compareRows(doc));
 }
@@ -108,6 +114,7 @@ thead th { border-bottom: 2px solid var(--line); }
 .verdict.bad { background: #fdecea; color: var(--bad); }
 .verdict p, .verdict ul { margin: 0; }
 .skipped, .errors { color: var(--muted); }
+.pick { font-weight: 600; margin: 0 0 12px; }
 figure.chart { margin: 28px 0 0; }
 figcaption p { margin: 0 0 8px; color: var(--muted); max-width: 820px; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
@@ -139,10 +146,10 @@ const BOOT = `
 export async function renderHtml(doc: ReportDocument, charts: ChartDef[] = reportCharts(doc)): Promise<string> {
   const libs = await chartLibraries();
   const heading = title(doc);
-  const kind = doc.kind === "run" ? "run" : doc.kind === "compare" ? "comparison" : "scaling run";
+  const kind = doc.kind === "run" ? "run" : doc.kind === "compare" ? "comparison" : doc.kind === "cost" ? "cost sweep" : "scaling run";
   const wall = doc.runs.reduce((s, r) => s + r.summary.wallMs, 0);
   const skipped = doc.skipped.length
-    ? `<ul class="skipped">${doc.skipped.map((s) => `<li>skipped <b>${escapeHtml(s.backend)}</b>: ${escapeHtml(s.reason)}</li>`).join("")}</ul>`
+    ? `<ul class="skipped">${doc.skipped.map((s) => `<li>${doc.kind === "cost" ? "refused" : "skipped"} <b>${escapeHtml(s.backend)}</b>: ${escapeHtml(s.reason)}</li>`).join("")}</ul>`
     : "";
   return `<!doctype html>
 <html lang="en" data-charts-status="pending">

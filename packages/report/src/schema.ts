@@ -172,6 +172,64 @@ export const scalingSchema = doc(
   "Scaling",
 );
 
+const usd = z.number().nonnegative();
+
+/** What one configuration of a cost sweep cost and how fast it was (core's ConfigurationMeasure). */
+export const costMeasureSchema = doc(
+  z.object({
+    tasks: doc(count, "tasks measured: the sample, or the whole job"),
+    invocations: doc(count, "invocations the platform ran and bills a request for"),
+    taskMs: doc(z.object({ p50: ms, p95: ms }), "time per task: the function's own duration where the platform reports it, else the client's latency"),
+    billedMs: doc(ms, "billed duration of every attempt, init phases included, as the platform reported it"),
+    billedMsPerTask: ms,
+    gbSeconds: doc(z.number().nonnegative(), "billed ms / 1000 × memory MB / 1024"),
+    gbSecondsPerTask: z.number().nonnegative(),
+    costUsd: doc(usd, "the measured tasks' cost, when the configuration has a price").optional(),
+    costPerTaskUsd: usd.optional(),
+    jobCostUsd: doc(usd, "the whole job's estimated cost: cost per task × the job's tasks").optional(),
+    jobGbSeconds: z.number().nonnegative(),
+  }),
+  "what one configuration of a cost sweep cost and how fast it was",
+  "CostMeasure",
+);
+
+/** One configuration of a cost sweep (memory, architecture) and its outcome. */
+export const costConfigurationSchema = doc(
+  z.object({
+    label: doc(z.string().min(1), "e.g. '1769 MB x86_64'; the label of its run in runs, or of its entry in skipped"),
+    memoryMb: z.number().int().positive(),
+    arch: z.string().optional(),
+    price: doc(z.object({ gbSecondUsd: usd, requestUsd: usd }), "the price the cost was computed with; absent: GB-seconds only").optional(),
+    status: doc(z.enum(["succeeded", "refused", "failed"]), "refused: the platform refused the configuration before its first task"),
+    error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+    measure: costMeasureSchema.optional(),
+    agrees: doc(z.boolean().nullable(), "whether its output agrees with the reference configuration's; null when it has none"),
+    difference: z.string().optional(),
+    pareto: doc(z.boolean(), "on the Pareto front of time per task (p50) against cost per task"),
+  }),
+  "one configuration of a cost sweep",
+  "CostConfiguration",
+);
+
+/** The sweep of a `cost` report: every configuration, the job's size and the recommendation. */
+export const costSweepSchema = doc(
+  z.object({
+    backend: z.string(),
+    totalTasks: doc(count, "tasks of the whole job"),
+    sampled: doc(z.array(count), "the task indices every configuration ran, when sampled").optional(),
+    configurations: z.array(costConfigurationSchema),
+    recommendation: z.object({
+      basis: doc(z.enum(["usd", "gb-seconds"]), "what 'cheapest' compares: US dollars, or GB-seconds when some configuration has no price"),
+      maxSlowdown: z.number().min(1),
+      cheapest: z.string().optional(),
+      fastest: z.string().optional(),
+      balanced: doc(z.string(), "the cheapest configuration at most maxSlowdown times slower than the fastest").optional(),
+    }),
+  }),
+  "a cost sweep: the configurations measured and which to pick",
+  "CostSweep",
+);
+
 const documentBase = {
   format: doc(z.literal(REPORT_FORMAT), "identifies the file"),
   formatVersion: doc(z.literal(REPORT_FORMAT_VERSION), "bumped only for changes that break readers"),
@@ -182,11 +240,12 @@ const documentBase = {
   skipped: doc(z.array(skippedBackendSchema), "backends that could not run; empty for run and scale reports"),
 };
 
-/** report.json: a run, a comparison of backends, or a scaling series; `kind` tells which. */
+/** report.json: a run, a comparison of backends, a scaling series or a cost sweep; `kind` tells which. */
 export const reportDocumentSchema = z.discriminatedUnion("kind", [
   doc(z.object({ kind: z.literal("run"), ...documentBase }), "a single run (superfaas run --report)"),
   doc(z.object({ kind: z.literal("compare"), ...documentBase, comparison: comparisonSchema }), "one job on several backends (superfaas compare)"),
   doc(z.object({ kind: z.literal("scale"), ...documentBase, scaling: scalingSchema }), "one job at several worker levels (superfaas scale)"),
+  doc(z.object({ kind: z.literal("cost"), ...documentBase, comparison: comparisonSchema, cost: costSweepSchema }), "one job at several memory sizes and architectures (superfaas cost)"),
 ]);
 
 /** The contents of report.json. */
@@ -203,6 +262,10 @@ export type Comparison = z.infer<typeof comparisonSchema>;
 export type ScalingPoint = z.infer<typeof scalingPointSchema>;
 /** The scaling curve of a scale report. */
 export type Scaling = z.infer<typeof scalingSchema>;
+/** The sweep of a cost report. */
+export type CostSweep = z.infer<typeof costSweepSchema>;
+/** One configuration of a cost sweep. */
+export type CostConfiguration = z.infer<typeof costConfigurationSchema>;
 
 /** Validates a parsed report.json (throws a ZodError naming the first bad field). */
 export function parseReportDocument(value: unknown): ReportDocument {
@@ -212,7 +275,7 @@ export function parseReportDocument(value: unknown): ReportDocument {
 /** The JSON Schema (draft 2020-12) of report.json, generated from the zod schema (also shipped as report.schema.json). */
 export function reportJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(reportDocumentSchema, { io: "output", metadata: docs });
-  return { $schema, title: "superfaas report.json", description: "A run, a comparison of backends, or a scaling series; `kind` tells which.", ...rest };
+  return { $schema, title: "superfaas report.json", description: "A run, a comparison of backends, a scaling series or a cost sweep; `kind` tells which.", ...rest };
 }
 
 // Compile-time guards, both ways: core's RunReport must fit the schema, and the schema must produce a RunReport. If

@@ -101,3 +101,67 @@ export function scaleTable(doc: ReportDocument): string[] {
   for (const s of doc.skipped) lines.push(`skipped ${s.backend}: ${s.reason}`);
   return lines;
 }
+
+/** Cost in the sweep's basis: dollars, or GB-seconds where a configuration has no price. */
+function costCell(usd: number | undefined, gbs: number): string {
+  return usd === undefined ? `${gbs.toPrecision(3)} GB-s` : formatUsd(usd);
+}
+
+/** The cells of a cost sweep's table: a header row, then one row per configuration in the order they ran. */
+export function costRows(doc: ReportDocument): string[][] {
+  if (doc.kind !== "cost") return [];
+  const rec = doc.cost.recommendation;
+  const rows: string[][] = [["configuration", "status", "tasks", "p50 / task", "p95 / task", "cold starts", "billed / task", "cost / task", "whole job", "output", "pick"]];
+  const runs = new Map(doc.runs.map((r) => [r.label, r]));
+  for (const c of doc.cost.configurations) {
+    const m = c.measure;
+    const picks = [rec.cheapest === c.label ? "cheapest" : "", rec.fastest === c.label ? "fastest" : "", rec.balanced === c.label ? "balanced" : ""].filter(Boolean);
+    if (picks.length === 0 && c.pareto) picks.push("pareto");
+    const output = c.agrees === null ? dash : c.label === doc.comparison.reference ? "reference" : c.agrees ? "same" : "DIFFERENT";
+    if (!m || c.status === "refused") {
+      rows.push([c.label, c.status, dash, dash, dash, dash, dash, dash, dash, dash, ""]);
+      continue;
+    }
+    rows.push([
+      c.label,
+      c.status,
+      String(m.tasks),
+      formatMs(m.taskMs.p50),
+      formatMs(m.taskMs.p95),
+      String(runs.get(c.label)?.summary.coldStarts ?? dash),
+      formatMs(m.billedMsPerTask),
+      costCell(m.costPerTaskUsd, m.gbSecondsPerTask),
+      costCell(m.jobCostUsd, m.jobGbSeconds),
+      output,
+      picks.join(", "),
+    ]);
+  }
+  return rows;
+}
+
+/** The recommendation of a cost sweep, in words. */
+export function costVerdict(doc: ReportDocument): string[] {
+  if (doc.kind !== "cost") return [];
+  const r = doc.cost.recommendation;
+  const c = doc.cost;
+  const lines: string[] = [];
+  const of = c.sampled ? `a sample of ${c.sampled.length} of the job's ${c.totalTasks} tasks (the same at every configuration; the whole job's cost scaled up from it)` : `all ${c.totalTasks} tasks`;
+  lines.push(
+    `measured ${of}; cost ${r.basis === "usd" ? "in US dollars from the price table" : "in billed GB-seconds (no price given)"}, time per task as the platform measured it; ` +
+      "billed time includes the init phase of cold starts where the platform bills it",
+  );
+  if (!r.cheapest) lines.push("no configuration ran to the end: nothing to recommend");
+  else {
+    lines.push(`cheapest: ${r.cheapest}; fastest: ${r.fastest}; cheapest within ${r.maxSlowdown}× of the fastest: ${r.balanced}`);
+  }
+  return lines;
+}
+
+/** The table of a cost sweep, the recommendation, and the configurations the platform refused. */
+export function costTable(doc: ReportDocument): string[] {
+  if (doc.kind !== "cost") return [];
+  const lines = textTable(costRows(doc), new Set([2, 3, 4, 5, 6, 7, 8]));
+  lines.push(...costVerdict(doc));
+  for (const c of doc.cost.configurations) if (c.status !== "succeeded" && c.error) lines.push(`${c.status} ${c.label}: ${c.error.message}`);
+  return lines;
+}

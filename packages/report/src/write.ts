@@ -11,7 +11,7 @@ export interface WrittenReport {
   dir: string;
   json: string;
   html: string;
-  /** SVG exports: `timeline.svg` always (when there are tasks), plus `compare.svg` or `scaling.svg`. */
+  /** SVG exports: `timeline.svg` always (when there are tasks), plus `compare.svg`, `scaling.svg` or `cost.svg`. */
   svg: string[];
 }
 
@@ -30,7 +30,7 @@ export async function writeReport(dir: string, doc: ReportDocument): Promise<Wri
   await writeFile(html, await renderHtml(valid, charts));
   const svg: string[] = [];
   for (const chart of charts) {
-    if (chart.id !== "timeline" && chart.id !== "compare" && chart.id !== "scaling") continue;
+    if (chart.id !== "timeline" && chart.id !== "compare" && chart.id !== "scaling" && chart.id !== "cost") continue;
     const file = join(dir, `${chart.id}.svg`);
     await writeFile(file, await renderSvg(chart.spec));
     svg.push(file);

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext } from "playwright-core";
-import { run } from "@superfaas/core";
+import { costSweep, run, SuperfaasError, type Backend, type SweepConfiguration } from "@superfaas/core";
 import { localBackend } from "@superfaas/backend-local";
-import { compareDocument, compareOutputs, runDocument, scaleDocument, writeReport, type ReportDocument } from "../src/index.js";
+import { compareDocument, compareOutputs, costDocument, runDocument, scaleDocument, writeReport, type ReportDocument } from "../src/index.js";
 import { busyReport, fakeReport } from "./fixtures.js";
 import { spin } from "./fixtures/spin-job.mjs";
 
@@ -116,6 +116,37 @@ describe.skipIf(!hasChromium)(`report.html in headless Chromium${reason}`, () =>
     const report = fakeReport([{ start: 5, end: 20, worker: "a" }, { start: 6, end: 9, worker: "b", status: "failed", attempts: 4 }, {}]);
     const r = await open(runDocument({ report }), "failed");
     expectClean(r, ["timeline", "concurrency", "latency"]);
+  });
+
+  it("renders a cost sweep's cost-against-time chart with its Pareto front, and lists the refused configuration", async () => {
+    // A platform whose CPU grows with memory up to 1,769 MB (one vCPU), as Lambda's; arm64 a little slower and cheaper.
+    const platform = (memoryMb: number, arch: string): Backend => ({
+      name: "lambda",
+      facts: { defaultConcurrency: 4 },
+      async prepare() {
+        if (memoryMb > 3008) throw new SuperfaasError("BACKEND_CONFIG", "'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 3008", "ask AWS to raise the account's quota");
+      },
+      async invoke(req) {
+        const ms = 400 * Math.max(1, 1769 / memoryMb) * (arch === "arm64" ? 1.1 : 1) + (req.taskIndex % 3) * 7;
+        return { partial: spin.map(req.task as never, { taskIndex: req.taskIndex, attempt: 1, workerId: "w" }), durationMs: ms, billedMs: Math.ceil(ms), workerId: `w${req.taskIndex % 4}` };
+      },
+      async dispose() {},
+    });
+    const prices = { x86_64: { gbSecondUsd: 0.0000166667, requestUsd: 0.0000002 }, arm64: { gbSecondUsd: 0.0000133334, requestUsd: 0.0000002 } };
+    const configurations: SweepConfiguration[] = [];
+    for (const arch of ["x86_64", "arm64"] as const) {
+      for (const mb of [128, 512, 1769, 3008, 4096]) configurations.push({ label: `${mb} MB ${arch}`, memoryMb: mb, arch, price: prices[arch], createBackend: () => platform(mb, arch) });
+    }
+    const result = await costSweep(spin, { n: 40_000 }, { configurations, tasks: 40, sample: 8 });
+    const doc = costDocument({ backend: "lambda", result });
+    const r = await open(doc, "cost");
+    expectClean(r, ["cost", "timeline", "concurrency", "latency"]);
+    // Eight points (the Pareto line and the labels besides).
+    expect(r.figures[0]!.marks).toBeGreaterThanOrEqual(8);
+    const html = await readFile(join(dir, "cost", "report.html"), "utf8");
+    expect(html).toContain("refused <b>4096 MB x86_64</b>");
+    expect(html).toContain("cheapest within 1.25× of the fastest");
+    expect(existsSync(join(dir, "cost", "cost.svg"))).toBe(true);
   });
 
   it("renders a real scaling run on the local backend (and saves the screenshot for the docs)", async () => {

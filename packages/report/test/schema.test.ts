@@ -62,6 +62,6 @@ describe("report.json documents", () => {
     expect(await readFile(SCHEMA_FILE, "utf8")).toBe(generated);
     const schema = JSON.parse(generated);
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    expect(schema.oneOf ?? schema.anyOf).toHaveLength(3);
+    expect(schema.oneOf ?? schema.anyOf).toHaveLength(4);
   });
 });

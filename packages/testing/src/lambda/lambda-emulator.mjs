@@ -454,6 +454,7 @@ export async function startLambdaEmulator(options = {}) {
     maxEnvironments: options.maxEnvironments ?? 32,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     initDelayMs: options.initDelayMs ?? 0,
+    maxMemoryMb: options.maxMemoryMb ?? 10240,
     runner: options.runner ?? "process",
     // Which runtime the process environments run: AWS's runtime interface client when it was built (see RIC_AVAILABLE),
     // else the emulator's own loop. SUPERFAAS_LAMBDA_RIC=0 (or the option) forces the loop.
@@ -463,6 +464,8 @@ export async function startLambdaEmulator(options = {}) {
     forget: (env) => forget(env),
   };
   const workDir = await mkdtemp(join(options.workDir ?? tmpdir(), "lambda-emulator-"));
+  /** Code being unzipped for a function's new environments (see makeLive). */
+  const extracting = new Set();
   /** @type {Map<string, any>} */
   const functions = new Map();
   /** @type {Set<ProcessEnv | InlineEnv>} */
@@ -514,6 +517,9 @@ export async function startLambdaEmulator(options = {}) {
     const memory = body.MemorySize ?? current?.MemorySize ?? 128;
     if (!Number.isInteger(memory) || memory < 128) throw validation("memorySize", memory, "Member must have value greater than or equal to 128");
     if (memory > 10240) throw validation("memorySize", memory, "Member must have value less than or equal to 10240");
+    // An account held below the API's 10,240 MB (new accounts are held at 3,008 MB until their quota is raised): Lambda
+    // answers in these words (ValidationException, HTTP 400).
+    if (memory > emu.maxMemoryMb) throw new ApiError(400, "ValidationException", `'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to ${emu.maxMemoryMb}`);
     const timeout = body.Timeout ?? current?.Timeout ?? 3;
     if (!Number.isInteger(timeout) || timeout < 1) throw validation("timeout", timeout, "Member must have value greater than or equal to 1");
     if (timeout > 900) throw validation("timeout", timeout, "Member must have value less than or equal to 900");
@@ -583,7 +589,18 @@ export async function startLambdaEmulator(options = {}) {
   }
 
   // What new environments of a function run: applied when a create or an update completes.
-  async function makeLive(fn, generation, code, cfg) {
+  function makeLive(fn, generation, code, cfg) {
+    const made = makeLiveNow(fn, generation, code, cfg);
+    // close() waits for these: removing the work directory while code is still being written there fails.
+    extracting.add(made);
+    void made.then(
+      () => extracting.delete(made),
+      () => extracting.delete(made),
+    );
+    return made;
+  }
+
+  async function makeLiveNow(fn, generation, code, cfg) {
     return {
       generation,
       codeDir: await extract(fn.name, generation, code.files),
@@ -1187,6 +1204,7 @@ export async function startLambdaEmulator(options = {}) {
       }
       envs.clear();
       await Promise.all(exits);
+      await Promise.allSettled([...extracting]);
       await rm(workDir, { recursive: true, force: true });
     },
   };

@@ -60,6 +60,8 @@ export function sigV4Verifier(o) {
         sha256: Sha256,
         // The payload hash is taken from the body, or from an X-Amz-Content-Sha256 the client signed (checked below).
         applyChecksum: false,
+        // S3 signs the path as sent (keys are escaped once); every other service escapes it a second time.
+        uriEscapePath: o.service !== "s3",
       }),
     });
   }
