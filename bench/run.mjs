@@ -3,7 +3,7 @@
 // shared and noisy. Prints a table and writes bench/results/latest.json.
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
@@ -12,8 +12,9 @@ import { localBackend } from "@superfaas/backend-local";
 import { noop } from "./jobs/noop.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-// Every run keeps a journal by default: the benchmarks' thousands of runs go to a temporary state directory.
-process.env.XDG_STATE_HOME ??= join(tmpdir(), `superfaas-bench-state-${process.pid}`);
+// Every run keeps a journal by default: the benchmarks' runs go to a temporary state directory, removed at the end.
+const benchState = process.env.XDG_STATE_HOME ? undefined : join(tmpdir(), `superfaas-bench-state-${process.pid}`);
+if (benchState) process.env.XDG_STATE_HOME = benchState;
 const only = process.argv.slice(2);
 const want = (name) => only.length === 0 || only.includes(name);
 const cores = availableParallelism();
@@ -176,3 +177,4 @@ if (only.length && existsSync(latest)) {
 }
 await writeFile(latest, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nwrote bench/results/latest.json`);
+if (benchState) await rm(benchState, { recursive: true, force: true });
