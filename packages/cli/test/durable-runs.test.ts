@@ -182,10 +182,11 @@ describe.skipIf(!built)(`durable runs through the real CLI process${notBuilt}`, 
       expect(readdirSync(join(stateDir, "runs"))).toEqual([]);
     });
 
-    it("lambda: image classification resumes; a killed pi's function, prefix and log group are listed by clean --dry-run, and found by their owner markers once its journal is gone", { timeout: 240_000 }, async () => {
+    it("lambda: pi and image classification resume; a killed pi's function, prefix and log group are listed by clean --dry-run, and found by their owner markers once its journal is gone", { timeout: 240_000 }, async () => {
       const stateDir = mkdtempSync(join(tmpdir(), "superfaas-state-"));
       const bucket = "durable-lambda";
       const extra = ["--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--role", TEST_ROLE, "--bucket", bucket, "--s3-endpoint", s3.endpoint];
+      await killAndResume(PI, extra, stateDir, env(), await wholePi());
       await killAndResume(IMAGES, [...extra, "--memory", "512"], stateDir, env(), await wholeImages());
       expect(lambda.functionNames()).toEqual([]);
       await runKilled([...PI, ...extra, "--state-dir", stateDir], env());
