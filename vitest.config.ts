@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // One vitest run covers every package so CI gets a single pass/fail count. Workspace packages resolve to
@@ -14,7 +16,8 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     // The AWS SDK's notice that its 2027 releases will need Node 22 is not news to these tests.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // Runs keep journals by default: the tests' go to a folder of their own, not to the user's state directory.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", XDG_STATE_HOME: join(tmpdir(), `superfaas-test-state-${process.pid}`) },
     hookTimeout: 120_000,
     projects: [
       project("core", "packages/core"),

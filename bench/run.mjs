@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `pnpm bench`: every figure is a ratio against a baseline measured in the same run, because these machines are
 // shared and noisy. Prints a table and writes bench/results/latest.json.
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
@@ -12,6 +12,9 @@ import { localBackend } from "@superfaas/backend-local";
 import { noop } from "./jobs/noop.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
+// Every run keeps a journal by default: the benchmarks' runs go to a temporary state directory, removed at the end.
+const benchState = process.env.XDG_STATE_HOME ? undefined : join(tmpdir(), `superfaas-bench-state-${process.pid}`);
+if (benchState) process.env.XDG_STATE_HOME = benchState;
 const only = process.argv.slice(2);
 const want = (name) => only.length === 0 || only.includes(name);
 const cores = availableParallelism();
@@ -118,6 +121,15 @@ if (want("autotasks")) {
   rows.push(["tasks auto / best fixed, OpenWhisk +50 ms per invocation", openwhisk.ratio, "<= 1.15", detail(openwhisk)]);
 }
 
+if (want("journal")) {
+  log("run journal: 10,000 no-op tasks with and without it; resume of a 10,000-task run with 9,000 done");
+  const { benchJournal } = await import(join(here, "journal.mjs"));
+  const j = await benchJournal();
+  results.journal = j;
+  rows.push([`journal overhead, ${j.overhead.tasks} no-op tasks (journal / --no-journal)`, j.overhead.ratio, "<= 1.05", `${j.overhead.journalMs.toFixed(0)} ms vs ${j.overhead.noJournalMs.toFixed(0)} ms`]);
+  rows.push([`resume start-up, ${j.resume.done} of ${j.resume.tasks} done (vs a fresh run)`, j.resume.ratio, "first task < 1 s", `first remaining task after ${j.resume.resumeFirstTaskMs.toFixed(0)} ms vs ${j.resume.freshFirstTaskMs.toFixed(0)} ms fresh`]);
+}
+
 if (want("images")) {
   const file = join(here, "image-classification.mjs");
   if (existsSync(file)) {
@@ -192,3 +204,4 @@ if (only.length && existsSync(latest)) {
 }
 await writeFile(latest, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nwrote bench/results/latest.json`);
+if (benchState) await rm(benchState, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import {
   DeleteFunctionCommand,
   GetFunctionCommand,
   InvokeCommand,
+  ListFunctionsCommand,
   LambdaClient,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
@@ -16,9 +17,9 @@ import {
   type InvokeCommandOutput,
   type Runtime,
 } from "@aws-sdk/client-lambda";
-import { CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { entryModulePath, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { entryModulePath, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type OwnedFunction, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
 import { S3_ENV } from "./wire.js";
@@ -354,6 +355,40 @@ export class LambdaPlatform implements CloudPlatform {
 
   async remove(name: string): Promise<void> {
     await this.control.send(new DeleteFunctionCommand({ FunctionName: name }));
+  }
+
+  /** Every `superfaas-*` function tagged by superfaas: ListFunctions page by page (Marker), then its tags (GetFunction). */
+  async listOwned(): Promise<OwnedFunction[]> {
+    const out: OwnedFunction[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.control.send(new ListFunctionsCommand({ MaxItems: 50, ...(marker ? { Marker: marker } : {}) }));
+      for (const f of page.Functions ?? []) {
+        const name = f.FunctionName;
+        if (!name?.startsWith("superfaas-")) continue;
+        const tags = await this.control.send(new GetFunctionCommand({ FunctionName: name })).then(
+          (r) => r.Tags ?? {},
+          () => ({}) as Record<string, string>,
+        );
+        const runId = tags["superfaas-run"];
+        if (tags.superfaas !== "superfaas" || !runId) continue;
+        out.push({ name, owner: { tool: "superfaas", runId, createdAt: tags["superfaas-created"] ?? "", job: tags["superfaas-job"] ?? "" } });
+      }
+      marker = page.NextMarker;
+    } while (marker);
+    return out;
+  }
+
+  logGroupOf(name: string): string {
+    return `/aws/lambda/${name}`;
+  }
+
+  async removeLogGroup(group: string): Promise<void> {
+    try {
+      await this.logs.send(new DeleteLogGroupCommand({ logGroupName: group }));
+    } catch (err) {
+      if ((err as Error).name !== "ResourceNotFoundException") throw err;
+    }
   }
 
   send(name: string, body: string, signal: AbortSignal): Promise<Answer> {

@@ -288,6 +288,21 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
     const listed = await client.send(new ListFunctionsCommand({}));
     expect(listed.Functions?.map((f) => f.FunctionName)).not.toContain("states");
   });
+
+  it("lists functions in pages of at most 50, NextMarker while more remain, as ListFunctions does", async () => {
+    const all = (await client.send(new ListFunctionsCommand({}))).Functions!.map((f) => f.FunctionName!);
+    expect(all.length).toBeGreaterThan(1);
+    const paged: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await client.send(new ListFunctionsCommand({ MaxItems: 1, ...(marker ? { Marker: marker } : {}) }));
+      expect(page.Functions).toHaveLength(1);
+      paged.push(page.Functions![0]!.FunctionName!);
+      marker = page.NextMarker;
+    } while (marker);
+    expect(paged.sort()).toEqual([...all].sort());
+    await expect(client.send(new ListFunctionsCommand({ MaxItems: 51 }))).rejects.toMatchObject({ name: "InvalidParameterValueException" });
+  });
 });
 
 describe("the loopback Lambda emulator's stragglers", () => {

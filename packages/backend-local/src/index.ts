@@ -113,6 +113,10 @@ export class LocalBackend implements Backend {
   readonly facts;
   private pool: Piscina | undefined;
   private bundleHash: string | undefined;
+  /** Hash of the bundle the workers run (for the run journal). */
+  get codeHash(): string | undefined {
+    return this.bundleHash;
+  }
   private readonly workers: number;
   private readonly perWorker: number;
   /** Invocations so far: the straggler rule picks by this count. */

@@ -1,7 +1,7 @@
 // OpenWhisk's part of the function lifecycle: the action's deployment, the invocation transport (blocking invoke,
 // activation polling) and what the platform's answers mean. Everything else is core's FunctionBackend.
 import { STATUS_CODES } from "node:http";
-import { entryModulePath, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type PrepareContext } from "@superfaas/core";
+import { entryModulePath, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type CloudPlatform, type FunctionSpec, type OwnedFunction, type OwnerMarker, type PrepareContext } from "@superfaas/core";
 import type { S3Store } from "@superfaas/store-s3";
 import { S3_PARAM } from "./wire.js";
 import type { OpenWhiskConfig } from "./config.js";
@@ -363,6 +363,25 @@ export class OpenWhiskPlatform implements CloudPlatform {
   private said(answer: HttpAnswer): string {
     const e = answer.body && typeof answer.body === "object" ? (answer.body as { error?: unknown }).error : undefined;
     return typeof e === "string" ? e : (STATUS_CODES[answer.status] ?? `HTTP ${answer.status}`);
+  }
+
+  /** Every action of the namespace with superfaas's owner annotation, page by page (`limit` at most 200, `skip`). */
+  async listOwned(): Promise<OwnedFunction[]> {
+    const transport = this.transport;
+    if (!transport) return [];
+    const out: OwnedFunction[] = [];
+    const limit = 200;
+    const base = transport.actionPath("").replace(/\/$/, "");
+    for (let skip = 0; ; skip += limit) {
+      const answer = await this.control(transport, "GET", `${base}?limit=${limit}&skip=${skip}`, null, undefined, "listing actions");
+      if (answer.status >= 300) throw configError(`the controller answered HTTP ${answer.status} while listing actions: ${quote(this.said(answer))}`, "check --auth and --namespace");
+      const page = Array.isArray(answer.body) ? (answer.body as { name?: unknown; annotations?: { key: string; value: unknown }[] }[]) : [];
+      for (const a of page) {
+        const owner = a.annotations?.find((n) => n.key === "superfaas-owner")?.value as Partial<OwnerMarker> | undefined;
+        if (typeof a.name === "string" && owner?.tool === "superfaas" && typeof owner.runId === "string") out.push({ name: a.name, owner: owner as OwnerMarker });
+      }
+      if (page.length < limit) return out;
+    }
   }
 
   /** Deletes the action if its owner annotation names this run (best effort: a clean-up after a cancelled deploy). */

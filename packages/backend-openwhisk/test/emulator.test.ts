@@ -77,6 +77,18 @@ describe("OpenWhisk emulator: REST API", () => {
     expect((await call(em, "GET", "/api/v1/namespaces/someone-else/actions")).status).toBe(403);
   });
 
+  it("lists actions in pages (limit at most 200, skip), with their annotations, as the controller does", async () => {
+    expect((await put(em, "page-a")).status).toBe(200);
+    expect((await put(em, "page-b")).status).toBe(200);
+    const all = (await call(em, "GET", "/api/v1/namespaces/_/actions")).body as { name: string; annotations: unknown[] }[];
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    expect(all.every((a) => Array.isArray(a.annotations))).toBe(true);
+    const first = (await call(em, "GET", "/api/v1/namespaces/_/actions?limit=1&skip=0")).body as { name: string }[];
+    const second = (await call(em, "GET", "/api/v1/namespaces/_/actions?limit=1&skip=1")).body as { name: string }[];
+    expect(first.map((a) => a.name).concat(second.map((a) => a.name))).toEqual(all.slice(0, 2).map((a) => a.name));
+    expect((await call(em, "GET", "/api/v1/namespaces/_/actions?limit=201")).status).toBe(400);
+  });
+
   it("creates, reads, refuses to overwrite without ?overwrite=true (409), updates and deletes actions", async () => {
     const created = await put(em, "crud", PROBE, { timeout: 5_000, memory: 128 }, false);
     expect(created.status).toBe(200);

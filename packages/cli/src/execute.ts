@@ -34,7 +34,16 @@ export interface RunSettings {
   backupTasks?: BackupTasksOption;
   json: boolean;
   verbose: boolean;
+  /** Keep a run journal (default true) in `stateDir`. */
+  journal?: boolean;
+  stateDir?: string;
+  /** Continue this run from its journal (`superfaas resume`), even with changed code when `force`. */
+  resume?: string;
+  force?: boolean;
 }
+
+/** Backend flags that hold secrets: never written to a run journal (a resume reads them from the environment again). */
+const SECRET_FLAG = /auth|key|secret|token|password|credential/i;
 
 /** The run settings the common flags give (`--timeout` is in seconds, `run()` takes milliseconds). */
 export function runSettings(opts: Record<string, unknown>): RunSettings {
@@ -46,6 +55,8 @@ export function runSettings(opts: Record<string, unknown>): RunSettings {
     ...backupSettings(opts),
     json: Boolean(opts.json),
     verbose: Boolean(opts.verbose),
+    journal: opts.journal !== false,
+    ...(opts.stateDir !== undefined ? { stateDir: resolve(opts.stateDir as string) } : {}),
   };
 }
 
@@ -89,6 +100,10 @@ export async function runOn(
       ...(io.signal ? { signal: io.signal } : {}),
       ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
       ...(settings.verbose ? { log: (m) => io.stderr.write(`${m}\n`) } : {}),
+      journal: settings.journal !== false,
+      ...(settings.stateDir !== undefined ? { stateDir: settings.stateDir } : {}),
+      ...(settings.resume !== undefined ? { resume: settings.resume, force: Boolean(settings.force) } : {}),
+      backendOptions: Object.fromEntries(Object.entries(options).filter(([k]) => !SECRET_FLAG.test(k))),
     });
     return { ok: true, output: result.output, report: result.report };
   } catch (e) {

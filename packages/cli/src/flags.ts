@@ -89,7 +89,9 @@ export function addCommonOptions(cmd: Command, json = "print the run report as J
     .option("--backup-multiple <x>", "an attempt running this multiple of the median finished one gets a backup (default 2)", numberOption("backup-multiple", 1))
     .option("--report <dir>", "write report.json, a self-contained report.html with charts, and SVG charts to DIR")
     .option("--json", json)
-    .option("-v, --verbose", "show stacks and preparation steps");
+    .option("-v, --verbose", "show stacks and preparation steps")
+    .option("--state-dir <dir>", "where run journals live (default: $XDG_STATE_HOME/superfaas or ~/.local/state/superfaas)")
+    .option("--no-journal", "keep no run journal (the run cannot be resumed if this process dies)");
 }
 
 /** The flags of `superfaas run`. */

@@ -9,10 +9,11 @@ import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execu
 import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, jobInput } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { registerScale } from "./scale.js";
+import { registerDurable } from "./durable.js";
 
 export type { Io } from "./execute.js";
 
-const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
+const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_RUN", "RESUME_REFUSED", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
 
 /** Exit code for an error: 2 for bad input, 130 for a cancelled run, 1 for a failed run. */
 export function exitCodeFor(err: unknown): number {
@@ -83,7 +84,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
           for (const line of summarizeReport(outcome.report)) out(line);
         }
       } else if (opts.json) await writeChunks(io.stdout, jsonChunks(outcome.report));
-      else printPartialStats(outcome.report, err);
+      else printPartialStats(outcome.report, err, opts.journal !== false);
       if (opts.report) await saveReport(opts.report as string, runDocument({ report: outcome.report, ...(outcome.ok ? { output: outcome.output } : {}) }), io);
       if (!outcome.ok) throw outcome.error;
     });
@@ -93,6 +94,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
   registerCompare(program, context);
   registerScale(program, context);
   registerCost(program, context);
+  registerDurable(program, context);
 
   try {
     if (argv.length === 0) {
@@ -122,8 +124,9 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
   }
 }
 
-function printPartialStats(report: RunReport, err: (s: string) => void): void {
+function printPartialStats(report: RunReport, err: (s: string) => void, journaled: boolean): void {
   for (const line of summarizeReport(report)) err(line);
   const t = report.totals;
   err(`${t.succeeded} of ${t.tasks} tasks had finished; ${report.tasks.filter((r) => r.status === "cancelled").length} were cancelled`);
+  if (journaled && report.status !== "succeeded" && t.succeeded > 0) err(`the finished tasks are in the run's journal: \`superfaas resume ${report.runId.slice(0, 8)}\` runs only the rest`);
 }

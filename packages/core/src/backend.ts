@@ -1,3 +1,5 @@
+import type { RunResources } from "./journal.js";
+
 /** Where the job lives, so a backend can bundle it or load it remotely. */
 export interface JobRef {
   /** Absolute path of the module that exports the job. */
@@ -28,6 +30,8 @@ export interface PrepareContext {
   signal?: AbortSignal;
   /** Progress messages for people (deploying, uploading...). */
   log?: (message: string) => void;
+  /** A resumed run: what its earlier session made (see `Backend.resources`) is this run's again, to delete at the end. */
+  adopt?: RunResources;
 }
 
 /** One attempt of one task. */
@@ -74,6 +78,17 @@ export interface Backend {
   invoke(request: InvokeRequest, signal: AbortSignal): Promise<InvokeResult>;
   /** Estimated cost in US dollars of the given attempts, when the platform bills for them. */
   estimateCost?(usage: { invocations: number; billedMs: number }): number;
+  /** Hash of the code the last `prepare` made ready (its bundle): the run journal records it so a resume runs the same code. */
+  readonly codeHash?: string;
+  /** What the last `prepare` made on the platform that outlives this process if it dies (the run journal records it). */
+  resources?(): RunResources;
+  /**
+   * What superfaas made on the platform, found by listing it (owner markers on functions, `owner.json` under run
+   * prefixes), by run: `superfaas clean --orphans` removes what belongs to runs it has no journal of.
+   */
+  findOwned?(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]>;
+  /** Deletes what a run left behind (`superfaas clean`): functions, object-store prefixes, log groups; missing ones are skipped. */
+  release?(resources: RunResources, ctx: { log?: (message: string) => void }): Promise<void>;
   /** Releases everything `prepare` made (pools, deployed functions, object-store prefixes). */
   dispose(): Promise<void>;
 }

@@ -18,6 +18,12 @@ export type ErrorCode =
   /** Runs of the same job and input on different backends gave different outputs. */
   | "OUTPUTS_DIFFER"
   | "PAYLOAD_TOO_LARGE"
+  /** The run journal cannot be written or read. */
+  | "JOURNAL"
+  /** No run (journal) has the given id. */
+  | "UNKNOWN_RUN"
+  /** A resume was refused: the run is still alive, or its job module or tasks changed since. */
+  | "RESUME_REFUSED"
   | "INTERNAL";
 
 /** The options of `run()` that errors name: the CLI shows each as its flag, in the flag's unit. */

@@ -10,6 +10,7 @@ export * from "./speculation.js";
 export * from "./straggle.js";
 export * from "./bundle.js";
 export * from "./run.js";
+export * from "./journal.js";
 export * from "./store.js";
 export * from "./objects.js";
 export * from "./object-reader.js";

@@ -9,6 +9,7 @@ import { quantile, type RunReport } from "./report.js";
 import { resolveBackupPolicy, type BackupTasksOption } from "./speculation.js";
 import type { Backend } from "./backend.js";
 import type { Job } from "./job.js";
+import { defaultStateDir, findRun, isAlive, JournalWriter, removeJournal, type JournalState } from "./journal.js";
 
 /** Options of one run. */
 export interface RunOptions {
@@ -35,6 +36,21 @@ export interface RunOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Called with messages about preparation (bundling, deploying). */
   log?: (message: string) => void;
+  /** Keep a run journal so the run can be resumed after its process dies (default true). */
+  journal?: boolean;
+  /** Where run journals live (default `defaultStateDir()`: `$XDG_STATE_HOME/superfaas` or `~/.local/state/superfaas`). */
+  stateDir?: string;
+  /**
+   * Continue the run with this id (or a unique prefix of it) from its journal: the journal's input, task count and
+   * settings are used (`input` is ignored), finished tasks are not run again, the output is that of one whole run.
+   */
+  resume?: string;
+  /** Resume even when the job's code changed since the run started (its bundle hash differs). */
+  force?: boolean;
+  /** The backend's settings as given, without secrets: recorded so `superfaas resume` can make the same backend. */
+  backendOptions?: Record<string, unknown>;
+  /** Called with the run's id and journal path as soon as the run has them, before anything is deployed. */
+  onStart?: (info: { runId: string; journal?: string }) => void;
 }
 
 /** The output of a run and its report. */
@@ -52,6 +68,31 @@ export class RunError extends SuperfaasError {
     super(cause.code, cause.message, cause.hint, { cause: cause.cause ?? cause, ...(cause.wording ? { wording: cause.wording } : {}) });
     this.name = "RunError";
   }
+}
+
+/** The journal of a run that may be resumed by `job`: not alive, and of the same job. */
+function resumable(jobName: string, state: JournalState): JournalState {
+  const id = state.start.runId;
+  if (isAlive(state)) {
+    const owner = state.resumes.at(-1) ?? state.start;
+    throw new SuperfaasError("RESUME_REFUSED", `run ${id} is still running (process ${owner.pid} on ${owner.host})`, "wait for it to end, or stop it first; two sessions of one run would run its tasks twice");
+  }
+  if (state.start.job !== jobName) {
+    throw new SuperfaasError("RESUME_REFUSED", `run ${id} is a run of job ${JSON.stringify(state.start.job)}, not ${JSON.stringify(jobName)}`, "resume it with the job it ran (superfaas resume loads it by itself)");
+  }
+  return state;
+}
+
+/** A journal that could not be written does not fail a run that worked: it is said, with what to do. */
+function journalTrouble(err: SuperfaasError | undefined, opts: RunOptions): void {
+  if (!err) return;
+  const line = `warning: ${err.message} — ${err.hint}`;
+  if (opts.log) opts.log(line);
+  else process.emitWarning(line);
+}
+
+async function removeJournalQuietly(path: string): Promise<void> {
+  await removeJournal(path).catch(() => undefined);
 }
 
 /** Runs one of the job's own steps on this side; what it throws is the job's error (JOB_FAILED), not superfaas's. */
@@ -73,8 +114,16 @@ function jobStep<R>(jobName: string, step: "partition" | "reduce" | "metrics", f
 export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunOptions): Promise<RunResult<O>> {
   const origin = performance.now();
   const startedAt = new Date().toISOString();
-  const runId = randomUUID();
   const backend = opts.backend;
+  const stateDir = opts.stateDir ?? defaultStateDir();
+  const resumed = opts.resume !== undefined ? resumable(job.name, findRun(stateDir, opts.resume)) : undefined;
+  const runId = resumed?.start.runId ?? randomUUID();
+  if (resumed) {
+    // The run's own plan: the same tasks, attempts and deadlines as its first session (concurrency may change).
+    const o = resumed.start.options;
+    opts = { ...opts, tasks: o.tasks, timeoutMs: o.timeoutMs, retries: o.retries, concurrency: opts.concurrency ?? o.concurrency };
+    input = resumed.start.input as I;
+  }
   // Sizes are checked against the backend and this process's memory before anything is partitioned or deployed.
   let plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
   if (backend.discover) {
@@ -118,8 +167,53 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const coarse = auto && tasks.length > concurrency ? await partition(coarseTaskCount(tasks.length)) : undefined;
   // A job whose tasks do not follow plan.tasks (or too few to choose among) runs as it is, without a probe.
   const probing = coarse !== undefined && coarse.length !== tasks.length && coarse.length >= concurrency;
+  if (resumed && tasks.length !== resumed.start.taskCount) {
+    throw new SuperfaasError("RESUME_REFUSED", `run ${runId}: partition() now makes ${tasks.length} tasks where the run had ${resumed.start.taskCount}`, "the job's partition changed since; start a new run");
+  }
 
-  await backend.prepare({ job: { modulePath: job.modulePath, jobName: job.name }, runId, concurrency, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  // A new run's journal is there before anything is deployed (a kill while deploying still shows); a resumed run's
+  // session is recorded once its code is known to be the run's.
+  let journal: JournalWriter | undefined;
+  if (!resumed && opts.journal !== false) {
+    journal = JournalWriter.create(stateDir, {
+      runId,
+      job: job.name,
+      module: job.modulePath,
+      export: job.name,
+      input: resolvedInput,
+      backend: backend.name,
+      backendOptions: opts.backendOptions ?? {},
+      options: { concurrency, tasks: tasks.length, timeoutMs: opts.timeoutMs ?? 15 * 60_000, retries: opts.retries ?? 3 },
+      taskCount: tasks.length,
+      startedAt,
+    });
+  }
+  const journalPath = journal?.path ?? resumed?.path;
+  opts.onStart?.({ runId, ...(journalPath ? { journal: journalPath } : {}) });
+  try {
+    await backend.prepare({
+      job: { modulePath: job.modulePath, jobName: job.name },
+      runId,
+      concurrency,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(resumed ? { adopt: resumed.resources } : {}),
+    });
+    if (resumed?.codeHash && backend.codeHash && resumed.codeHash !== backend.codeHash && !opts.force) {
+      throw new SuperfaasError(
+        "RESUME_REFUSED",
+        `run ${runId}: the job module ${job.modulePath} changed since the run started (bundle ${backend.codeHash.slice(0, 12)}, the run's ${resumed.codeHash.slice(0, 12)})`,
+        "restore the module as it was, start a new run, or resume with --force (finished tasks keep the old code's partials)",
+      );
+    }
+  } catch (err) {
+    // Nothing ran: a new run's journal is removed, a resumed one's stays as it was (the resume can be tried again).
+    journal?.abandon();
+    if (journal) await removeJournalQuietly(journal.path);
+    throw err;
+  }
+  if (resumed) journal = JournalWriter.reopen(resumed);
+  journal?.prepared({ ...(backend.codeHash ? { codeHash: backend.codeHash } : {}), ...(backend.resources ? { resources: backend.resources() } : {}) });
   const prepared = performance.now();
   const schedOpts = {
     concurrency,
@@ -144,14 +238,22 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       autoTasks = probe.decision;
       opts.log?.(`tasks auto: ${autoTasks.reason} (measured on ${autoTasks.probeTasks} probe tasks of ${autoTasks.fineTasks})`);
       tasks = await partition(autoTasks.tasks);
+      // The journal's start named the probe's fine count: a resume must cut the input as this run does.
+      journal?.prepared({ taskCount: tasks.length });
     }
   }
-  sched ??= await schedule(tasks, backend, schedOpts);
+  // Only the run's own tasks are journaled (the probe's partials are thrown away).
+  sched ??= await schedule(tasks, backend, {
+    ...schedOpts,
+    ...(resumed ? { completed: resumed.done } : {}),
+    ...(journal ? { onResult: (i: number, p: unknown, committed: () => void) => journal.result(i, p, committed) } : {}),
+  });
   const executed = performance.now();
 
   const records = sched.records;
   const succeeded = records.filter((r) => r.status === "succeeded");
-  const latencies = succeeded.map((r) => r.finishedAt! - r.startedAt!);
+  // Tasks finished in an earlier session of a resumed run have no times in this one.
+  const latencies = succeeded.filter((r) => r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!);
   const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
   // A throttled attempt was refused before it ran: the platform does not bill it.
   // The probe's invocations are paid for too.
@@ -192,6 +294,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   };
   if (sched.failure) {
     report.error = { code: sched.failure.code, message: sched.failure.message };
+    journalTrouble(await journal?.end(report.status as "failed" | "cancelled", sched.failure.message), opts);
     throw new RunError(sched.failure, report);
   }
   let output: O;
@@ -204,7 +307,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     const e = err as SuperfaasError;
     report.status = "failed";
     report.error = { code: e.code, message: e.message };
+    journalTrouble(await journal?.end("failed", e.message), opts);
     throw new RunError(e, report);
   }
+  journalTrouble(await journal?.end("succeeded"), opts);
   return { output, report };
 }

@@ -23,6 +23,13 @@ export interface ScheduleOptions {
   backup?: BackupPolicy;
   /** The platform's cap on invocations per minute: a backup never makes the attempts of the last minute exceed it. */
   invocationsPerMinute?: number;
+  /** Tasks finished in an earlier session of the run (a resume): their partials by index; they are not run again. */
+  completed?: ReadonlyMap<number, unknown>;
+  /**
+   * Called once per task with its winning partial; the task counts as done (progress, the end of the run) only when
+   * the hook calls `committed` (the run journal calls it once the partial is written).
+   */
+  onResult?: (index: number, partial: unknown, committed: () => void) => void;
 }
 
 /** A change in the run's progress, for bars and logs. */
@@ -102,9 +109,21 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
   const throttleCount = new Uint32Array(total);
   const ready: number[] = [];
+  // On a resume, the tasks still to run, in task order; otherwise every index in order.
+  let fresh: number[] | undefined;
+  if (opts.completed?.size) {
+    fresh = [];
+    for (let i = 0; i < total; i++) {
+      if (opts.completed.has(i)) {
+        partials[i] = opts.completed.get(i);
+        records[i]!.status = "succeeded";
+      } else fresh.push(i);
+    }
+  }
+  const freshTotal = fresh ? fresh.length : total;
   let nextFresh = 0;
   let inFlight = 0;
-  let done = 0;
+  let done = total - freshTotal;
   let attempts = 0;
   let retries = 0;
   let throttled = 0;
@@ -115,11 +134,11 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   let failure: SuperfaasError | undefined;
   // Backup attempts (speculation): at most one per task, each beside the task's running attempt, first answer wins.
   const policy = opts.backup;
-  const threshold = policy ? new StragglerThreshold(policy, total) : undefined;
+  const threshold = policy ? new StragglerThreshold(policy, freshTotal) : undefined;
   const backedUp = policy ? new Uint8Array(total) : undefined;
   const pairs = new Map<number, { first: Attempt; backup: Attempt }>();
   const maxBackups = policy ? maxBackupsInFlight(policy, opts.concurrency) : 0;
-  const budget = policy ? backupBudget(policy, total) : 0;
+  const budget = policy ? backupBudget(policy, freshTotal) : 0;
   const backups = { launched: 0, won: 0, wasted: 0, wastedMs: 0 };
   let backupsInFlight = 0;
   let specTimer: ReturnType<typeof setTimeout> | undefined;
@@ -185,7 +204,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 
   const pump = () => {
     while (!failure && inFlight < Math.floor(window)) {
-      const index = ready.length ? ready.shift()! : nextFresh < total ? nextFresh++ : -1;
+      const index = ready.length ? ready.shift()! : nextFresh < freshTotal ? (fresh ? fresh[nextFresh++]! : nextFresh++) : -1;
       if (index < 0) break;
       void attempt(index);
     }
@@ -200,7 +219,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const speculate = () => {
     if (specTimer) clearTimeout(specTimer);
     specTimer = undefined;
-    if (failure || ready.length || nextFresh < total || window < opts.concurrency) return;
+    if (failure || ready.length || nextFresh < freshTotal || window < opts.concurrency) return;
     const limit = threshold!.thresholdMs;
     const t = performance.now();
     let soonest = Infinity;
@@ -325,10 +344,11 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
         rec.backup!.won = true;
       }
       threshold?.add(performance.now() - a.t0);
-      done++;
       if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
-      emit("succeeded", index, n);
-      pump();
+      if (opts.onResult) {
+        opts.onResult(index, result.partial, () => succeeded(index, n));
+        pump();
+      } else succeeded(index, n);
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
@@ -356,6 +376,12 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       backups.wasted++;
       backups.wastedMs += err.billedMs ?? performance.now() - a.t0;
     }
+    pump();
+  };
+
+  const succeeded = (index: number, n: number) => {
+    done++;
+    emit("succeeded", index, n);
     pump();
   };
 

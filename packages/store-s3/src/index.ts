@@ -82,6 +82,22 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** The "folders" directly under `prefix` (keys up to the next '/'), every page of the listing. */
+  async listPrefixes(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      // v1 listing with a marker, as in deletePrefix: v2 continuation tokens are not made by every S3-compatible server.
+      const page = await this.client.send(new ListObjectsCommand({ Bucket: this.config.bucket, Prefix: prefix, Delimiter: "/", MaxKeys: this.config.pageSize ?? 1000, ...(marker ? { Marker: marker } : {}) }));
+      const found = (page.CommonPrefixes ?? []).map((c) => c.Prefix!).filter(Boolean);
+      out.push(...found);
+      if (!page.IsTruncated) return out;
+      const next = page.NextMarker ?? [...found, ...(page.Contents ?? []).map((o) => o.Key!)].sort().at(-1);
+      if (!next || next === marker) return out;
+      marker = next;
+    }
+  }
+
   /** Creates the bucket when it does not exist yet (in the client's region); a bucket we may not use is an error. */
   async ensureBucket(): Promise<void> {
     try {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import type { Backend, BackendFacts, InvokeRequest, InvokeResult, JobRef, PrepareContext } from "../backend.js";
+import type { RunResources } from "../journal.js";
 import { bundleJob, type Bundle } from "../bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
 import { openEnvelope, openEnvelopeWithStore } from "../runtime.js";
@@ -110,6 +111,8 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
   private readonly uploads = new Set<Promise<unknown>>();
   private readonly bundles = new Map<string, { mtimeMs: number; bundle: Bundle }>();
   private seq = 0;
+  /** Hash of the bundle the last prepare deployed (for the run journal). */
+  codeHash: string | undefined;
 
   constructor(readonly platform: P) {
     this.name = platform.name;
@@ -125,6 +128,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const p = this.platform;
     await p.open(ctx);
     const bundle = await this.bundle(ctx.job);
+    this.codeHash = bundle.hash;
     const name = functionName(ctx.job.jobName, deployHash(bundle.hash, p.settings()), p.maxNameLength);
     const owner: OwnerMarker = { tool: "superfaas", runId: ctx.runId, createdAt: new Date().toISOString(), job: ctx.job.jobName };
     const prefix = `superfaas/${ctx.runId}/`;
@@ -143,7 +147,8 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       const d = deployment;
       d.pending = p.deploy(d.spec, ctx).then(
         (how) => {
-          d.created = how === "created";
+          // A resumed run owns the function its killed session created (same code and settings, so the same name).
+          d.created = how === "created" || (ctx.adopt?.functions?.includes(name) ?? false);
           d.pending = undefined;
         },
         (err: unknown) => {
@@ -336,6 +341,85 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       () => this.uploads.delete(upload),
     );
     return upload;
+  }
+
+  /** What the last prepare made that would outlive this process: the function (when it created it) and the run's prefix. */
+  resources(): RunResources {
+    const run = this.current;
+    if (!run) return {};
+    const p = this.platform;
+    const functions = run.deployment.created ? [run.name] : [];
+    return {
+      functions,
+      ...(run.deployment.created ? {} : { shared: [run.name] }),
+      ...(p.store ? { prefixes: [{ prefix: run.prefix }] } : {}),
+      ...(p.logGroupOf && functions.length ? { logGroups: functions.map((f) => p.logGroupOf!(f)) } : {}),
+    };
+  }
+
+  /** What superfaas made on this platform, by run: functions with the owner marker, run prefixes with `owner.json`. */
+  async findOwned(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]> {
+    const p = this.platform;
+    await p.open({ job: { modulePath: "", jobName: "clean" }, runId: "clean", concurrency: 1, ...(ctx.log ? { log: ctx.log } : {}) });
+    const runs = new Map<string, { runId: string; createdAt?: string; resources: RunResources }>();
+    const of = (runId: string, createdAt?: string) => {
+      let r = runs.get(runId);
+      if (!r) runs.set(runId, (r = { runId, resources: {} }));
+      if (createdAt && (!r.createdAt || createdAt < r.createdAt)) r.createdAt = createdAt;
+      return r;
+    };
+    try {
+      for (const f of (await p.listOwned?.()) ?? []) {
+        const r = of(f.owner.runId, f.owner.createdAt);
+        (r.resources.functions ??= []).push(f.name);
+        if (p.logGroupOf) (r.resources.logGroups ??= []).push(p.logGroupOf(f.name));
+      }
+      const store = p.store;
+      if (store?.listPrefixes) {
+        for (const prefix of await store.listPrefixes("superfaas/")) {
+          let owner: Partial<OwnerMarker> | undefined;
+          try {
+            owner = JSON.parse(await store.get(prefix + OWNER_OBJECT)) as Partial<OwnerMarker>;
+          } catch {
+            continue; // no owner marker: not a run prefix superfaas can vouch for
+          }
+          if (owner?.tool !== "superfaas" || typeof owner.runId !== "string" || prefix !== `superfaas/${owner.runId}/`) continue;
+          (of(owner.runId, owner.createdAt).resources.prefixes ??= []).push({ prefix });
+        }
+      }
+    } finally {
+      p.store?.destroy?.();
+      await p.close();
+    }
+    return [...runs.values()];
+  }
+
+  /**
+   * Deletes what a dead run left (`superfaas clean`): its prefixes (owner marker first, as `dispose` does), functions
+   * and log groups. Opens the platform as a prepare would, without deploying anything.
+   */
+  async release(resources: RunResources, ctx: { log?: (message: string) => void }): Promise<void> {
+    const p = this.platform;
+    await p.open({ job: { modulePath: "", jobName: "clean" }, runId: "clean", concurrency: 1, ...(ctx.log ? { log: ctx.log } : {}) });
+    const store = p.store;
+    const errors: string[] = [];
+    const attempt = (what: string, work: Promise<unknown>) => work.catch((err: unknown) => void errors.push(`${what}: ${(err as Error).message}`));
+    const work: Promise<unknown>[] = [];
+    for (const { prefix } of resources.prefixes ?? []) {
+      if (!prefix.startsWith("superfaas/")) continue; // never anything superfaas did not name
+      if (store) work.push(attempt(`prefix ${prefix}`, store.delete(prefix + OWNER_OBJECT).then(() => store.deletePrefix(prefix))));
+      else errors.push(`prefix ${prefix}: no bucket is configured to delete it from (pass --bucket)`);
+    }
+    const gone = (name: string) => (err: unknown) => {
+      // Already deleted (another clean, a resume that ended): nothing left to do.
+      if (p.classify(err, name) !== "missing") throw err;
+    };
+    for (const name of resources.functions ?? []) if (name.startsWith("superfaas-")) work.push(attempt(`function ${name}`, p.remove(name).catch(gone(name))));
+    await Promise.all(work);
+    if (p.removeLogGroup) for (const g of resources.logGroups ?? []) if (g.includes("/superfaas-")) await attempt(`log group ${g}`, p.removeLogGroup(g));
+    store?.destroy?.();
+    await p.close();
+    if (errors.length) throw new SuperfaasError("BACKEND_CONFIG", `${p.name}: could not delete ${errors.join("; ")}`, "check the backend's settings and credentials, then run `superfaas clean` again");
   }
 
   /**

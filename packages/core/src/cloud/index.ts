@@ -1,3 +1,3 @@
 export { FunctionBackend, functionName, deployHash, OWNER_OBJECT, type FunctionUsage } from "./function-backend.js";
-export type { CloudPlatform, CloudStore, FunctionSpec, OwnerMarker, Answer, AttemptContinuation, InvocationFigures } from "./platform.js";
+export type { CloudPlatform, CloudStore, FunctionSpec, OwnerMarker, OwnedFunction, Answer, AttemptContinuation, InvocationFigures } from "./platform.js";
 export { functionBackendFlags } from "./flags.js";

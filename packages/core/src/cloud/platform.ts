@@ -62,6 +62,14 @@ export interface AttemptContinuation<T> {
 /** The object store as the shared part uses it: the ObjectStore contract, and a way to let go of its client. */
 export interface CloudStore extends ObjectStore {
   destroy?(): void;
+  /** The "folders" directly under `prefix`, every page (`superfaas clean` looks for run prefixes with it). */
+  listPrefixes?(prefix: string): Promise<string[]>;
+}
+
+/** A function found on the platform with superfaas's owner marker. */
+export interface OwnedFunction {
+  name: string;
+  owner: OwnerMarker;
 }
 
 /** One cloud's deploy, transport and error classification, handed to `FunctionBackend`. */
@@ -96,6 +104,12 @@ export interface CloudPlatform {
   deploy(spec: FunctionSpec, ctx: PrepareContext): Promise<"created" | "found">;
   /** Deletes a function this backend created. */
   remove(name: string): Promise<void>;
+  /** Every function on the platform that carries superfaas's owner marker, all pages of the listing. */
+  listOwned?(): Promise<OwnedFunction[]>;
+  /** The log group a function writes to, where the platform keeps one per function that outlives it (Lambda). */
+  logGroupOf?(name: string): string;
+  /** Deletes a log group a run's function left (`superfaas clean`); a missing one is no error. */
+  removeLogGroup?(group: string): Promise<void>;
   /** Invokes the function with the task payload (JSON text); rejects with what `classify` understands. */
   send(name: string, payload: string, signal: AbortSignal): Promise<Answer>;
   /**

@@ -1135,7 +1135,18 @@ export async function startLambdaEmulator(options = {}) {
     if (version === "2015-03-31") {
       if (!rawName) {
         if (method === "POST") return count("CreateFunction"), json(res, 201, await createFunction(readJson(buf)));
-        if (method === "GET") return count("ListFunctions"), json(res, 200, { Functions: [...functions.values()].map((f) => f.config) });
+        if (method === "GET") {
+          // Pages of at most 50 (MaxItems 1..50, the API model's bound), NextMarker while more remain, as Lambda does.
+          count("ListFunctions");
+          const max = url.searchParams.has("MaxItems") ? Number(url.searchParams.get("MaxItems")) : 50;
+          if (!Number.isInteger(max) || max < 1 || max > 50) throw new ApiError(400, "InvalidParameterValueException", `1 validation error detected: Value '${url.searchParams.get("MaxItems")}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 50`);
+          const all = [...functions.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+          const marker = url.searchParams.get("Marker");
+          const from = marker ? all.findIndex((f) => f.name > marker) : 0;
+          const page = from < 0 ? [] : all.slice(from, from + max);
+          const more = from >= 0 && from + max < all.length;
+          return json(res, 200, { Functions: page.map((f) => f.config), ...(more ? { NextMarker: page.at(-1).name } : {}) });
+        }
       } else if (!sub) {
         if (method === "GET") {
           count("GetFunction");

@@ -386,7 +386,13 @@ export class OpenWhiskEmulator {
   async actionsRoute(req, res, url, ns, rest) {
     if (rest.length === 0) {
       if (req.method !== "GET") return this.error(res, 405, "Method not allowed.");
-      const list = [...this.actions.values()].filter((a) => a.namespace === ns).map((a) => this.actionView(a, false));
+      // The controller pages collections: `limit` (default 30, at most 200) and `skip`; newest first.
+      const limit = url.searchParams.has("limit") ? Number(url.searchParams.get("limit")) : 30;
+      const skip = url.searchParams.has("skip") ? Number(url.searchParams.get("skip")) : 0;
+      if (!Number.isInteger(limit) || limit < 0 || limit > 200) return this.error(res, 400, `The value '${url.searchParams.get("limit")}' is not in the range of 0 to 200.`);
+      if (!Number.isInteger(skip) || skip < 0) return this.error(res, 400, `The value '${url.searchParams.get("skip")}' is not a non-negative integer.`);
+      const all = [...this.actions.values()].filter((a) => a.namespace === ns).reverse();
+      const list = all.slice(skip, skip + (limit === 0 ? 200 : limit)).map((a) => this.actionView(a, false));
       return this.send(res, 200, list);
     }
     const name = rest.join("/");

@@ -1,0 +1,442 @@
+// The run journal: an append-only record of one run (what ran, with which code and settings, and every task's partial
+// as it finished), so a run outlives the process that drives it. One file per run under the state directory, one
+// JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
+// Results are appended in groups (one write per turn of the event loop, never an fsync per task): a task counts as
+// done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
+import { homedir, hostname, tmpdir, userInfo } from "node:os";
+import { basename, dirname, isAbsolute, join } from "node:path";
+import { crc32 } from "node:zlib";
+import { SuperfaasError } from "./errors.js";
+
+/** What a run made on its platform that outlives its process: deleted at the run's end, or by `superfaas clean`. */
+export interface RunResources {
+  /** Deployed functions (OpenWhisk actions, Lambda functions) the run created. */
+  functions?: string[];
+  /** Object-store prefixes (with their bucket) holding the run's payloads and owner marker. */
+  prefixes?: { bucket?: string; prefix: string }[];
+  /** Log groups the run's functions write to (Lambda). */
+  logGroups?: string[];
+  /** Functions the run uses but found deployed by another run: not its to delete, and kept while it is alive. */
+  shared?: string[];
+}
+
+/** The first record of a journal: everything a resume needs to run the same tasks with the same code and settings. */
+export interface JournalStart {
+  t: "start";
+  v: 1;
+  runId: string;
+  job: string;
+  /** Absolute path of the job module and the export the job is under. */
+  module: string;
+  export: string;
+  /** The resolved input (defaults filled in). */
+  input: unknown;
+  backend: string;
+  /** The backend's settings as given (flags), without secrets: those are read from the environment again at resume. */
+  backendOptions: Record<string, unknown>;
+  /** The run's options that shape its tasks and attempts. */
+  options: { concurrency: number; tasks: number; timeoutMs: number; retries: number };
+  taskCount: number;
+  startedAt: string;
+  pid: number;
+  host: string;
+}
+
+/** A later session of the same run (`superfaas resume`): the new owner of its lease. */
+export interface JournalResume {
+  t: "resume";
+  at: string;
+  pid: number;
+  host: string;
+}
+
+/** How a session of a run ended, when it ended by itself (not killed). */
+export interface JournalEnd {
+  t: "end";
+  at: string;
+  status: "succeeded" | "failed" | "cancelled";
+  error?: string;
+}
+
+/** A run's journal as read back: torn or damaged lines left out. */
+export interface JournalState {
+  path: string;
+  start: JournalStart;
+  /** Partials of finished tasks, by task index. */
+  done: Map<number, unknown>;
+  resumes: JournalResume[];
+  end?: JournalEnd;
+  resources: RunResources;
+  /** Hash of the code the backend prepared last (its bundle); a resume with other code is refused unless forced. */
+  codeHash?: string;
+  /** Lines that failed their check (a torn last write, damage). */
+  corrupt: number;
+  /** Bytes up to the end of the last good line: where a resumed session appends. */
+  goodBytes: number;
+  /** Last time the owner showed it was alive (the file's modification time, touched by the heartbeat). */
+  heartbeatMs: number;
+}
+
+/** How `superfaas runs` describes a run. */
+export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+
+/** Partials larger than this (JSON characters) are written to a file of their own beside the journal. */
+const INLINE_CHARS = 64 * 1024;
+/** The owner touches its journal this often; a journal untouched for STALE_MS belongs to a run that is gone. */
+export const HEARTBEAT_MS = 5_000;
+const STALE_MS = 30_000;
+
+/**
+ * This user's state directory: `$XDG_STATE_HOME/superfaas` (else `~/.local/state/superfaas`), or a private folder in
+ * the temporary directory named after the user id when there is no home directory.
+ */
+export function defaultStateDir(): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "superfaas");
+  let home = "";
+  try {
+    home = homedir();
+  } catch {
+    // No home directory (a service account): the private temporary folder below.
+  }
+  if (home && home !== "/" && existsSync(home)) return join(home, ".local", "state", "superfaas");
+  const uid = process.getuid?.() ?? userInfo().username;
+  return join(tmpdir(), `superfaas-${uid}`, "state");
+}
+
+/** The folder of the run journals in a state directory, created private to this user (0700) and checked to be so. */
+export function runsDir(stateDir: string, create = true): string {
+  const dir = join(stateDir, "runs");
+  if (!create && !existsSync(dir)) return dir;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
+  }
+  if (process.platform === "win32") return dir;
+  const uid = process.getuid?.();
+  // The journals hold inputs and results: nobody else may own, swap or write the folders they live in.
+  // Up from the runs folder through the state directory and any parent made for superfaas (the temporary fallback).
+  for (let d = dir, first = true; first || d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"); d = dirname(d), first = false) {
+    const st = lstatSync(d);
+    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new SuperfaasError(
+        "BAD_INPUT",
+        `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
+        "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
+      );
+    }
+  }
+  return dir;
+}
+
+/** Path of a run's journal. */
+export const journalPath = (stateDir: string, runId: string) => join(stateDir, "runs", `${runId}.jsonl`);
+
+/** One framed line: CRC-32 of the JSON in 8 hex digits, a space, the JSON. */
+function frame(json: string): string {
+  return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+}
+
+/** Appends a run's records; see the file comment for the commit rule. Not safe for two writers on one journal. */
+export class JournalWriter {
+  private fd: number;
+  private items: string[] = [];
+  private callbacks: (() => void)[] = [];
+  private writing = false;
+  private scheduled = false;
+  private closed = false;
+  private sideFiles = 0;
+  private drained: (() => void)[] = [];
+  private failure: Error | undefined;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      if (!this.closed) futimes(this.fd, now, now, () => {});
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Starts the journal of a new run. */
+  static create(stateDir: string, start: Omit<JournalStart, "t" | "v" | "pid" | "host">): JournalWriter {
+    runsDir(stateDir);
+    const path = journalPath(stateDir, start.runId);
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "wx", 0o600);
+      writeSync(fd, frame(JSON.stringify({ t: "start", v: 1, ...start, pid: process.pid, host: hostname() })));
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      throw new SuperfaasError("JOURNAL", `cannot start the run journal ${path}: ${(err as Error).message}`, "free some space or pick another --state-dir (stateDir), or pass --no-journal", { cause: err });
+    }
+    return new JournalWriter(path, fd);
+  }
+
+  /** Continues the journal of an earlier session: the torn tail (if any) is cut off, and a resume record appended. */
+  static reopen(state: JournalState): JournalWriter {
+    const fd = openSync(state.path, "r+");
+    ftruncateSync(fd, state.goodBytes);
+    closeSync(fd);
+    const afd = openSync(state.path, "a");
+    const rec: JournalResume = { t: "resume", at: new Date().toISOString(), pid: process.pid, host: hostname() };
+    writeSync(afd, frame(JSON.stringify(rec)));
+    return new JournalWriter(state.path, afd);
+  }
+
+  /**
+   * Records task `index`'s partial and calls `committed` once it is written (in the next group write). A partial too
+   * large to sit in the journal line goes to its own file first.
+   */
+  result(index: number, partial: unknown, committed: () => void): void {
+    const json = JSON.stringify(partial);
+    if (json === undefined) this.items.push(`[${index}]`);
+    else if (json.length <= INLINE_CHARS) this.items.push(`[${index},${json}]`);
+    else {
+      const file = `${this.path.slice(0, -".jsonl".length)}.partials`;
+      this.sideFiles++;
+      const name = `${index}.json`;
+      mkdir(file, { recursive: true, mode: 0o700 }, () => {
+        writeFile(join(file, name), json, { mode: 0o600 }, (err) => {
+          this.sideFiles--;
+          if (err) this.failure ??= err;
+          // The reference is written only once the file is: the journal never points at a file not there.
+          this.items.push(`[${index},null,${JSON.stringify(name)}]`);
+          this.callbacks.push(committed);
+          this.schedule();
+        });
+      });
+      return;
+    }
+    this.callbacks.push(committed);
+    this.schedule();
+  }
+
+  /**
+   * Records the code the backend prepared and what the run made on its platform (for resume, `runs` and `clean`), or
+   * the task count `tasks: "auto"` chose once its probe had measured (the start record names the probe's count).
+   */
+  prepared(meta: { codeHash?: string; resources?: RunResources; taskCount?: number }): void {
+    this.items.push(JSON.stringify({ meta }));
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.writing) return;
+    if (this.items.length === 0) {
+      if (this.sideFiles === 0) for (const d of this.drained.splice(0)) d();
+      return;
+    }
+    const items = this.items;
+    const callbacks = this.callbacks;
+    this.items = [];
+    this.callbacks = [];
+    this.writing = true;
+    write(this.fd, frame(`{"t":"done","r":[${items.join(",")}]}`), null, "utf8", (err) => {
+      this.writing = false;
+      if (err) this.failure ??= err;
+      for (const c of callbacks) c();
+      this.flush();
+    });
+  }
+
+  /** Resolves once everything recorded so far is written. */
+  drain(): Promise<void> {
+    if (!this.writing && !this.scheduled && this.items.length === 0 && this.sideFiles === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained.push(resolve);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Writes what is pending and the end record, and closes the journal. Resolves with the error of a write that failed
+   * (the run itself is not failed for it: its output stands; a resume would only run again what the journal lacks).
+   */
+  async end(status: JournalEnd["status"], error?: string): Promise<SuperfaasError | undefined> {
+    if (this.closed) return undefined;
+    await this.drain();
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    const rec: JournalEnd = { t: "end", at: new Date().toISOString(), status, ...(error ? { error } : {}) };
+    await new Promise<void>((resolve) => write(this.fd, frame(JSON.stringify(rec)), null, "utf8", () => close(this.fd, () => resolve())));
+    if (this.failure) {
+      return new SuperfaasError("JOURNAL", `could not write the run journal ${this.path}: ${this.failure.message}`, "free some space on the state directory's disk, or pass --no-journal", { cause: this.failure });
+    }
+    return undefined;
+  }
+
+  /** Closes without an end record (the session is abandoned, as if killed). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    closeSync(this.fd);
+  }
+}
+
+/** Reads a journal back; throws JOURNAL when it has no valid start record. */
+export function readJournal(path: string): JournalState {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new SuperfaasError("JOURNAL", `cannot read the run journal ${path}: ${(err as Error).message}`, "see `superfaas runs` for the runs there are", { cause: err });
+  }
+  const heartbeatMs = statSync(path).mtimeMs;
+  let start: JournalStart | undefined;
+  const done = new Map<number, unknown>();
+  const resumes: JournalResume[] = [];
+  let end: JournalEnd | undefined;
+  const resources: RunResources = {};
+  let codeHash: string | undefined;
+  let corrupt = 0;
+  let goodBytes = 0;
+  const sideDir = `${path.slice(0, -".jsonl".length)}.partials`;
+  let from = 0;
+  while (from < buf.length) {
+    const nl = buf.indexOf(10, from);
+    if (nl < 0) {
+      corrupt++; // a last line without its newline: the write was torn
+      break;
+    }
+    const line = buf.toString("utf8", from, nl);
+    from = nl + 1;
+    const json = line.slice(9);
+    let rec: Record<string, unknown>;
+    try {
+      if (line[8] !== " " || Number.parseInt(line.slice(0, 8), 16) !== crc32(json)) throw new Error("crc");
+      rec = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      corrupt++;
+      continue;
+    }
+    goodBytes = from;
+    switch (rec.t) {
+      case "start":
+        start = rec as unknown as JournalStart;
+        break;
+      case "resume":
+        resumes.push(rec as unknown as JournalResume);
+        end = undefined;
+        break;
+      case "end":
+        end = rec as unknown as JournalEnd;
+        break;
+      case "done":
+        for (const item of rec.r as unknown[]) {
+          if (Array.isArray(item)) {
+            const [i, p, file] = item as [number, unknown, string | undefined];
+            if (file !== undefined) {
+              try {
+                done.set(i, JSON.parse(readFileSync(join(sideDir, file), "utf8")));
+              } catch {
+                corrupt++; // the partial's file is gone: the task runs again
+              }
+            } else done.set(i, p);
+          } else if (item && typeof item === "object" && "meta" in item) {
+            const meta = (item as { meta: { codeHash?: string; resources?: RunResources; taskCount?: number } }).meta;
+            if (meta.resources) mergeResources(resources, meta.resources);
+            if (meta.codeHash) codeHash = meta.codeHash;
+            if (meta.taskCount !== undefined && start) start = { ...start, taskCount: meta.taskCount, options: { ...start.options, tasks: meta.taskCount } };
+          }
+        }
+        break;
+    }
+  }
+  if (!start) {
+    throw new SuperfaasError("JOURNAL", `the run journal ${path} has no valid start record`, "it cannot be resumed; `superfaas clean` removes it");
+  }
+  return { path, start, done, resumes, ...(end ? { end } : {}), resources, ...(codeHash ? { codeHash } : {}), corrupt, goodBytes, heartbeatMs };
+}
+
+function mergeResources(into: RunResources, r: RunResources): void {
+  for (const f of r.functions ?? []) if (!(into.functions ??= []).includes(f)) into.functions.push(f);
+  for (const p of r.prefixes ?? []) if (!(into.prefixes ??= []).some((q) => q.prefix === p.prefix && q.bucket === p.bucket)) into.prefixes.push(p);
+  for (const g of r.logGroups ?? []) if (!(into.logGroups ??= []).includes(g)) into.logGroups.push(g);
+  for (const f of r.shared ?? []) if (!(into.shared ??= []).includes(f)) into.shared.push(f);
+}
+
+/** Whether process `pid` exists on this machine. */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Whether the run's current session still runs: it has not ended, and its owner is alive — on this host its process
+ * exists and its heartbeat is fresh; on another host its heartbeat is fresh.
+ */
+export function isAlive(state: JournalState, now = Date.now()): boolean {
+  if (state.end) return false;
+  const owner = state.resumes.at(-1) ?? state.start;
+  const fresh = now - state.heartbeatMs < STALE_MS;
+  if (owner.host === hostname()) return owner.pid === process.pid || (pidAlive(owner.pid) && fresh);
+  return fresh;
+}
+
+/** The status `superfaas runs` shows: how the last session ended, "running", or "interrupted" (killed). */
+export function runStatus(state: JournalState, now = Date.now()): RunStatus {
+  if (state.end) return state.end.status;
+  return isAlive(state, now) ? "running" : "interrupted";
+}
+
+/** Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones come with their error. */
+export function listJournals(stateDir: string, prefix = ""): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
+  const dir = join(stateDir, "runs");
+  if (!existsSync(dir)) return [];
+  runsDir(stateDir);
+  const out: { path: string; runId: string; state?: JournalState; error?: SuperfaasError; sort: number }[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(".jsonl") || !name.startsWith(prefix)) continue;
+    const path = join(dir, name);
+    const runId = name.slice(0, -".jsonl".length);
+    try {
+      const state = readJournal(path);
+      out.push({ path, runId, state, sort: Date.parse(state.start.startedAt) });
+    } catch (err) {
+      out.push({ path, runId, error: err as SuperfaasError, sort: statSync(path).mtimeMs });
+    }
+  }
+  return out.sort((a, b) => b.sort - a.sort).map(({ sort: _, ...rest }) => rest);
+}
+
+/** Finds a run by its id or a unique prefix of it. */
+export function findRun(stateDir: string, idOrPrefix: string): JournalState {
+  // Only the journals the id names are read: a resume starts without reading the others.
+  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix) : [];
+  if (runs.length === 0 || idOrPrefix.length === 0) {
+    throw new SuperfaasError("UNKNOWN_RUN", `no run ${JSON.stringify(idOrPrefix)} in ${join(stateDir, "runs")}`, "see `superfaas runs` for the run ids (and pass the same --state-dir)");
+  }
+  if (runs.length > 1) {
+    throw new SuperfaasError("UNKNOWN_RUN", `${runs.length} runs start with ${JSON.stringify(idOrPrefix)}`, "give more characters of the run id (see `superfaas runs`)");
+  }
+  const r = runs[0]!;
+  if (r.error) throw r.error;
+  return r.state!;
+}
+
+/** Deletes a run's journal and its partials' files. */
+export async function removeJournal(path: string): Promise<void> {
+  const { rm } = await import("node:fs/promises");
+  await rm(`${path.slice(0, -".jsonl".length)}.partials`, { recursive: true, force: true });
+  await rm(path, { force: true });
+}
