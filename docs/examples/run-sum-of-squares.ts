@@ -7,7 +7,7 @@ const backend = localBackend();              // worker threads, one per core
 try {
   const { output, report } = await run(sumOfSquares, { n: 1e7 }, {
     backend,
-    tasks: "auto",                          // 4 tasks per attempt in flight
+    tasks: "auto",                          // chosen from a short probe (see "How --tasks auto chooses")
     retries: 3,                             // for retryable failures only
     timeoutMs: 60_000,                      // per attempt
     signal: AbortSignal.timeout(600_000),   // cancel the whole run
