@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
@@ -5,6 +6,9 @@ import { defineConfig } from "vitest/config";
 // One vitest run covers every package so CI gets a single pass/fail count. Workspace packages resolve to
 // their TypeScript sources through the "source" export condition, so tests never need a prior build.
 const conditions = ["source", "import", "node", "default"];
+// Runs keep journals by default: the tests' go to a folder of this vitest process's own, removed when it exits.
+const stateDir = join(tmpdir(), `superfaas-test-state-${process.pid}`);
+process.once("exit", () => rmSync(stateDir, { recursive: true, force: true }));
 const project = (name: string, root: string, extra: Record<string, unknown> = {}) => ({
   extends: true as const,
   test: { name, root, include: ["test/**/*.test.ts"], ...extra },
@@ -16,8 +20,7 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     // The AWS SDK's notice that its 2027 releases will need Node 22 is not news to these tests.
-    // Runs keep journals by default: the tests' go to a folder of their own, not to the user's state directory.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", XDG_STATE_HOME: join(tmpdir(), `superfaas-test-state-${process.pid}`) },
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", XDG_STATE_HOME: stateDir },
     hookTimeout: 120_000,
     projects: [
       project("core", "packages/core"),
