@@ -4,6 +4,7 @@
 // configuration brings a factory of its backend and its price; the billed durations the platform reported (Lambda's
 // REPORT lines, OpenWhisk's activation records) feed the cost math here.
 import { SuperfaasError } from "./errors.js";
+import { stableJson } from "./json.js";
 import { maxTasks, planRun } from "./limits.js";
 import { resolveParams } from "./params.js";
 import { quantile, type RunReport } from "./report.js";
@@ -177,19 +178,6 @@ export function measureRun(report: RunReport, memoryMb: number, totalTasks: numb
   return m;
 }
 
-/** JSON with object keys sorted, so outputs that differ only in key order agree. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
 
 /** Where two outputs differ, for people: the first differing partial of a sample, else the output as a whole. */
 function difference(a: unknown, b: unknown, sampled: number[] | undefined): string {

@@ -8,6 +8,7 @@ import type { Backend, BackendFacts, InvokeRequest, InvokeResult, JobRef, Prepar
 import type { RunResources } from "../journal.js";
 import { bundleJob, type Bundle } from "../bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
+import { stableJson } from "../json.js";
 import { openEnvelope, openEnvelopeWithStore } from "../runtime.js";
 import { utf8Bytes } from "../store.js";
 import type { Answer, AttemptContinuation, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
@@ -21,19 +22,6 @@ export function functionName(jobName: string, hash: string, maxLength = 64): str
   return `superfaas-${job}-${hash.slice(0, 12)}`;
 }
 
-/** JSON with object keys sorted, so equal settings hash equally whatever order they were written in. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
 
 /** Hex SHA-256 of the code and every behaviour-changing setting: what names a deployed function. */
 export function deployHash(bundleHash: string, settings: Record<string, unknown>): string {
