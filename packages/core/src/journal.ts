@@ -1,7 +1,7 @@
 // The run journal: an append-only record of one run (what ran, with which code and settings, and every task's partial
 // as it finished), so a run outlives the process that drives it. One file per run under the state directory, one
 // JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
-// Results are appended in groups (one write per turn of the event loop, never an fsync per task): a task counts as
+// Results are appended in groups (one write every GROUP_MS at most, never an fsync per task): a task counts as
 // done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
@@ -84,6 +84,12 @@ export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "inte
 
 /** Partials larger than this (JSON characters) are written to a file of their own beside the journal. */
 const INLINE_CHARS = 64 * 1024;
+/**
+ * How long results gather before one write takes them all. A write per turn of the event loop costs the main thread a
+ * thread-pool round trip for every handful of tiny tasks; a few milliseconds make the groups large, and they only
+ * delay when a task counts as done (not when the next one starts).
+ */
+const GROUP_MS = 2;
 /** The owner touches its journal this often; a journal untouched for STALE_MS belongs to a run that is gone. */
 export const HEARTBEAT_MS = 5_000;
 const STALE_MS = 30_000;
@@ -231,7 +237,7 @@ export class JournalWriter {
   private schedule(): void {
     if (this.scheduled || this.writing) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(), GROUP_MS);
   }
 
   private flush(): void {
@@ -250,7 +256,9 @@ export class JournalWriter {
       this.writing = false;
       if (err) this.failure ??= err;
       for (const c of callbacks) c();
-      this.flush();
+      // What gathered meanwhile waits for the next group too: writing it at once would make a write per handful of
+      // results again, each a thread-pool round trip.
+      if (this.items.length > 0 || this.drained.length > 0 || this.sideFiles > 0) this.schedule();
     });
   }
 

@@ -346,7 +346,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       threshold?.add(performance.now() - a.t0);
       if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
       if (opts.onResult) {
-        opts.onResult(index, result.partial, () => succeeded(index, n));
+        // The slot is free now; the task counts as done once the hook has recorded its partial.
+        opts.onResult(index, result.partial, () => committed(index, n));
         pump();
       } else succeeded(index, n);
       return;
@@ -383,6 +384,13 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     done++;
     emit("succeeded", index, n);
     pump();
+  };
+  // A journaled result: its attempt's slot was refilled when it arrived, so only the count and the end remain.
+  const committed = (index: number, n: number) => {
+    done++;
+    emit("succeeded", index, n);
+    if (threshold?.armed) speculate();
+    settleIfIdle();
   };
 
   const handleFailure = (index: number, n: number, err: TaskError) => {
