@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { homedir, tmpdir, userInfo } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SuperfaasError } from "./errors.js";
+import { checkPrivateDir, userDir } from "./user-dirs.js";
 import type { JobRef } from "./backend.js";
 
 /** A single-file function made from a job module, named by the hash of its content. */
@@ -58,35 +58,23 @@ export function entryModulePath(url: string, name: string): string {
  * refuses when another user owns it or can write to it, so nobody else can swap a bundle this user will load.
  */
 export function defaultCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, "superfaas", "bundles");
-  let home = "";
-  try {
-    home = homedir();
-  } catch {
-    // No home directory (a service account): fall back to the private temporary folder below.
-  }
-  if (home && home !== "/" && existsSync(home)) return join(home, ".cache", "superfaas", "bundles");
-  const uid = process.getuid?.() ?? userInfo().username;
-  return join(tmpdir(), `superfaas-${uid}`, "bundles");
+  return userDir("cache", "bundles");
 }
 
 /** Creates the cache folder private to this user, or checks that an existing one is (no one else owns or writes it). */
 async function privateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (process.platform === "win32") return;
-  const uid = process.getuid?.();
-  // Check the folder and its parents up to the first one made for superfaas.
-  for (let d = dir, first = true; first || d.includes("superfaas"); d = dirname(d), first = false) {
-    const st = lstatSync(d);
-    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new SuperfaasError(
+  // The folder and its parents up to the first one made for superfaas.
+  checkPrivateDir(
+    dir,
+    (d) => d.includes("superfaas"),
+    (d) =>
+      new SuperfaasError(
         "BAD_INPUT",
         `the bundle cache ${d} is not private to this user (a link, another user's, or writable by others)`,
         "remove it, or point XDG_CACHE_HOME at a folder of your own",
-      );
-    }
-  }
+      ),
+  );
 }
 
 /** A job or target name as it may appear in a file name: letters, digits, '-', '_' and '.', never a path. */

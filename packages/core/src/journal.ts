@@ -3,12 +3,13 @@
 // JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
 // Results are appended in groups (one write every GROUP_MS at most, never an fsync per task): a task counts as
 // done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
-import { homedir, hostname, tmpdir, userInfo } from "node:os";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { hostname } from "node:os";
+import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { SuperfaasError } from "./errors.js";
+import { checkPrivateDir, userDir } from "./user-dirs.js";
 
 /** What a run made on its platform that outlives its process: deleted at the run's end, or by `superfaas clean`. */
 export interface RunResources {
@@ -99,17 +100,7 @@ const STALE_MS = 30_000;
  * the temporary directory named after the user id when there is no home directory.
  */
 export function defaultStateDir(): string {
-  const xdg = process.env.XDG_STATE_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, "superfaas");
-  let home = "";
-  try {
-    home = homedir();
-  } catch {
-    // No home directory (a service account): the private temporary folder below.
-  }
-  if (home && home !== "/" && existsSync(home)) return join(home, ".local", "state", "superfaas");
-  const uid = process.getuid?.() ?? userInfo().username;
-  return join(tmpdir(), `superfaas-${uid}`, "state");
+  return userDir("state");
 }
 
 /** The folder of the run journals in a state directory, created private to this user (0700) and checked to be so. */
@@ -121,20 +112,18 @@ export function runsDir(stateDir: string, create = true): string {
   } catch (err) {
     throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
   }
-  if (process.platform === "win32") return dir;
-  const uid = process.getuid?.();
   // The journals hold inputs and results: nobody else may own, swap or write the folders they live in.
   // Up from the runs folder through the state directory and any parent made for superfaas (the temporary fallback).
-  for (let d = dir, first = true; first || d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"); d = dirname(d), first = false) {
-    const st = lstatSync(d);
-    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new SuperfaasError(
+  checkPrivateDir(
+    dir,
+    (d) => d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"),
+    (d) =>
+      new SuperfaasError(
         "BAD_INPUT",
         `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
         "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
-      );
-    }
-  }
+      ),
+  );
   return dir;
 }
 
