@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { Piscina } from "piscina";
 import {
@@ -58,6 +59,9 @@ interface RelayedAbort {
   off(event: "abort", fn: () => void): void;
   removeListener(event: "abort", fn: () => void): void;
 }
+/** The module piscina loads in each worker thread: beside this one in src/ and in dist/ (the build copies it). */
+const TRAMPOLINE = fileURLToPath(new URL("./worker-trampoline.cjs", import.meta.url));
+
 const watched = new Map<AbortSignal, RelayedAbort>();
 let sweep: ReturnType<typeof setInterval> | undefined;
 
@@ -162,7 +166,9 @@ export class LocalBackend implements Backend {
     await this.pool?.destroy();
     ctx.log?.(`local: starting ${threads} worker threads`);
     this.pool = new Piscina({
-      filename: bundle.path,
+      // A CommonJS trampoline that imports the ES module bundle (see worker-trampoline.cjs for why not the bundle itself).
+      filename: TRAMPOLINE,
+      workerData: { bundleUrl: pathToFileURL(bundle.path).href },
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: perWorker,
