@@ -371,7 +371,10 @@ export function binEdges(values: readonly number[], maxBins = 20): BinEdges {
   for (;;) {
     let start = tidy(Math.floor(min / step) * step);
     if (start > min) start = tidy(start - step);
-    const count = Math.floor(tidy((max - start) / step)) + 1;
+    let count = Math.floor(tidy((max - start) / step)) + 1;
+    // The quotient is rounded before the floor: a largest value just below an edge may land on it (999999.8 and 1e6
+    // in steps of 0.2), and the last bin must end above it, as the edges are computed.
+    if (tidy(start + count * step) <= max) count++;
     if (count <= Math.max(1, maxBins)) return { start, step, count };
     step = niceStep(step * 1.0001);
   }
@@ -382,7 +385,10 @@ export function histogram(values: readonly number[], edges: BinEdges = binEdges(
   const counts = new Array<number>(edges.count).fill(0);
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
-    const i = Math.floor(tidy((v - edges.start) / edges.step));
+    let i = Math.floor(tidy((v - edges.start) / edges.step));
+    // The bin whose edges (as reported) hold the value, whatever the rounded quotient said.
+    if (tidy(edges.start + (i + 1) * edges.step) <= v) i++;
+    else if (tidy(edges.start + i * edges.step) > v) i--;
     if (i >= 0 && i < edges.count) counts[i]!++;
   }
   return counts.map((count, i) => ({ start: tidy(edges.start + i * edges.step), end: tidy(edges.start + (i + 1) * edges.step), count }));

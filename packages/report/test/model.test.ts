@@ -119,6 +119,18 @@ describe("histogram", () => {
     }
   });
 
+  it("ends the last bin above a largest value that the rounded quotient puts on an edge", () => {
+    // Found by the property below (seed 42151597): 1e6 - 999999.8 is 0.1999999999534 in binary floating point.
+    for (const maxBins of [1, 2, 20]) {
+      const values = [999999.8, 1_000_000];
+      const bins = histogram(values, binEdges(values, maxBins));
+      expect(bins.length).toBeLessThanOrEqual(maxBins);
+      expect(bins.reduce((n, b) => n + b.count, 0)).toBe(2);
+      expect(bins.at(-1)!.end).toBeGreaterThan(1_000_000);
+      for (const v of values) expect(bins.some((b) => b.start <= v && v < b.end && b.count > 0)).toBe(true);
+    }
+  });
+
   it("gives one bin to values that are all equal, and none to no values", () => {
     expect(histogram([250, 250, 250])).toEqual([{ start: 250, end: 275, count: 3 }]);
     expect(histogram([])).toEqual([]);
