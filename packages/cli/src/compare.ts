@@ -3,7 +3,7 @@ import { resolveParams, SuperfaasError, type RunReport } from "@superfaas/core";
 import { compareDocument, compareOutputs, compareTable, jsonChunks, uniqueLabels, writeChunks, type SkippedBackend } from "@superfaas/report";
 import { listBackends, resolveBackend } from "./container.js";
 import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, FLAG_NAMES, jobInput, namesOption, strictCommand } from "./flags.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput, namesOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 
 function addCompareOptions(cmd: Command): Command {
@@ -26,13 +26,15 @@ function withoutName(backend: string, message: string): string {
  * configured is skipped with its reason while the others run. Exit code 1 when outputs differ or a run failed.
  */
 export function registerCompare(program: Command, ctx: CommandContext): void {
-  addCompareOptions(program.command("compare").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+  addCompareOptions(program.command("compare").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
     .description("run a job on several backends and compare outputs, times, cold starts and cost")
     .allowUnknownOption()
     .allowExcessArguments(true)
     .helpOption(false)
     .option("-h, --help", "show help, including the job's and the backends' flags")
-    .action(async (spec: string, first: { backends?: string[]; job?: string; help?: boolean }) => {
+    .usage(JOB_USAGE)
+    .action(async (spec: string | undefined, first: { backends?: string[]; job?: string; help?: boolean }, self: Command) => {
+      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
       const { container, io } = ctx;
       const names = first.backends ?? listBackends(container).map((b) => b.name);
       const descriptors = names.map((n) => resolveBackend(container, n));

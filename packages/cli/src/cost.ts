@@ -6,7 +6,7 @@ import { LAMBDA_PRICING, type LambdaArch } from "@superfaas/backend-lambda";
 import { costDocument, costTable, jsonChunks, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
 import { checkReportDir, runSettings, saveReport, type CommandContext } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, jobInput, levelsOption, numberOption, strictCommand } from "./flags.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, JOB_USAGE, jobGiven, jobInput, levelsOption, numberOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { createProgress } from "./progress.js";
 
@@ -82,13 +82,15 @@ function priceFor(backend: string, arch: string | undefined, file: PriceFile, op
  * cost per task and the whole job's cost, whether the outputs agree, and the cheapest, fastest and balanced picks.
  */
 export function registerCost(program: Command, ctx: CommandContext): void {
-  addCostOptions(program.command("cost").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+  addCostOptions(program.command("cost").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
     .description("measure a job at several memory sizes (and architectures) and find the cheapest and the fastest")
     .allowUnknownOption()
     .allowExcessArguments(true)
     .helpOption(false)
     .option("-h, --help", "show help, including the job's and the backend's flags")
-    .action(async (spec: string, first: { backend?: string; job?: string; help?: boolean }) => {
+    .usage(JOB_USAGE)
+    .action(async (spec: string | undefined, first: { backend?: string; job?: string; help?: boolean }, self: Command) => {
+      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
       const { container, io } = ctx;
       if (!first.backend && !first.help) throw new SuperfaasError("BAD_INPUT", "cost needs the platform to measure", "pass --backend lambda or --backend openwhisk");
       const descriptor: BackendDescriptor<never> = resolveBackend(container, first.backend ?? "lambda");

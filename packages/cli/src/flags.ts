@@ -144,5 +144,27 @@ export function strictCommand(name: string, io: { stdout: NodeJS.WritableStream 
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
     .allowExcessArguments(false)
     .argument("<job>")
+    .usage("[options]")
     .action(() => {});
 }
+
+/**
+ * The job argument of `run`, `compare`, `scale` and `cost` is optional to commander, so that `<command> --help`
+ * without a job prints the command's help (as git, npm and wsk do); a missing job otherwise is BAD_INPUT.
+ * Returns false when the help was printed and the command has nothing more to do.
+ */
+export function jobGiven(spec: string | undefined, help: boolean | undefined, cmd: Command, examples: readonly string[]): spec is string {
+  if (spec !== undefined) return true;
+  if (help) {
+    cmd.outputHelp();
+    return false;
+  }
+  throw new SuperfaasError(
+    "BAD_INPUT",
+    `missing the job to ${cmd.name()}`,
+    `name an example (${examples.join(", ")}) or the path of a job module; \`superfaas ${cmd.name()} --help\` lists the flags`,
+  );
+}
+
+/** The first-pass `<job>` argument of a command that takes a job (see `jobGiven`). */
+export const JOB_USAGE = "[options] <job>";

@@ -39,7 +39,8 @@ export async function loadJob(spec: string, jobName?: string): Promise<Job> {
   try {
     mod = (await import(pathToFileURL(importPath).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new SuperfaasError("MODULE_NOT_FOUND", `could not load job module ${modulePath}: ${(err as Error).message}`, "fix the error in the module (run it with node to see the stack)", { cause: err });
+    // The file is there (checked above): it threw, or one of its own imports failed. Its message is the one that helps.
+    throw new SuperfaasError("JOB_LOAD_FAILED", `job module ${modulePath} threw while loading: ${(err as Error).message}`, "fix the error in the module (--verbose shows its stack)", { cause: err });
   }
   const job = findJob(mod, jobName, modulePath);
   return job.modulePath === modulePath ? job : Object.freeze({ ...job, modulePath });

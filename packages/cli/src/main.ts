@@ -6,14 +6,14 @@ import { registerCompare } from "./compare.js";
 import { registerCost } from "./cost.js";
 import { createContainer, listBackends, resolveBackend } from "./container.js";
 import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execute.js";
-import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, jobInput } from "./flags.js";
+import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { registerScale } from "./scale.js";
 import { registerDurable } from "./durable.js";
 
 export type { Io } from "./execute.js";
 
-const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_RUN", "RESUME_REFUSED", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
+const BAD_INPUT_CODES = new Set(["BAD_INPUT", "UNKNOWN_RUN", "RESUME_REFUSED", "UNKNOWN_BACKEND", "UNKNOWN_JOB", "MODULE_NOT_FOUND", "JOB_LOAD_FAILED", "NO_JOB_EXPORT", "BACKEND_CONFIG", "NOT_JSON", "BUNDLE_FAILED"]);
 
 /** Exit code for an error: 2 for bad input, 130 for a cancelled run, 1 for a failed run. */
 export function exitCodeFor(err: unknown): number {
@@ -48,13 +48,15 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
     });
 
   let exitCode = 0;
-  const runCmd = addRunOptions(program.command("run").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+  const runCmd = addRunOptions(program.command("run").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
     .description("run a job and print its result (add --help after the job to see its own flags)")
     .allowUnknownOption()
     .allowExcessArguments(true)
     .helpOption(false)
     .option("-h, --help", "show help, including the job's and the backend's flags")
-    .action(async (spec: string, first: { backend: string; job?: string; help?: boolean }) => {
+    .usage(JOB_USAGE)
+    .action(async (spec: string | undefined, first: { backend: string; job?: string; help?: boolean }, self: Command) => {
+      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
       // Second pass: now that the job and the backend are known, parse strictly with their flags too.
       const backendDesc = resolveBackend(container, first.backend);
       const job = await loadJob(spec, first.job);
@@ -63,6 +65,7 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
         .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
         .allowExcessArguments(false)
         .argument("<job>")
+        .usage("[options]")
         .action(() => {});
       addJobOptions(strict, job);
       addBackendOptions(strict, backendDesc);

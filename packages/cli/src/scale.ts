@@ -3,7 +3,7 @@ import { maxTasks, resolveParams, resolveTaskCount, SuperfaasError, type Backend
 import { jsonChunks, scaleDocument, scaleTable, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
 import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, FLAG_NAMES, jobInput, levelsOption, strictCommand } from "./flags.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput, levelsOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 
 function addScaleOptions(cmd: Command): Command {
@@ -36,13 +36,15 @@ function checkLevels(d: BackendDescriptor<never>, levels: number[]): void {
  * parallel efficiency against the smallest level.
  */
 export function registerScale(program: Command, ctx: CommandContext): void {
-  addScaleOptions(program.command("scale").argument("<job>", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
+  addScaleOptions(program.command("scale").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
     .description("run a job at several worker counts and report speedup and parallel efficiency")
     .allowUnknownOption()
     .allowExcessArguments(true)
     .helpOption(false)
     .option("-h, --help", "show help, including the job's and the backend's flags")
-    .action(async (spec: string, first: { backend: string; job?: string; help?: boolean }) => {
+    .usage(JOB_USAGE)
+    .action(async (spec: string | undefined, first: { backend: string; job?: string; help?: boolean }, self: Command) => {
+      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
       const { container, io } = ctx;
       const descriptor = resolveBackend(container, first.backend);
       const job = await loadJob(spec, first.job);

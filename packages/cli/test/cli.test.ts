@@ -39,6 +39,13 @@ describe("superfaas CLI", () => {
     ["negative points", ["run", fixture("sum-job.ts"), "--n", "-5"], /^error\[BAD_INPUT\]: invalid value "-5" for n/],
     ["tasks below one", ["run", fixture("sum-job.ts"), "--tasks", "0"], /^error\[BAD_INPUT\]: invalid value "0" for --tasks — --tasks takes a whole number >= 1/],
     ["a module path that does not exist", ["run", "./nowhere/job.mjs"], /^error\[MODULE_NOT_FOUND\]: job module not found: .*nowhere\/job\.mjs — give the path/],
+    [
+      "a module that throws while loading",
+      ["run", fixture("throws-on-load.mjs")],
+      /^error\[JOB_LOAD_FAILED\]: job module .*throws-on-load\.mjs threw while loading: config\.json is missing next to the job — fix the error in the module/,
+    ],
+    ["run without a job", ["run", "--tasks", "3"], /^error\[BAD_INPUT\]: missing the job to run — name an example \(pi, .*\) or the path of a job module; `superfaas run --help` lists the flags\n$/],
+    ["scale without a job", ["scale", "--workers", "1,2"], /^error\[BAD_INPUT\]: missing the job to scale — /],
     ["an unknown example name", ["run", "pie"], /^error\[UNKNOWN_JOB\]: unknown job "pie" — give the path of a module that exports a job, or one of the examples: pi/],
     ["a module that exports no job", ["run", fixture("no-job.mjs")], /^error\[NO_JOB_EXPORT\]: .*no-job\.mjs exports no job — export a job made with defineJob/],
     ["a module with several jobs and no --job", ["run", fixture("two-jobs.mjs")], /^error\[NO_JOB_EXPORT\]: .* exports several jobs \(a, b\) — pick one with --job NAME/],
@@ -98,6 +105,33 @@ describe("superfaas CLI", () => {
     const r = await cli(["run", fixture("sum-job.ts"), "--concurrency", "100000", "--workers", "1"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("error[BAD_INPUT]: --concurrency 100000 is more than the local backend can run at once (4) — pass --concurrency 4 or less\n");
+  });
+
+  for (const command of ["run", "compare", "scale", "cost"]) {
+    it(`prints ${command}'s help with --help and no job, exit 0`, async () => {
+      for (const flag of ["--help", "-h"]) {
+        const r = await cli([command, flag]);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toMatch(new RegExp(`^Usage: superfaas ${command} \\[options\\] <job>\n`));
+        expect(r.stdout).toMatch(/--help\s+show help/);
+      }
+    });
+  }
+
+  it("names the job, not a stray <job>, in the usage line of a job's help", async () => {
+    for (const command of ["run", "scale"]) {
+      const r = await cli([command, fixture("sum-job.ts"), "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split("\n")[0]).toMatch(new RegExp(`^Usage: superfaas ${command} \\S*sum-job\\.ts \\[options\\]$`));
+    }
+  });
+
+  it("shows the job module's own stack with --verbose when it throws while loading", async () => {
+    const r = await cli(["run", fixture("throws-on-load.mjs"), "--verbose"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error\[JOB_LOAD_FAILED\]/);
+    expect(r.stderr).toMatch(/caused by: Error: config\.json is missing next to the job\n\s+at .*throws-on-load\.mjs:2/);
   });
 
   it("shows the job's own flags in run help", async () => {

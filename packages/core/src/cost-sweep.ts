@@ -126,7 +126,7 @@ export interface CostSweepResult {
 }
 
 /** Errors that are the caller's or the job's, the same at every configuration: they end the sweep, not one configuration. */
-const NOT_REFUSALS = new Set(["BAD_INPUT", "JOB_FAILED", "BUNDLE_FAILED", "NO_JOB_EXPORT", "MODULE_NOT_FOUND", "NOT_JSON", "UNKNOWN_JOB", "INTERNAL"]);
+const NOT_REFUSALS = new Set(["BAD_INPUT", "JOB_FAILED", "BUNDLE_FAILED", "NO_JOB_EXPORT", "MODULE_NOT_FOUND", "JOB_LOAD_FAILED", "NOT_JSON", "UNKNOWN_JOB", "INTERNAL"]);
 
 /** Billed GB-seconds of `billedMs` at `memoryMb`: Lambda and OpenWhisk both count memory in MB / 1024 GB. */
 export function gbSeconds(billedMs: number, memoryMb: number): number {

@@ -4,6 +4,8 @@ export type ErrorCode =
   | "UNKNOWN_BACKEND"
   | "UNKNOWN_JOB"
   | "MODULE_NOT_FOUND"
+  /** The job module exists but threw (or failed to import one of its own imports) while loading. */
+  | "JOB_LOAD_FAILED"
   | "NO_JOB_EXPORT"
   | "NOT_JSON"
   | "BUNDLE_FAILED"
