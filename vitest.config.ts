@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // One vitest run covers every package so CI gets a single pass/fail count. Workspace packages resolve to
@@ -19,6 +20,7 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: ["source"] } },
   test: {
     testTimeout: 60_000,
+    globalSetup: [fileURLToPath(new URL("./vitest.global-setup.mjs", import.meta.url))],
     // The AWS SDK's notice that its 2027 releases will need Node 22 is not news to these tests.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", XDG_STATE_HOME: stateDir },
     hookTimeout: 120_000,
