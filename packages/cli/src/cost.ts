@@ -5,16 +5,17 @@ import { costSweep, resolveParams, SuperfaasError, type BackendDescriptor, type 
 import { LAMBDA_PRICING, type LambdaArch } from "@superfaas/backend-lambda";
 import { costDocument, costTable, jsonChunks, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
-import { checkReportDir, runSettings, saveReport, type CommandContext } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, JOB_USAGE, jobGiven, jobInput, levelsOption, numberOption, strictCommand } from "./flags.js";
+import { checkReportDir, noteOwnTaskCount, runSettings, saveReport, type CommandContext } from "./execute.js";
+import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, countsOption, JOB_USAGE, jobGiven, repeated, jobInput, numberOption, strictCommand } from "./flags.js";
 import { EXAMPLES, loadJob } from "./jobs.js";
 import { createProgress } from "./progress.js";
 
 /** The architectures a backend with an `--arch` setting may be swept over. */
 const ARCHES = ["x86_64", "arm64"] as const;
 
+/** Parser of `--arch`: the architectures as given (repeats are dropped, and said, where the sweep is planned). */
 function archesOption(value: string): string[] {
-  const list = [...new Set(value.split(",").map((s) => s.trim()))];
+  const list = value.split(",").map((s) => s.trim());
   const bad = list.find((a) => !(ARCHES as readonly string[]).includes(a));
   if (bad !== undefined || list.length === 0) {
     throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --arch`, `--arch takes ${ARCHES.join(" and/or ")}, separated by commas, e.g. --arch x86_64,arm64`);
@@ -26,7 +27,7 @@ function addCostOptions(cmd: Command): Command {
   return addCommonOptions(
     cmd
       .option("-b, --backend <name>", "the platform to measure: lambda or openwhisk (a backend with a --memory setting)")
-      .option("--memory <sizes>", "memory sizes to measure in MB, separated by commas, e.g. 128,512,1769,3008,10240", levelsOption("memory"))
+      .option("--memory <sizes>", "memory sizes to measure in MB, separated by commas, e.g. 128,512,1769,3008,10240", countsOption("memory"))
       .option("--arch <archs>", "architectures to measure where the platform offers them (lambda): x86_64,arm64 (default: x86_64)", archesOption)
       .option("--sample <n>", "run only N of the job's tasks at each configuration (the same N everywhere, spread over the job); the job's cost is scaled up", countOption("sample", 1))
       .option("--max-slowdown <x>", "the balanced pick is the cheapest configuration at most X times slower than the fastest", numberOption("max-slowdown", 1), 1.25)
@@ -110,11 +111,16 @@ export function registerCost(program: Command, ctx: CommandContext): void {
       if (!flags.some((f) => f.name === "memory")) {
         throw new SuperfaasError("BAD_INPUT", `the ${descriptor.name} backend has no memory setting to sweep`, "pass --backend lambda or --backend openwhisk");
       }
-      const memory = opts.memory as number[] | undefined;
-      if (!memory) throw new SuperfaasError("BAD_INPUT", "cost needs the memory sizes to measure", "pass --memory with sizes in MB separated by commas, e.g. --memory 128,512,1024,1769");
+      const memoryGiven = opts.memory as number[] | undefined;
+      if (!memoryGiven) throw new SuperfaasError("BAD_INPUT", "cost needs the memory sizes to measure", "pass --memory with sizes in MB separated by commas, e.g. --memory 128,512,1024,1769");
       const hasArch = flags.some((f) => f.name === "arch");
       if (opts.arch && !hasArch) throw new SuperfaasError("BAD_INPUT", `the ${descriptor.name} backend has no architecture setting`, "leave --arch out (it is a Lambda setting)");
-      const arches: (string | undefined)[] = hasArch ? ((opts.arch as string[] | undefined) ?? ["x86_64"]) : [undefined];
+      const archGiven = (opts.arch as string[] | undefined) ?? ["x86_64"];
+      // A size (or architecture) named twice is measured once: the same configuration twice is time and money for nothing.
+      const memory = [...new Set(memoryGiven)].sort((a, b) => a - b);
+      const arches: (string | undefined)[] = hasArch ? [...new Set(archGiven)] : [undefined];
+      const twice = [...repeated(memoryGiven).map((mb) => `${mb} MB`), ...(hasArch ? repeated(archGiven) : [])];
+      if (twice.length) io.stderr.write(`cost: ${twice.join(", ")} ${twice.length === 1 ? "is" : "are"} named more than once; measuring each configuration once\n`);
       const input = jobInput(job, opts);
       if (job.params) resolveParams(job.params, input);
       if (opts.report) await checkReportDir(opts.report as string);
@@ -154,7 +160,11 @@ export function registerCost(program: Command, ctx: CommandContext): void {
             io.stderr.write(`cost: configuration ${i + 1} of ${configurations.length}: ${c.label}\n`);
             progress = createProgress(`${job.name} at ${c.label}`, io.stderr as NodeJS.WriteStream);
           },
-          onProgress: (_c, e) => progress?.update(e),
+          onProgress: (_c, e) => {
+            // A sample runs fewer tasks than the job has on purpose; without one, the count is the partition's.
+            if (opts.sample === undefined) noteOwnTaskCount(io, settings.tasksAsked, e.total);
+            progress?.update(e);
+          },
           ...(settings.verbose ? { log: (m: string) => io.stderr.write(`${m}\n`) } : {}),
         });
       } finally {

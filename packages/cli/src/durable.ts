@@ -161,6 +161,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       const cutoff = now - first.olderThan;
       const failures: string[] = [];
       let removed = 0;
+      let keptRuns = 0;
       const journals = listJournals(stateDir);
       // What live runs use (made or found), on any backend: never deleted, whoever made it.
       const inUse = new Set<string>();
@@ -193,7 +194,14 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
         // What a live run uses stays, and so does the journal that knows of it, for a later clean.
         const kept = describeResources(r).filter((w) => !words.includes(w));
         for (const k of kept) out(`keeping ${k} (in use by a live run)`);
-        out(`${first.dryRun ? "would remove" : "removing"} run ${s.start.runId} (${status} ${s.start.job} on ${s.start.backend}, ${s.start.startedAt}): ${[...words, ...(kept.length ? [] : ["journal"])].join(", ")}`);
+        const what = `run ${s.start.runId} (${status} ${s.start.job} on ${s.start.backend}, ${s.start.startedAt})`;
+        if (words.length === 0 && kept.length) {
+          // Everything it left is a live run's: nothing to remove now, not even the journal.
+          out(`keeping ${what} and its journal until that run ends; clean again then`);
+          keptRuns++;
+          continue;
+        }
+        out(`${first.dryRun ? "would remove" : "removing"} ${what}: ${[...words, ...(kept.length ? [] : ["journal"])].join(", ")}`);
         removed++;
         if (first.dryRun) continue;
         if (words.length) {
@@ -238,7 +246,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
           }
         }
       }
-      if (removed === 0) out("nothing to clean");
+      if (removed === 0 && keptRuns === 0) out("nothing to clean");
       if (failures.length) {
         throw new SuperfaasError("BACKEND_CONFIG", `could not clean everything: ${failures.join("; ")}`, "pass the backend's settings (e.g. `superfaas clean --backend openwhisk --auth ...`) and run clean again");
       }

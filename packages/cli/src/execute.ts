@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, lstat, realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { RunError, run, SuperfaasError, type BackendDescriptor, type BackupTasksOption, type Job, type RunReport } from "@superfaas/core";
+import { RunError, run, SuperfaasError, type BackendDescriptor, type BackupTasksOption, type Job, type ProgressEvent, type RunReport } from "@superfaas/core";
 import { writeReport, type ReportDocument } from "@superfaas/report";
 import type { Container } from "inversify";
 import { createProgress } from "./progress.js";
@@ -28,6 +28,8 @@ export interface CommandContext {
 export interface RunSettings {
   concurrency?: number;
   tasks?: number | "auto";
+  /** The count `--tasks N` asked for, to say so when the job's partition makes another (scale sets `tasks` anyway). */
+  tasksAsked?: number;
   timeoutMs: number;
   retries: number;
   /** From --backup-tasks, --no-backup-tasks, --backup-after and --backup-multiple; absent: the job's default. */
@@ -50,6 +52,7 @@ export function runSettings(opts: Record<string, unknown>): RunSettings {
   return {
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency as number } : {}),
     ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
+    ...(typeof opts.tasks === "number" ? { tasksAsked: opts.tasks } : {}),
     timeoutMs: Math.round((opts.timeout as number) * 1000),
     retries: opts.retries as number,
     ...backupSettings(opts),
@@ -71,6 +74,19 @@ function backupSettings(opts: Record<string, unknown>): { backupTasks?: BackupTa
   return opts.backupTasks === true ? { backupTasks: true } : {};
 }
 
+/** The CLI invocations (by their Io) already told that the job chose its own task count: once is enough for a scale or compare. */
+const toldOwnCount = new WeakSet<Io>();
+
+/**
+ * Says once on stderr (never in --json output) that the job's partition made `made` tasks where `--tasks` asked for
+ * `asked`: a job may cut its input its own way (wordcount --chunk), and the run is then not the size the user asked.
+ */
+export function noteOwnTaskCount(io: Io, asked: number | undefined, made: number): void {
+  if (asked === undefined || made === asked || toldOwnCount.has(io)) return;
+  toldOwnCount.add(io);
+  io.stderr.write(`note: the job chose its own task count: ${made} tasks, not the ${asked} of --tasks (its partition does not follow it)\n`);
+}
+
 /** The outcome of one run: its output and report, or the RunError that ended it (with the report so far). */
 export type RunOutcome = { ok: true; output: unknown; report: RunReport } | { ok: false; error: RunError; report: RunReport };
 
@@ -89,6 +105,18 @@ export async function runOn(
 ): Promise<RunOutcome> {
   const backend = await descriptor.create(options as never);
   const progress = settings.json ? undefined : createProgress(label, io.stderr as NodeJS.WriteStream);
+  // The first event carries the task count; the note goes out before the progress display starts.
+  let counted = settings.tasksAsked === undefined;
+  const onProgress =
+    progress || !counted
+      ? (e: ProgressEvent) => {
+          if (!counted) {
+            counted = true;
+            noteOwnTaskCount(io, settings.tasksAsked, e.total);
+          }
+          progress?.update(e);
+        }
+      : undefined;
   try {
     const result = await run(job, input, {
       backend,
@@ -98,7 +126,7 @@ export async function runOn(
       retries: settings.retries,
       ...(settings.backupTasks !== undefined ? { backupTasks: settings.backupTasks } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
-      ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
+      ...(onProgress ? { onProgress } : {}),
       ...(settings.verbose ? { log: (m) => io.stderr.write(`${m}\n`) } : {}),
       journal: settings.journal !== false,
       ...(settings.stateDir !== undefined ? { stateDir: settings.stateDir } : {}),

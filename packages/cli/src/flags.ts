@@ -53,16 +53,34 @@ export const FLAG_NAMES: OptionNames = {
   value: (option, value) => (option === "timeoutMs" ? `${Number((value / 1000).toPrecision(6))}` : String(value)),
 };
 
-/** Parser of a comma-separated list of whole numbers >= 1 (`--workers 1,2,4,8`): sorted, without repeats. */
-export function levelsOption(name: string) {
+/** Parser of a comma-separated list of whole numbers >= 1 (`--memory 128,512`), as given: repeats kept, not sorted. */
+export function countsOption(name: string) {
   return (value: string): number[] => {
     const parts = value.split(",").map((s) => s.trim());
     const levels = parts.map((p) => parseCount(p));
     if (parts.length === 0 || levels.some((n) => Number.isNaN(n) || n < 1)) {
       throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --${name}`, `--${name} takes whole numbers >= 1 separated by commas, e.g. 1,2,4,8`);
     }
-    return [...new Set(levels)].sort((a, b) => a - b);
+    return levels;
   };
+}
+
+/** Parser of a comma-separated list of whole numbers >= 1 (`--workers 1,2,4,8`): sorted, without repeats. */
+export function levelsOption(name: string) {
+  return (value: string): number[] => [...new Set(countsOption(name)(value))].sort((a, b) => a - b);
+}
+
+/** The values named more than once in `list`, each once, in the order they were first repeated. */
+export function repeated<T>(list: readonly T[]): T[] {
+  return [...new Set(list.filter((v, i) => list.indexOf(v) !== i))];
+}
+
+/** Parser of `--report DIR`: an empty name would write nowhere (and was silently ignored), so it is refused. */
+export function reportOption(value: string): string {
+  if (value.trim() === "") {
+    throw new SuperfaasError("BAD_INPUT", `invalid value ${JSON.stringify(value)} for --report: no folder named`, "pass --report the folder to write the report to (it is created if missing), e.g. --report out/report");
+  }
+  return value;
 }
 
 /** Parser of a comma-separated list of backend names (`--backends local,openwhisk`), repeats kept. */
@@ -87,7 +105,7 @@ export function addCommonOptions(cmd: Command, json = "print the run report as J
     .option("--no-backup-tasks", "never start backup attempts of stragglers")
     .option("--backup-after <fraction>", "backups start once this share of the tasks has finished (default 0.75)", numberOption("backup-after", 0, 1))
     .option("--backup-multiple <x>", "an attempt running this multiple of the median finished one gets a backup (default 2)", numberOption("backup-multiple", 1))
-    .option("--report <dir>", "write report.json, a self-contained report.html with charts, and SVG charts to DIR")
+    .option("--report <dir>", "write report.json, a self-contained report.html with charts, and SVG charts to DIR", reportOption)
     .option("--json", json)
     .option("-v, --verbose", "show stacks and preparation steps")
     .option("--state-dir <dir>", "where run journals live (default: $XDG_STATE_HOME/superfaas or ~/.local/state/superfaas)")
