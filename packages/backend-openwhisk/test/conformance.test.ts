@@ -43,7 +43,7 @@ describeConformance({
   name: "openwhisk (loopback emulator + s3rver)",
   ...(sdkProblem ? { skipReason: `the AWS SDK does not load under this vitest config: ${sdkProblem.slice(0, 120)}` } : {}),
   largePayloadBytes: 3 * MB,
-  objectStore: { keys: (prefix) => tb.keys(prefix), writes: () => tb.s3!.writes },
+  objectStore: { keys: (prefix) => tb.keys(prefix), writes: () => tb.s3!.writes, deletes: () => tb.s3!.deletes },
   billed: true,
   async createBackend() {
     const backend = tb.backend({ actionTimeout: 60 });
