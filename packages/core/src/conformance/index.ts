@@ -292,8 +292,18 @@ export function describeConformance(opts: ConformanceOptions): void {
         const one = await run(conformanceJob, { tasks: [{ op: "echo", value: "first" }] }, { backend: first, retries: 3 });
         expect(one.output).toMatchObject([{ value: "first" }]);
         const tasks: FixtureTask[] = Array.from({ length: 6 }, (_, i) => ({ op: "echo", value: i, sleepMs: ms(250) }));
-        const going = run(conformanceJob, { tasks }, { backend: second, concurrency: 2, retries: 3, backoff: { baseMs: 20, maxMs: 200 } });
-        await new Promise((r) => setTimeout(r, ms(400)));
+        // The first backend is disposed once the second's run has had an answer from the function it found.
+        let answered!: () => void;
+        const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+        const counted: Backend = {
+          name: second.name,
+          facts: second.facts,
+          prepare: (ctx) => second.prepare(ctx),
+          dispose: () => second.dispose(),
+          invoke: (req, signal) => second.invoke(req, signal).finally(answered),
+        };
+        const going = run(conformanceJob, { tasks }, { backend: counted, concurrency: 2, retries: 3, backoff: { baseMs: 20, maxMs: 200 } });
+        await Promise.race([firstAnswer, going]);
         // The first backend deployed the function; the second found it. Disposing the first must not break the second.
         await first.dispose();
         const { output, report } = await going;
