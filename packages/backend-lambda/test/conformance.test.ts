@@ -16,7 +16,7 @@ afterAll(async () => {
 
 describeConformance({
   name: "lambda (loopback emulator + s3rver)",
-  objectStore: { keys: (prefix) => tb.keys(prefix), writes: () => tb.s3!.writes },
+  objectStore: { keys: (prefix) => tb.keys(prefix), writes: () => tb.s3!.writes, deletes: () => tb.s3!.deletes },
   billed: true,
   async createBackend() {
     const backend = tb.backend();

@@ -44,15 +44,33 @@ describe.skipIf(!built)(`backup tasks in the CLI${notBuilt}`, () => {
 
 describe("backup and straggle flags", () => {
   it("turns backups on for a job not marked deterministic only with --backup-tasks (or a threshold flag)", async () => {
-    const totals = async (...args: string[]) => {
-      const r = await cli(["run", fixture("sum-job.ts"), "--tasks", "4", "--json", ...args]);
+    const totals = async (job: string, ...args: string[]) => {
+      const r = await cli(["run", fixture(job), "--json", ...args]);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout).totals;
+      const doc = JSON.parse(r.stdout);
+      expect(doc.output, `output of ${args.join(" ")}`).toBe(499500);
+      return doc.totals;
     };
-    expect((await totals()).backups).toBeUndefined();
-    expect((await totals("--backup-tasks")).backups).toMatchObject({ launched: 0, won: 0, wasted: 0 });
-    expect((await totals("--backup-multiple", "3")).backups).toBeDefined();
-    expect((await totals("--backup-multiple", "3", "--no-backup-tasks")).backups).toBeUndefined();
+    expect((await totals("sum-job.ts", "--tasks", "4")).backups).toBeUndefined();
+    expect((await totals("sum-job.ts", "--tasks", "4", "--backup-tasks")).backups).toMatchObject({ launched: 0, won: 0, wasted: 0 });
+    // The same stragglers as above, on a job whose 40 tasks each sleep 30 ms: its last tasks run 20x longer than the
+    // median, so a run with backups on launches some, and a run with them off launches none.
+    const slow = ["--tasks", "40", "--workers", "2", ...stragglers];
+    const [plain, multiple, after, off] = await Promise.all([
+      totals("sleepy-job.mjs", ...slow),
+      totals("sleepy-job.mjs", ...slow, "--backup-multiple", "3"),
+      totals("sleepy-job.mjs", ...slow, "--backup-after", "0.5"),
+      totals("sleepy-job.mjs", ...slow, "--backup-multiple", "3", "--no-backup-tasks"),
+    ]);
+    for (const t of [plain, off]) {
+      expect(t.backups).toBeUndefined();
+      expect(t.attempts).toBe(40);
+    }
+    for (const t of [multiple, after]) {
+      expect(t.backups.launched).toBeGreaterThanOrEqual(1);
+      expect(t.backups.launched).toBeLessThanOrEqual(4); // 10% of 40 tasks
+      expect(t.attempts).toBe(40 + t.backups.launched);
+    }
   });
 
   it("refuses a bad --straggle, --straggle-seed alone and --backup-after out of range and a --backup-multiple below 1, with one error line each", async () => {

@@ -12,6 +12,16 @@ import { capture } from "./helpers.js";
 import { main } from "../src/main.js";
 import { startLambdaEmulator, startOpenWhiskEmulator, type LambdaEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 
+/** The namespace's actions, as `wsk action list` asks the controller for them. */
+async function owActions(ow: OpenWhiskEmulator): Promise<string[]> {
+  const { apihost, auth, namespace } = ow.clientOptions;
+  const res = await fetch(`${apihost}/api/v1/namespaces/${encodeURIComponent(namespace)}/actions?limit=200`, {
+    headers: { authorization: `Basic ${Buffer.from(auth).toString("base64")}` },
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { name: string }[]).map((a) => a.name);
+}
+
 describe("compare pi on local, openwhisk and lambda (loopback emulators)", () => {
   let ow: OpenWhiskEmulator;
   let lambda: LambdaEmulator;
@@ -55,9 +65,20 @@ describe("compare pi on local, openwhisk and lambda (loopback emulators)", () =>
     expect(out.text).not.toMatch(/skipped/);
     expect(existsSync(join(dir, "report.html"))).toBe(true);
     const doc = parseReportDocument(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
-    const runs = JSON.stringify(doc);
-    for (const name of ["local", "openwhisk", "lambda"]) expect(runs).toContain(`"backend":"${name}"`);
-    // Every backend's functions were deleted after the run (no --keep).
+    if (doc.kind !== "compare") throw new Error(`expected a compare report, got ${doc.kind}`);
+    expect(doc.runs.map((r) => [r.backend, r.status])).toEqual([["local", "succeeded"], ["openwhisk", "succeeded"], ["lambda", "succeeded"]]);
+    // The same hit count from each backend: one count, over all 2e7 points of seed 11, and a plausible one.
+    const outputs = doc.runs.map((r) => r.output as { hits: number; points: number; seed: number; estimate: number; stdError: number });
+    expect(outputs.map((o) => [o.points, o.seed])).toEqual(Array(3).fill([2e7, 11]));
+    const hits = outputs.map((o) => o.hits);
+    expect(hits.every((h) => Number.isInteger(h) && h > 0 && h < 2e7), `hits ${hits}`).toBe(true);
+    expect(new Set(hits).size, `hits ${hits}`).toBe(1);
+    expect(Math.abs(outputs[0]!.estimate - Math.PI)).toBeLessThan(6 * outputs[0]!.stdError);
+    expect(doc.comparison.agree).toBe(true);
+    // Both clouds ran the job's tasks remotely, and every backend's functions were deleted after the run (no --keep).
+    expect(ow.stats.accepted).toBeGreaterThanOrEqual(6);
+    expect(lambda.stats.invocations).toBeGreaterThanOrEqual(6);
+    expect(await owActions(ow)).toEqual([]);
     expect(lambda.functionNames()).toEqual([]);
   });
 

@@ -57,11 +57,43 @@ describe("superfaas scale", () => {
     expect(note).toBe("speedup and efficiency against 1 worker, by execute time");
   });
 
-  it("scales the pi example on the local backend", async () => {
-    const r = await cli(["scale", "pi", "--backend", "local", "--workers", "1,2", "--points", "2e6"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/speedup/);
-    expect(r.stdout).toMatch(/efficiency/);
+  it("scales the pi example on the local backend: one row per level, speedup and efficiency from the execute times, the same hits at every level", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "superfaas-scale-pi-"));
+    try {
+      const r = await cli(["scale", "pi", "--backend", "local", "--workers", "1,2", "--points", "2e6", "--report", dir]);
+      expect(r.stderr).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      const [header, ...rest] = lines(r.stdout);
+      expect(header).toMatch(/^workers\s+tasks\s+wall time\s+execute\s+speedup\s+efficiency\s+throughput$/);
+      const rows = rest.slice(0, 2).map((l) => {
+        const m = /^\s*(\d+)\s+(\d+)\s+\S+ m?s\s+\S+ m?s\s+(\d+\.\d\d)×\s+(\d+)%\s+\S+ tasks\/s$/.exec(l);
+        expect(m, `a level row: ${l}`).not.toBeNull();
+        return { level: Number(m![1]), speedup: Number(m![3]), efficiency: Number(m![4]) };
+      });
+      expect(rest[2]).toBe("speedup and efficiency against 1 worker, by execute time");
+      expect(rows.map((x) => x.level)).toEqual([1, 2]);
+      const doc = parseReportDocument(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
+      if (doc.kind !== "scale") throw new Error(`expected a scale report, got ${doc.kind}`);
+      const [one, two] = doc.scaling.points;
+      expect(doc.scaling).toMatchObject({ basis: "execute", baselineLevel: 1 });
+      expect([one!.level, one!.speedup, one!.efficiency]).toEqual([1, 1, 1]);
+      // Level 2 against level 1: speedup is the ratio of execute times, efficiency the speedup per worker added.
+      expect(two!.level).toBe(2);
+      expect(two!.speedup).toBeCloseTo(one!.executeMs / two!.executeMs, 6);
+      expect(two!.efficiency).toBeCloseTo(two!.speedup / 2, 6);
+      // The table prints the same figures, rounded.
+      expect(rows[0]).toEqual({ level: 1, speedup: 1, efficiency: 100 });
+      expect(rows[1]!.speedup).toBeCloseTo(two!.speedup, 2);
+      expect(rows[1]!.efficiency).toBe(Math.round(two!.efficiency * 100));
+      // pi's estimate is a pure function of points and seed: both levels count the same hits over the same points.
+      const outputs = doc.runs.map((x) => x.output as { hits: number; points: number });
+      expect(outputs.map((o) => o.points)).toEqual([2e6, 2e6]);
+      expect(outputs[0]!.hits).toBeGreaterThan(0);
+      expect(outputs[1]!.hits).toBe(outputs[0]!.hits);
+      expect(doc.runs.map((x) => x.report.concurrency)).toEqual([1, 2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   const badLevels: [string, string[], RegExp][] = [
@@ -98,8 +130,22 @@ describe("superfaas compare", () => {
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(lines(r.stdout)[0]).toMatch(/^\s+local\s+local#2$/);
-    for (const name of ["wall time", "time to first result", "task latency p50", "task latency p95", "task latency p99", "cold starts", "retries", "throughput", "est. cost"]) {
-      expect(row(r.stdout, name), name).not.toBe("");
+    // Every row holds one figure per backend, in that row's unit.
+    const time = String.raw`[\d.]+ m?s`;
+    const figures: [string, string][] = [
+      ["tasks", "4"],
+      ["wall time", time],
+      ["time to first result", time],
+      ["task latency p50", time],
+      ["task latency p95", time],
+      ["task latency p99", time],
+      ["cold starts", String.raw`\d+`],
+      ["retries", "0"],
+      ["throughput", String.raw`[\d.]+ tasks/s`],
+      ["est. cost", "—"],
+    ];
+    for (const [name, figure] of figures) {
+      expect(row(r.stdout, name), name).toMatch(new RegExp(`^${name.replace(".", "\\.")}\\s+${figure}\\s+${figure}$`));
     }
     expect(row(r.stdout, "output")).toMatch(/^output\s+reference\s+same$/);
     expect(row(r.stdout, "status")).toMatch(/^status\s+succeeded\s+succeeded$/);

@@ -120,11 +120,17 @@ describe("run with tasks: auto", () => {
     expect(d.fineTasks).toBe(1024);
     expect(d.probeTasks).toBe(8); // warm from the start: one fine wave and one coarse wave
     expect(backend.invocations).toBe(d.probeTasks + d.tasks);
-    // 30 ms per invocation and 2 s of work, measured through timers on a shared machine: within a factor of two.
-    expect(d.overheadMs).toBeGreaterThanOrEqual(15);
-    expect(d.overheadMs).toBeLessThan(60);
-    expect(d.workMs).toBeGreaterThan(1_000);
-    expect(d.workMs).toBeLessThan(4_000);
+    // The work comes from the durations the platform reports (count × 0.05 ms, exact whatever the load): 2 s in all.
+    expect(d.workMs).toBeGreaterThan(1_990);
+    expect(d.workMs).toBeLessThan(2_010);
+    // The overhead is measured through timers, which a loaded machine only delays: never under the platform's 30 ms
+    // (less a timer's millisecond of rounding). How close it comes on a quiet machine is the bench's to say
+    // (`node bench/run.mjs autotasks`: measured / injected overhead).
+    expect(d.overheadMs).toBeGreaterThanOrEqual(29);
+    // The sentence states the measured figure.
+    const stated = /: ([\d.]+) (ms|s) overhead per invocation/.exec(d.reason);
+    expect(stated, d.reason).not.toBeNull();
+    expect(Number(stated![1]) * (stated![2] === "s" ? 1000 : 1)).toBeCloseTo(d.overheadMs, -1);
     expect(lines.filter((l) => l.startsWith("tasks auto: "))).toEqual([
       "tasks auto: probing timed with 4 fine and 4 coarse tasks (of 1024 and 128)",
       expect.stringMatching(new RegExp(`^tasks auto: ${d.tasks} tasks \\(${d.tasks / 4} per slot, 4 slots\\): .* \\(measured on 8 probe tasks of 1024\\)$`)),

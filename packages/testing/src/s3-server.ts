@@ -30,6 +30,8 @@ export interface S3TestServer {
   keys(bucket: string, prefix?: string): Promise<string[]>;
   /** Every object written so far (PUT requests), as `bucket/key`, oldest first. */
   readonly writes: string[];
+  /** Every object deleted on its own (DELETE requests) that s3rver answered with success, as `bucket/key`, oldest first. */
+  readonly deletes: string[];
   /** Every ranged GET answered so far (refused ones included, injected faults not): `bucket/key`, Range, status. */
   readonly rangedReads: Array<{ path: string; range: string; status: number }>;
   /**
@@ -56,6 +58,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
   let closed = false;
   const verify = sigV4Verifier({ region: "us-east-1", service: "s3", credentials: [credentials] });
   const writes: string[] = [];
+  const deletes: string[] = [];
   const rangedReads: S3TestServer["rangedReads"] = [];
   let faults: { count: number; status: 500 | 503 | "reset"; match: RegExp } | undefined;
   // One dispatcher in front of s3rver's own handler: it records writes and ranged reads, injects faults, and makes
@@ -67,6 +70,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
   http?.on("request", (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
     const path = decodeURIComponent((req.url ?? "").split("?")[0]!.slice(1));
     if (req.method === "PUT" && path.includes("/")) writes.push(path);
+    if (req.method === "DELETE" && path.includes("/")) res.on("finish", () => res.statusCode < 300 && deletes.push(path));
     if (req.method === "GET" && path.includes("/") && faults && faults.count > 0 && faults.match.test(path)) {
       faults.count--;
       if (faults.status === "reset") {
@@ -105,6 +109,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
   });
   return {
     writes,
+    deletes,
     rangedReads,
     failNextReads(count, opts = {}) {
       faults = { count, status: opts.status ?? 503, match: opts.match ?? /./ };
