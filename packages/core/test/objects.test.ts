@@ -125,4 +125,24 @@ describe("local files (file://)", () => {
   it("says which path is missing", async () => {
     await expect(listObjects("/nonexistent/superfaas-data")).rejects.toThrow(/no such file or folder: \/nonexistent\/superfaas-data/);
   });
+
+  it("refuses an empty or malformed location instead of listing the working directory", async () => {
+    for (const bad of ["", " ", "file://relative/x", "file:///a%2Fb"]) await expect(listObjects(bad)).rejects.toMatchObject({ code: "BAD_INPUT", hint: expect.stringContaining("file:///PATH") });
+  });
+
+  it("bounds a local listing by maxEntries (files and folders, however deep)", async () => {
+    const tree = await mkdtemp(join(tmpdir(), "superfaas-objects-deep-"));
+    try {
+      let at = tree;
+      for (let d = 0; d < 200; d++) at = join(at, "d");
+      await mkdir(at, { recursive: true });
+      for (let i = 0; i < 5; i++) await writeFile(join(at, `f${i}`), "x\n");
+      expect(await listObjects(tree)).toHaveLength(5);
+      // 201 folders and 5 files: one entry fewer is refused, naming the location.
+      await expect(listObjects(tree, {}, { maxEntries: 205 })).rejects.toMatchObject({ code: "BAD_INPUT", message: `${tree} holds more than 205 files and folders` });
+      expect(await listObjects(tree, {}, { maxEntries: 206 })).toHaveLength(5);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
+  });
 });
