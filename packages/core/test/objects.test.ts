@@ -91,6 +91,19 @@ describe("record-aligned chunking", () => {
     expect((await readRecords(second!, memorySource(objects, second!))).length).toBe(0);
   });
 
+  it("a large delimited range ending mid-record reads ahead in small steps, not a whole chunk more", async () => {
+    const chunk = 2 ** 20;
+    // Lines of 100 bytes: the record that straddles `chunk` ends a few bytes past it.
+    const text = `${"y".repeat(99)}\n`.repeat(Math.ceil((3 * chunk) / 100));
+    const objects = new Map([["s3://b/k", enc.encode(text)]]);
+    const [first] = partitionObjects([{ url: "s3://b/k", size: text.length }], { kind: "delimited" }, { chunkBytes: chunk });
+    const reads: Array<[number, number]> = [];
+    const got = await readRecords(first!, memorySource(objects, first!, reads));
+    expect(got.length).toBe(Math.ceil(chunk / 100) * 100);
+    const read = reads.reduce((s, [a, b]) => s + (b - a), 0);
+    expect(read).toBeLessThanOrEqual(chunk + 64 * 1024);
+  });
+
   it("refuses layouts and sizes it cannot honour, naming the fix", () => {
     expect(() => partitionObjects([{ url: "file:///a", size: 10 }], { kind: "delimited" }, { chunkRecords: 3 })).toThrow(/chunkRecords needs fixed-size records/);
     expect(() => partitionObjects([{ url: "file:///a", size: 10 }], { kind: "fixed", recordSize: 3, header: 0 }, { chunkBytes: 3 })).toThrow(/not a 0-byte header plus whole 3-byte records/);
