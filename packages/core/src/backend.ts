@@ -59,6 +59,8 @@ export interface InvokeResult {
   waitMs?: number;
   /** Platform identifiers (activation id, request id) for tracing. */
   platformId?: string;
+  /** Bytes the attempt read through `ctx.read` (S3 GETs, file reads), read-ahead included. */
+  bytesRead?: number;
 }
 
 /**

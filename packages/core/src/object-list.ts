@@ -1,5 +1,6 @@
 // Finds the objects a job reads and their sizes, on the orchestrating side (partition): a listing or HEAD on S3,
 // fs.stat locally. Never bundled into functions: only the reader (object-reader.ts) runs remotely.
+import type { Stats } from "node:fs";
 import { stat, readdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -7,26 +8,103 @@ import { SuperfaasError } from "./errors.js";
 import { parseS3Url, type ObjectInfo } from "./objects.js";
 import { ensureWebCrypto, ObjectReadError, s3AccessFromEnv, s3Client, s3HttpUrl, type S3Access } from "./object-reader.js";
 
+const WHERE_DATA_LIVES = "data lives at s3://BUCKET/PREFIX or in local files (a path or file:///PATH)";
+
 /** Turns a local path (relative to the working directory) or a `file:` URL into a `file:` URL; other URLs pass. */
 export function toDataUrl(source: string): string {
-  if (/^(s3|file):\/\//.test(source)) return source;
+  // An empty location would be the working directory: a project tree, not data (and a long, deep walk).
+  if (typeof source !== "string" || !source.trim()) {
+    throw new SuperfaasError("BAD_INPUT", `no data location given (${typeof source === "string" ? JSON.stringify(source) : String(source)})`, WHERE_DATA_LIVES);
+  }
+  if (/^file:\/\//.test(source)) {
+    try {
+      fileURLToPath(source);
+    } catch (err) {
+      throw new SuperfaasError("BAD_INPUT", `malformed file URL ${JSON.stringify(source)}: ${(err as Error).message}`, WHERE_DATA_LIVES);
+    }
+    return source;
+  }
+  if (/^s3:\/\//.test(source)) return source;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    throw new SuperfaasError("BAD_INPUT", `unsupported data URL ${JSON.stringify(source)}`, "data lives at s3://BUCKET/PREFIX or in local files (a path or file:///PATH)");
+    throw new SuperfaasError("BAD_INPUT", `unsupported data URL ${JSON.stringify(source)}`, WHERE_DATA_LIVES);
   }
   return pathToFileURL(isAbsolute(source) ? source : resolve(source)).href;
 }
 
-async function listLocal(url: string): Promise<ObjectInfo[]> {
-  const path = fileURLToPath(url);
-  let s: Awaited<ReturnType<typeof stat>>;
-  try {
-    s = await stat(path);
-  } catch {
-    throw new SuperfaasError("BAD_INPUT", `no such file or folder: ${path}`, "check the data path");
-  }
-  if (s.isFile()) return [{ url: pathToFileURL(path).href, size: s.size }];
+/** How many files and folders one local location may hold before its listing is refused (see `ListOptions`). */
+export const MAX_LIST_ENTRIES = 1_000_000;
+
+/** Options of `listObjects`. */
+export interface ListOptions {
+  /** At most this many files and folders are looked at under one local location (default `MAX_LIST_ENTRIES`). */
+  maxEntries?: number;
+}
+
+/** A folder being listed and the folders above it, by device and inode: a link back to one of them is a cycle. */
+interface Ancestry {
+  dev: number;
+  ino: number;
+  up: Ancestry | undefined;
+}
+
+const KINDS: Array<[keyof Stats & `is${string}`, string]> = [
+  ["isFIFO", "a FIFO"],
+  ["isSocket", "a socket"],
+  ["isCharacterDevice", "a character device"],
+  ["isBlockDevice", "a block device"],
+];
+
+/**
+ * Every regular file at or under a local path, in name order (a folder's entries sorted, depth first). Walked with a
+ * stack of its own, never recursion; links are followed, except one back to a folder it is inside (a cycle adds
+ * nothing); anything but regular files and folders (FIFOs, sockets, devices) is refused, as reading one would block
+ * or never end.
+ */
+async function listLocal(url: string, maxEntries: number): Promise<ObjectInfo[]> {
+  const root = fileURLToPath(url);
   const out: ObjectInfo[] = [];
-  for (const name of (await readdir(path)).sort()) out.push(...(await listLocal(pathToFileURL(join(path, name)).href)));
+  const pending: Array<{ path: string; up: Ancestry | undefined }> = [{ path: root, up: undefined }];
+  let seen = 0;
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { path, up } = next;
+    if (++seen > maxEntries) {
+      throw new SuperfaasError(
+        "BAD_INPUT",
+        `${root} holds more than ${maxEntries.toLocaleString("en-US")} files and folders`,
+        "point at the folder that holds the data (not a project or home folder), or pack small files into larger ones",
+      );
+    }
+    let s: Stats;
+    try {
+      s = await stat(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ELOOP") throw new SuperfaasError("BAD_INPUT", `${path} is a link that never reaches a file (a loop of links)`, "fix or remove the link");
+      if (code === "ENOENT" || code === "ENOTDIR") throw new SuperfaasError("BAD_INPUT", `no such file or folder: ${path}`, path === root ? "check the data path" : "a link in the data folder points nowhere: fix or remove it");
+      throw new SuperfaasError("BAD_INPUT", `cannot read ${path}: ${code ?? (err as Error).message}`, "check that this user may read the data");
+    }
+    if (s.isFile()) {
+      out.push({ url: pathToFileURL(path).href, size: s.size });
+      continue;
+    }
+    if (!s.isDirectory()) {
+      const kind = KINDS.find(([is]) => (s[is] as () => boolean)())?.[1] ?? "not a regular file";
+      throw new SuperfaasError("BAD_INPUT", `${path} is ${kind}, not a regular file`, "only regular files are data: move it out of the data folder, or name the files to read");
+    }
+    let cycle = false;
+    for (let a = up; a && !cycle; a = a.up) cycle = a.dev === s.dev && a.ino === s.ino;
+    if (cycle) continue;
+    let names: string[];
+    try {
+      names = await readdir(path);
+    } catch (err) {
+      throw new SuperfaasError("BAD_INPUT", `cannot list folder ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check that this user may read the data");
+    }
+    const here: Ancestry = { dev: s.dev, ino: s.ino, up };
+    // Reversed onto the stack, so they come off in name order.
+    names.sort();
+    for (let i = names.length - 1; i >= 0; i--) pending.push({ path: join(path, names[i]!), up: here });
+  }
   return out;
 }
 
@@ -68,15 +146,21 @@ async function headObject(url: string, access: S3Access): Promise<ObjectInfo | u
 }
 
 /**
- * The objects a source (or each of several) names, with their sizes: a file or every file under a folder (sorted, recursively), an S3
- * object, or every object under an S3 prefix (`s3://bucket/prefix/`, or a key that names no object). Throws BAD_INPUT
- * when the source holds nothing. S3 settings default to the AWS variables of this process.
+ * The objects a source (or each of several) names, with their sizes: a file or every regular file under a folder
+ * (sorted, depth first; see `listLocal` for links and special files), an S3 object, or every object under an S3 prefix
+ * (`s3://bucket/prefix/`, or a key that names no object). Throws BAD_INPUT when the source is empty or malformed, holds
+ * nothing, or (locally) holds more than `options.maxEntries` files and folders. S3 settings default to the AWS
+ * variables of this process.
  */
-export async function listObjects(source: string | readonly string[], access: S3Access = s3AccessFromEnv()): Promise<ObjectInfo[]> {
+export async function listObjects(source: string | readonly string[], access: S3Access = s3AccessFromEnv(), options: ListOptions = {}): Promise<ObjectInfo[]> {
   // Several sources (keys, prefixes, paths): each is listed, in the order given.
-  if (typeof source !== "string") return (await Promise.all(source.map((s) => listObjects(s, access)))).flat();
-  const url = toDataUrl(source);
-  if (url.startsWith("file://")) return listLocal(url);
+  if (Array.isArray(source)) return (await Promise.all(source.map((s) => listObjects(s, access, options)))).flat();
+  const url = toDataUrl(source as string);
+  if (url.startsWith("file://")) {
+    const max = options.maxEntries ?? MAX_LIST_ENTRIES;
+    if (!Number.isSafeInteger(max) || max < 1) throw new SuperfaasError("BAD_INPUT", `maxEntries must be a whole number >= 1, got ${max}`, "pass listObjects a maxEntries of 1 or more");
+    return listLocal(url, max);
+  }
   const { bucket, key } = parseS3Url(url);
   await ensureWebCrypto();
   let found: ObjectInfo[];

@@ -50,6 +50,8 @@ export interface RunReport {
     costUsd?: number;
     /** Highest number of attempts in flight at once. */
     peakConcurrency: number;
+    /** Bytes the tasks read through `ctx.read` (their used attempts, read-ahead included); absent when none did. */
+    bytesRead?: number;
     /** Backup attempts of stragglers; present when backups were on for the run. */
     backups?: BackupTotals;
   };
@@ -80,7 +82,8 @@ export function summarizeReport(r: RunReport): string[] {
     `task latency p50 ${s(r.latencyMs.p50)}, p95 ${s(r.latencyMs.p95)}, p99 ${s(r.latencyMs.p99)}; ${r.throughput.tasksPerSec.toFixed(1)} tasks/s; peak in flight ${t.peakConcurrency}`,
     `attempts ${t.attempts} (retries ${t.retries}, throttled ${t.throttled}), cold starts ${t.coldStarts}` +
       (t.billedMs ? `, billed ${s(t.billedMs)}` : "") +
-      (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}` : ""),
+      (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}` : "") +
+      (t.bytesRead ? `, read ${t.bytesRead.toLocaleString("en-US")} bytes` : ""),
     ...(t.backups?.launched
       ? [
           `backup tasks ${t.backups.launched} launched, ${t.backups.won} won, ${t.backups.wasted} wasted (${s(t.backups.wastedMs)} of work thrown away` +

@@ -284,6 +284,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       billedMs,
       ...(costUsd !== undefined ? { costUsd } : {}),
       peakConcurrency: sched.peakConcurrency,
+      ...(sched.bytesRead ? { bytesRead: sched.bytesRead } : {}),
       ...(sched.backups ? { backups: { ...sched.backups, ...(backupCostUsd !== undefined ? { costUsd: backupCostUsd } : {}) } } : {}),
     },
     throughput: { tasksPerSec: succeeded.length / Math.max(1e-9, (executed - prepared) / 1000) },

@@ -36,7 +36,7 @@ export interface RemoteError {
 
 /** The remote side's answer for one attempt; always a JSON object, whatever happened. */
 export type TaskEnvelope =
-  | { ok: true; partial?: unknown; partialRef?: string; workerId: string; coldStart: boolean; durationMs: number }
+  | { ok: true; partial?: unknown; partialRef?: string; workerId: string; coldStart: boolean; durationMs: number; bytesRead?: number }
   | { ok: false; error: RemoteError; workerId: string; coldStart: boolean; durationMs: number };
 
 let attemptsInThisWorker = 0;
@@ -107,13 +107,18 @@ export async function runTask(
   // another unhandled rejection.
   escaped.catch(() => {});
   running.add(fail);
+  // What this attempt's ctx.read fetched: one counter, sent back with the partial.
+  let bytesRead = 0;
+  const countRead = (n: number) => {
+    bytesRead += n;
+  };
   try {
     let task = payload.task;
     if (payload.taskRef !== undefined) {
       if (!store) throw new Error(`task ${payload.taskIndex} came by reference but this function has no object store configured`);
       task = JSON.parse(await store.get(payload.taskRef));
     }
-    const partial = await Promise.race([loaded.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId, read: (range) => readRange(range, (s3 ??= s3AccessFromEnv())) }), escaped]);
+    const partial = await Promise.race([loaded.map(task, { taskIndex: payload.taskIndex, attempt: payload.attempt, workerId, read: (range) => readRange(range, (s3 ??= s3AccessFromEnv()), {}, countRead) }), escaped]);
     const problem = findNonJson(partial);
     if (problem) {
       const e = new Error(`the partial of task ${payload.taskIndex} is not JSON-serializable: ${problem}`);
@@ -132,10 +137,10 @@ export async function runTask(
           delete e.stack;
           return failure(e, false, workerId, coldStart, done());
         }
-        return { ok: true, partialRef: payload.resultKey, workerId, coldStart, durationMs: done() };
+        return { ok: true, partialRef: payload.resultKey, workerId, coldStart, durationMs: done(), ...(bytesRead ? { bytesRead } : {}) };
       }
     }
-    return { ok: true, partial, workerId, coldStart, durationMs: done() };
+    return { ok: true, partial, workerId, coldStart, durationMs: done(), ...(bytesRead ? { bytesRead } : {}) };
   } catch (err) {
     const e = asError(err);
     const retryable = (e as { retryable?: unknown }).retryable === true || loaded.retryUserErrors === true;

@@ -58,6 +58,8 @@ export interface ScheduleResult {
   /** Attempts that started a new execution environment, failed ones included. */
   coldStarts: number;
   peakConcurrency: number;
+  /** Bytes read through `ctx.read` by the attempts whose partials were used. */
+  bytesRead: number;
   /** Backup attempts, when a backup policy was given (cost is for the caller to price). */
   backups?: Omit<BackupTotals, "costUsd">;
   failure?: SuperfaasError;
@@ -128,6 +130,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   let retries = 0;
   let throttled = 0;
   let coldStarts = 0;
+  let bytesRead = 0;
   let peak = 0;
   // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
   let window = Math.max(1, opts.concurrency);
@@ -339,6 +342,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (result.initMs !== undefined) rec.initMs = result.initMs;
       if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
       if (result.platformId !== undefined) rec.platformId = result.platformId;
+      if (result.bytesRead) bytesRead += result.bytesRead;
       if (a.backup) {
         backups.won++;
         rec.backup!.won = true;
@@ -468,7 +472,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   clearInterval(sweep);
   if (specTimer) clearTimeout(specTimer);
   opts.signal?.removeEventListener("abort", onRunAbort);
-  return { partials, records, attempts, retries, throttled, coldStarts, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
+  return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
 }
 
 /**

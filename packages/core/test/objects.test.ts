@@ -91,6 +91,19 @@ describe("record-aligned chunking", () => {
     expect((await readRecords(second!, memorySource(objects, second!))).length).toBe(0);
   });
 
+  it("a large delimited range ending mid-record reads ahead in small steps, not a whole chunk more", async () => {
+    const chunk = 2 ** 20;
+    // Lines of 100 bytes: the record that straddles `chunk` ends a few bytes past it.
+    const text = `${"y".repeat(99)}\n`.repeat(Math.ceil((3 * chunk) / 100));
+    const objects = new Map([["s3://b/k", enc.encode(text)]]);
+    const [first] = partitionObjects([{ url: "s3://b/k", size: text.length }], { kind: "delimited" }, { chunkBytes: chunk });
+    const reads: Array<[number, number]> = [];
+    const got = await readRecords(first!, memorySource(objects, first!, reads));
+    expect(got.length).toBe(Math.ceil(chunk / 100) * 100);
+    const read = reads.reduce((s, [a, b]) => s + (b - a), 0);
+    expect(read).toBeLessThanOrEqual(chunk + 64 * 1024);
+  });
+
   it("refuses layouts and sizes it cannot honour, naming the fix", () => {
     expect(() => partitionObjects([{ url: "file:///a", size: 10 }], { kind: "delimited" }, { chunkRecords: 3 })).toThrow(/chunkRecords needs fixed-size records/);
     expect(() => partitionObjects([{ url: "file:///a", size: 10 }], { kind: "fixed", recordSize: 3, header: 0 }, { chunkBytes: 3 })).toThrow(/not a 0-byte header plus whole 3-byte records/);
@@ -124,5 +137,25 @@ describe("local files (file://)", () => {
 
   it("says which path is missing", async () => {
     await expect(listObjects("/nonexistent/superfaas-data")).rejects.toThrow(/no such file or folder: \/nonexistent\/superfaas-data/);
+  });
+
+  it("refuses an empty or malformed location instead of listing the working directory", async () => {
+    for (const bad of ["", " ", "file://relative/x", "file:///a%2Fb"]) await expect(listObjects(bad)).rejects.toMatchObject({ code: "BAD_INPUT", hint: expect.stringContaining("file:///PATH") });
+  });
+
+  it("bounds a local listing by maxEntries (files and folders, however deep)", async () => {
+    const tree = await mkdtemp(join(tmpdir(), "superfaas-objects-deep-"));
+    try {
+      let at = tree;
+      for (let d = 0; d < 200; d++) at = join(at, "d");
+      await mkdir(at, { recursive: true });
+      for (let i = 0; i < 5; i++) await writeFile(join(at, `f${i}`), "x\n");
+      expect(await listObjects(tree)).toHaveLength(5);
+      // 201 folders and 5 files: one entry fewer is refused, naming the location.
+      await expect(listObjects(tree, {}, { maxEntries: 205 })).rejects.toMatchObject({ code: "BAD_INPUT", message: `${tree} holds more than 205 files and folders` });
+      expect(await listObjects(tree, {}, { maxEntries: 206 })).toHaveLength(5);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
   });
 });

@@ -71,6 +71,7 @@ export const runReportSchema = doc(
       billedMs: ms,
       costUsd: doc(z.number().nonnegative(), "estimated cost in US dollars, for backends that price runs").optional(),
       peakConcurrency: doc(count, "highest number of attempts in flight at once"),
+      bytesRead: doc(count, "bytes the tasks read through ctx.read (S3 GETs, file reads) in their used attempts, read-ahead past their ranges included; absent when none did").optional(),
       backups: doc(
         z.object({
           launched: doc(count, "backup attempts started"),
