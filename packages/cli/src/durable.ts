@@ -92,6 +92,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       const state = findRun(stateDir, id);
       const s = state.start;
       const descriptor = resolveBackend(container, s.backend);
+      if (!s.module) throw new SuperfaasError("RESUME_REFUSED", `run ${s.runId} was started from the library with a job that has no module path`, "resume it from the library (run with resume: id), giving the job");
       const job = await loadJob(s.module, s.export);
       // Second pass, strict: the backend's flags (secrets such as --auth are not in the journal) override its record.
       const strict = addResumeOptions(new (program.constructor as typeof Command)(`superfaas resume ${id}`))

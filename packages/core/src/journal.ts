@@ -8,6 +8,7 @@ import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, write
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
+import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
 import { checkPrivateDir, userDir } from "./user-dirs.js";
 
@@ -30,7 +31,7 @@ export interface JournalStart {
   runId: string;
   job: string;
   /** Absolute path of the job module and the export the job is under. */
-  module: string;
+  module?: string;
   export: string;
   /** The resolved input (defaults filled in). */
   input: unknown;
@@ -192,7 +193,7 @@ export class JournalWriter {
    */
   result(index: number, partial: unknown, committed: () => void): void {
     const json = JSON.stringify(partial);
-    if (json === undefined) this.items.push(`[${index}]`);
+    if (json === undefined) this.items.push(`{"undefined":${index}}`);
     else if (json.length <= INLINE_CHARS) this.items.push(`[${index},${json}]`);
     else {
       const file = `${this.path.slice(0, -".jsonl".length)}.partials`;
@@ -203,7 +204,7 @@ export class JournalWriter {
           this.sideFiles--;
           if (err) this.failure ??= err;
           // The reference is written only once the file is: the journal never points at a file not there.
-          this.items.push(`[${index},null,${JSON.stringify(name)}]`);
+          this.items.push(`[${index},null,${JSON.stringify(name)},${crc32(json)}]`);
           this.callbacks.push(committed);
           this.schedule();
         });
@@ -286,6 +287,49 @@ export class JournalWriter {
   }
 }
 
+// What each record may be. A line that passes its CRC but not these is skipped and counted like a torn one: the
+// journal is read by `runs`, `resume` and `clean`, and nothing in it is used before it has the shape it is used as.
+const count = z.int().check(z.nonnegative());
+const resourcesShape = z.object({
+  functions: z.optional(z.array(z.string())),
+  prefixes: z.optional(z.array(z.object({ bucket: z.optional(z.string()), prefix: z.string() }))),
+  logGroups: z.optional(z.array(z.string())),
+  shared: z.optional(z.array(z.string())),
+});
+const recordShape = z.discriminatedUnion("t", [
+  z.object({
+    t: z.literal("start"),
+    v: z.literal(1),
+    runId: z.string().check(z.minLength(1)),
+    job: z.string(),
+    // A job run from the library may have no module path (JSON leaves it out).
+    module: z.optional(z.string()),
+    export: z.string(),
+    input: z.unknown(),
+    backend: z.string(),
+    backendOptions: z.record(z.string(), z.unknown()),
+    options: z.object({ concurrency: z.int().check(z.positive()), tasks: count, timeoutMs: z.number().check(z.positive()), retries: count }),
+    taskCount: count,
+    startedAt: z.string(),
+    pid: z.int(),
+    host: z.string(),
+  }),
+  z.object({ t: z.literal("resume"), at: z.string(), pid: z.int(), host: z.string() }),
+  z.object({ t: z.literal("end"), at: z.string(), status: z.enum(["succeeded", "failed", "cancelled"]), error: z.optional(z.string()) }),
+  z.object({
+    t: z.literal("done"),
+    r: z.array(
+      z.union([
+        // A partial in the line; one in its own file (its name and the CRC-32 of its JSON); a partial `undefined`.
+        z.tuple([count, z.unknown()]),
+        z.tuple([count, z.null(), z.string(), count]),
+        z.object({ undefined: count }),
+        z.object({ meta: z.object({ codeHash: z.optional(z.string()), resources: z.optional(resourcesShape), taskCount: z.optional(count) }) }),
+      ]),
+    ),
+  }),
+]);
+
 /** Reads a journal back; throws JOURNAL when it has no valid start record. */
 export function readJournal(path: string): JournalState {
   let buf: Buffer;
@@ -295,6 +339,7 @@ export function readJournal(path: string): JournalState {
     throw new SuperfaasError("JOURNAL", `cannot read the run journal ${path}: ${(err as Error).message}`, "see `superfaas runs` for the runs there are", { cause: err });
   }
   const heartbeatMs = statSync(path).mtimeMs;
+  const runId = basename(path).slice(0, -".jsonl".length);
   let start: JournalStart | undefined;
   const done = new Map<number, unknown>();
   const resumes: JournalResume[] = [];
@@ -314,10 +359,14 @@ export function readJournal(path: string): JournalState {
     const line = buf.toString("utf8", from, nl);
     from = nl + 1;
     const json = line.slice(9);
-    let rec: Record<string, unknown>;
+    let rec: z.infer<typeof recordShape>;
     try {
       if (line[8] !== " " || Number.parseInt(line.slice(0, 8), 16) !== crc32(json)) throw new Error("crc");
-      rec = JSON.parse(json) as Record<string, unknown>;
+      const parsed = recordShape.safeParse(JSON.parse(json));
+      if (!parsed.success) throw parsed.error;
+      rec = parsed.data;
+      // One start, of the run the file is named after (a resume finds the run by that name again).
+      if (rec.t === "start" && (start !== undefined || rec.runId !== runId)) throw new Error("start");
     } catch {
       corrupt++;
       continue;
@@ -325,29 +374,38 @@ export function readJournal(path: string): JournalState {
     goodBytes = from;
     switch (rec.t) {
       case "start":
-        start = rec as unknown as JournalStart;
+        start = rec as JournalStart;
         break;
       case "resume":
-        resumes.push(rec as unknown as JournalResume);
+        resumes.push(rec);
         end = undefined;
         break;
       case "end":
-        end = rec as unknown as JournalEnd;
+        end = rec as JournalEnd;
         break;
       case "done":
-        for (const item of rec.r as unknown[]) {
+        for (const item of rec.r) {
           if (Array.isArray(item)) {
-            const [i, p, file] = item as [number, unknown, string | undefined];
-            if (file !== undefined) {
+            const i = item[0];
+            if (done.has(i)) continue; // a task counts once, with its first partial
+            if (item.length === 2) done.set(i, item[1]);
+            else {
+              // The partial's file must be this task's and hold what was written: else the task runs again.
+              const [, , file, sum] = item;
               try {
-                done.set(i, JSON.parse(readFileSync(join(sideDir, file), "utf8")));
+                if (file !== `${i}.json`) throw new Error("name");
+                const text = readFileSync(join(sideDir, file));
+                if (crc32(text) !== sum) throw new Error("crc");
+                done.set(i, JSON.parse(text.toString("utf8")));
               } catch {
-                corrupt++; // the partial's file is gone: the task runs again
+                corrupt++;
               }
-            } else done.set(i, p);
-          } else if (item && typeof item === "object" && "meta" in item) {
-            const meta = (item as { meta: { codeHash?: string; resources?: RunResources; taskCount?: number } }).meta;
-            if (meta.resources) mergeResources(resources, meta.resources);
+            }
+          } else if ("undefined" in item) {
+            if (!done.has(item.undefined)) done.set(item.undefined, undefined);
+          } else {
+            const meta = item.meta;
+            if (meta.resources) mergeResources(resources, meta.resources as RunResources);
             if (meta.codeHash) codeHash = meta.codeHash;
             if (meta.taskCount !== undefined && start) start = { ...start, taskCount: meta.taskCount, options: { ...start.options, tasks: meta.taskCount } };
           }
@@ -358,6 +416,8 @@ export function readJournal(path: string): JournalState {
   if (!start) {
     throw new SuperfaasError("JOURNAL", `the run journal ${path} has no valid start record`, "it cannot be resumed; `superfaas clean` removes it");
   }
+  // Only the run's own tasks: an index the run does not have is no task done.
+  for (const i of done.keys()) if (i >= start.taskCount) done.delete(i);
   return { path, start, done, resumes, ...(end ? { end } : {}), resources, ...(codeHash ? { codeHash } : {}), corrupt, goodBytes, heartbeatMs };
 }
 
