@@ -3,7 +3,7 @@
 // JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
 // Results are appended in groups (one write every GROUP_MS at most, never an fsync per task): a task counts as
 // done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { constants, existsSync, fstatSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
@@ -330,15 +330,49 @@ const recordShape = z.discriminatedUnion("t", [
   }),
 ]);
 
-/** Reads a journal back; throws JOURNAL when it has no valid start record. */
+/** What `readRegular` throws for a path that is there but not a regular file (a folder, a FIFO, a link, a device). */
+class NotAFile extends Error {
+  constructor(
+    readonly path: string,
+    readonly what: string,
+  ) {
+    super(`${path} is ${what}, not a file`);
+  }
+}
+
+/**
+ * Reads a regular file, and only one: a FIFO or a device would block the main thread (and with it every signal
+ * handler) until someone writes to it, so the file is opened without blocking and without following a link, and
+ * checked to be a regular file before anything is read.
+ */
+function readRegular(path: string): { buf: Buffer; mtimeMs: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    // O_NOFOLLOW refuses a link with ELOOP, and a socket cannot be opened (ENXIO): not journals either.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP" || code === "ENXIO") throw new NotAFile(path, code === "ELOOP" ? "a link" : "a socket");
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotAFile(path, st.isDirectory() ? "a folder" : st.isFIFO() ? "a FIFO" : st.isSocket() ? "a socket" : "a device");
+    return { buf: readFileSync(fd), mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a journal back; throws JOURNAL when it is not a regular file, cannot be read, or has no valid start record. */
 export function readJournal(path: string): JournalState {
   let buf: Buffer;
+  let heartbeatMs: number;
   try {
-    buf = readFileSync(path);
+    ({ buf, mtimeMs: heartbeatMs } = readRegular(path));
   } catch (err) {
     throw new SuperfaasError("JOURNAL", `cannot read the run journal ${path}: ${(err as Error).message}`, "see `superfaas runs` for the runs there are", { cause: err });
   }
-  const heartbeatMs = statSync(path).mtimeMs;
   const runId = basename(path).slice(0, -".jsonl".length);
   let start: JournalStart | undefined;
   const done = new Map<number, unknown>();
@@ -394,7 +428,7 @@ export function readJournal(path: string): JournalState {
               const [, , file, sum] = item;
               try {
                 if (file !== `${i}.json`) throw new Error("name");
-                const text = readFileSync(join(sideDir, file));
+                const text = readRegular(join(sideDir, file)).buf;
                 if (crc32(text) !== sum) throw new Error("crc");
                 done.set(i, JSON.parse(text.toString("utf8")));
               } catch {
@@ -456,8 +490,16 @@ export function runStatus(state: JournalState, now = Date.now()): RunStatus {
   return isAlive(state, now) ? "running" : "interrupted";
 }
 
-/** Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones come with their error. */
-export function listJournals(stateDir: string, prefix = ""): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
+/**
+ * Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones
+ * come with their error. What is not a regular file (a folder, a FIFO, a link named `<id>.jsonl`) is no journal:
+ * it is left alone and said to `warn`.
+ */
+export function listJournals(
+  stateDir: string,
+  prefix = "",
+  warn: (message: string) => void = (m) => process.emitWarning(m),
+): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
   const dir = join(stateDir, "runs");
   if (!existsSync(dir)) return [];
   runsDir(stateDir);
@@ -470,16 +512,27 @@ export function listJournals(stateDir: string, prefix = ""): { path: string; run
       const state = readJournal(path);
       out.push({ path, runId, state, sort: Date.parse(state.start.startedAt) });
     } catch (err) {
-      out.push({ path, runId, error: err as SuperfaasError, sort: statSync(path).mtimeMs });
+      const e = err as SuperfaasError;
+      if (e.cause instanceof NotAFile) {
+        warn(`${path} is ${e.cause.what}, not a run journal: skipped (runs, resume and clean leave it alone) — move it out of ${dir}`);
+        continue;
+      }
+      let sort = 0;
+      try {
+        sort = lstatSync(path).mtimeMs;
+      } catch {
+        // Gone meanwhile: listed last.
+      }
+      out.push({ path, runId, error: e, sort });
     }
   }
   return out.sort((a, b) => b.sort - a.sort).map(({ sort: _, ...rest }) => rest);
 }
 
-/** Finds a run by its id or a unique prefix of it. */
-export function findRun(stateDir: string, idOrPrefix: string): JournalState {
+/** Finds a run by its id or a unique prefix of it; what is not a journal is said to `warn` (see `listJournals`). */
+export function findRun(stateDir: string, idOrPrefix: string, warn?: (message: string) => void): JournalState {
   // Only the journals the id names are read: a resume starts without reading the others.
-  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix) : [];
+  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix, warn) : [];
   if (runs.length === 0 || idOrPrefix.length === 0) {
     throw new SuperfaasError("UNKNOWN_RUN", `no run ${JSON.stringify(idOrPrefix)} in ${join(stateDir, "runs")}`, "see `superfaas runs` for the run ids (and pass the same --state-dir)");
   }
