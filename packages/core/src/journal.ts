@@ -3,14 +3,14 @@
 // JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
 // Results are appended in groups (one write every GROUP_MS at most, never an fsync per task): a task counts as
 // done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
-import { constants, existsSync, fstatSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { constants, existsSync, fstatSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
 import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
-import { checkPrivateDir, userDir } from "./user-dirs.js";
+import { makePrivateDir, userDir } from "./user-dirs.js";
 
 /** What a run made on its platform that outlives its process: deleted at the run's end, or by `superfaas clean`. */
 export interface RunResources {
@@ -108,23 +108,20 @@ export function defaultStateDir(): string {
 export function runsDir(stateDir: string, create = true): string {
   const dir = join(stateDir, "runs");
   if (!create && !existsSync(dir)) return dir;
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
-  }
   // The journals hold inputs and results: nobody else may own, swap or write the folders they live in.
   // Up from the runs folder through the state directory and any parent made for superfaas (the temporary fallback).
-  checkPrivateDir(
-    dir,
-    (d) => d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"),
-    (d) =>
-      new SuperfaasError(
-        "BAD_INPUT",
-        `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
-        "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
-      ),
-  );
+  const refuse = (d: string) =>
+    new SuperfaasError(
+      "BAD_INPUT",
+      `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
+      "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
+    );
+  try {
+    makePrivateDir(dir, (d) => d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"), refuse);
+  } catch (err) {
+    if (err instanceof SuperfaasError) throw err;
+    throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
+  }
   return dir;
 }
 
