@@ -44,6 +44,7 @@ function runRow(s: JournalState, now: number) {
 export function registerDurable(program: Command, ctx: CommandContext): void {
   const { io, container } = ctx;
   const out = (s: string) => io.stdout.write(`${s}\n`);
+  const warn = (s: string) => io.stderr.write(`warning: ${s}\n`);
 
   program
     .command("runs")
@@ -53,7 +54,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
     .option("--json", "print the runs as JSON")
     .action((opts: { stateDir?: string; limit: number; json?: boolean }) => {
       const now = Date.now();
-      const journals = listJournals(stateDirOf(opts)).slice(0, opts.limit);
+      const journals = listJournals(stateDirOf(opts), "", warn).slice(0, opts.limit);
       const rows = journals.map((j) => (j.state ? runRow(j.state, now) : { runId: j.runId, status: "unreadable", error: j.error?.message }));
       if (opts.json) {
         out(JSON.stringify(rows, null, 2));
@@ -89,9 +90,10 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
     .allowExcessArguments(true)
     .action(async (id: string, first: { stateDir?: string }) => {
       const stateDir = stateDirOf(first);
-      const state = findRun(stateDir, id);
+      const state = findRun(stateDir, id, warn);
       const s = state.start;
       const descriptor = resolveBackend(container, s.backend);
+      if (!s.module) throw new SuperfaasError("RESUME_REFUSED", `run ${s.runId} was started from the library with a job that has no module path`, "resume it from the library (run with resume: id), giving the job");
       const job = await loadJob(s.module, s.export);
       // Second pass, strict: the backend's flags (secrets such as --auth are not in the journal) override its record.
       const strict = addResumeOptions(new (program.constructor as typeof Command)(`superfaas resume ${id}`))
@@ -162,7 +164,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       const failures: string[] = [];
       let removed = 0;
       let keptRuns = 0;
-      const journals = listJournals(stateDir);
+      const journals = listJournals(stateDir, "", warn);
       // What live runs use (made or found), on any backend: never deleted, whoever made it.
       const inUse = new Set<string>();
       for (const j of journals) {

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SuperfaasError } from "./errors.js";
-import { checkPrivateDir, userDir } from "./user-dirs.js";
+import { makePrivateDir, userDir } from "./user-dirs.js";
 import type { JobRef } from "./backend.js";
 
 /** A single-file function made from a job module, named by the hash of its content. */
@@ -62,10 +62,9 @@ export function defaultCacheDir(): string {
 }
 
 /** Creates the cache folder private to this user, or checks that an existing one is (no one else owns or writes it). */
-async function privateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  // The folder and its parents up to the first one made for superfaas.
-  checkPrivateDir(
+function privateDir(dir: string): void {
+  // The folder and its parents up to the first one made for superfaas, checked before anything is made in them.
+  makePrivateDir(
     dir,
     (d) => d.includes("superfaas"),
     (d) =>
@@ -132,7 +131,7 @@ export async function bundleJob(opts: BundleOptions): Promise<Bundle> {
   const hash = createHash("sha256").update(opts.target).update("\0").update(code).digest("hex");
   const dir = opts.cacheDir ?? defaultCacheDir();
   const path = join(dir, `${safeName(opts.target)}-${safeName(opts.job.jobName)}-${hash.slice(0, 16)}.${opts.format === "esm" ? "mjs" : "cjs"}`);
-  await privateDir(dir);
+  privateDir(dir);
   if (!existsSync(path) || (await readFile(path, "utf8")) !== code) {
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, code, { mode: 0o600 });

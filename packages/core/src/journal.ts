@@ -3,13 +3,14 @@
 // JSON record per line behind its CRC-32: a line torn by a crash, or damaged later, fails its check and is ignored.
 // Results are appended in groups (one write every GROUP_MS at most, never an fsync per task): a task counts as
 // done only once the write that holds its partial has completed, so a journal never lacks a task the run reported.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { constants, existsSync, fstatSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { close, closeSync, futimes, ftruncateSync, mkdir, openSync, write, writeFile, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
+import * as z from "zod/mini";
 import { SuperfaasError } from "./errors.js";
-import { checkPrivateDir, userDir } from "./user-dirs.js";
+import { makePrivateDir, userDir } from "./user-dirs.js";
 
 /** What a run made on its platform that outlives its process: deleted at the run's end, or by `superfaas clean`. */
 export interface RunResources {
@@ -30,7 +31,7 @@ export interface JournalStart {
   runId: string;
   job: string;
   /** Absolute path of the job module and the export the job is under. */
-  module: string;
+  module?: string;
   export: string;
   /** The resolved input (defaults filled in). */
   input: unknown;
@@ -107,23 +108,20 @@ export function defaultStateDir(): string {
 export function runsDir(stateDir: string, create = true): string {
   const dir = join(stateDir, "runs");
   if (!create && !existsSync(dir)) return dir;
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
-  }
   // The journals hold inputs and results: nobody else may own, swap or write the folders they live in.
   // Up from the runs folder through the state directory and any parent made for superfaas (the temporary fallback).
-  checkPrivateDir(
-    dir,
-    (d) => d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"),
-    (d) =>
-      new SuperfaasError(
-        "BAD_INPUT",
-        `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
-        "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
-      ),
-  );
+  const refuse = (d: string) =>
+    new SuperfaasError(
+      "BAD_INPUT",
+      `the state directory ${d} is not private to this user (a link, another user's, or writable by others)`,
+      "remove it, fix its permissions (chmod 700), or pass --state-dir a folder of your own",
+    );
+  try {
+    makePrivateDir(dir, (d) => d === stateDir || d.startsWith(`${stateDir}/`) || basename(d).startsWith("superfaas"), refuse);
+  } catch (err) {
+    if (err instanceof SuperfaasError) throw err;
+    throw new SuperfaasError("BAD_INPUT", `cannot create the state directory ${dir}: ${(err as Error).message}`, "pass --state-dir a folder you can write to (stateDir in the library)", { cause: err });
+  }
   return dir;
 }
 
@@ -192,7 +190,7 @@ export class JournalWriter {
    */
   result(index: number, partial: unknown, committed: () => void): void {
     const json = JSON.stringify(partial);
-    if (json === undefined) this.items.push(`[${index}]`);
+    if (json === undefined) this.items.push(`{"undefined":${index}}`);
     else if (json.length <= INLINE_CHARS) this.items.push(`[${index},${json}]`);
     else {
       const file = `${this.path.slice(0, -".jsonl".length)}.partials`;
@@ -203,7 +201,7 @@ export class JournalWriter {
           this.sideFiles--;
           if (err) this.failure ??= err;
           // The reference is written only once the file is: the journal never points at a file not there.
-          this.items.push(`[${index},null,${JSON.stringify(name)}]`);
+          this.items.push(`[${index},null,${JSON.stringify(name)},${crc32(json)}]`);
           this.callbacks.push(committed);
           this.schedule();
         });
@@ -286,15 +284,93 @@ export class JournalWriter {
   }
 }
 
-/** Reads a journal back; throws JOURNAL when it has no valid start record. */
+// What each record may be. A line that passes its CRC but not these is skipped and counted like a torn one: the
+// journal is read by `runs`, `resume` and `clean`, and nothing in it is used before it has the shape it is used as.
+const count = z.int().check(z.nonnegative());
+const resourcesShape = z.object({
+  functions: z.optional(z.array(z.string())),
+  prefixes: z.optional(z.array(z.object({ bucket: z.optional(z.string()), prefix: z.string() }))),
+  logGroups: z.optional(z.array(z.string())),
+  shared: z.optional(z.array(z.string())),
+});
+const recordShape = z.discriminatedUnion("t", [
+  z.object({
+    t: z.literal("start"),
+    v: z.literal(1),
+    runId: z.string().check(z.minLength(1)),
+    job: z.string(),
+    // A job run from the library may have no module path (JSON leaves it out).
+    module: z.optional(z.string()),
+    export: z.string(),
+    input: z.unknown(),
+    backend: z.string(),
+    backendOptions: z.record(z.string(), z.unknown()),
+    options: z.object({ concurrency: z.int().check(z.positive()), tasks: count, timeoutMs: z.number().check(z.positive()), retries: count }),
+    taskCount: count,
+    startedAt: z.string(),
+    pid: z.int(),
+    host: z.string(),
+  }),
+  z.object({ t: z.literal("resume"), at: z.string(), pid: z.int(), host: z.string() }),
+  z.object({ t: z.literal("end"), at: z.string(), status: z.enum(["succeeded", "failed", "cancelled"]), error: z.optional(z.string()) }),
+  z.object({
+    t: z.literal("done"),
+    r: z.array(
+      z.union([
+        // A partial in the line; one in its own file (its name and the CRC-32 of its JSON); a partial `undefined`.
+        z.tuple([count, z.unknown()]),
+        z.tuple([count, z.null(), z.string(), count]),
+        z.object({ undefined: count }),
+        z.object({ meta: z.object({ codeHash: z.optional(z.string()), resources: z.optional(resourcesShape), taskCount: z.optional(count) }) }),
+      ]),
+    ),
+  }),
+]);
+
+/** What `readRegular` throws for a path that is there but not a regular file (a folder, a FIFO, a link, a device). */
+class NotAFile extends Error {
+  constructor(
+    readonly path: string,
+    readonly what: string,
+  ) {
+    super(`${path} is ${what}, not a file`);
+  }
+}
+
+/**
+ * Reads a regular file, and only one: a FIFO or a device would block the main thread (and with it every signal
+ * handler) until someone writes to it, so the file is opened without blocking and without following a link, and
+ * checked to be a regular file before anything is read.
+ */
+function readRegular(path: string): { buf: Buffer; mtimeMs: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    // O_NOFOLLOW refuses a link with ELOOP, and a socket cannot be opened (ENXIO): not journals either.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP" || code === "ENXIO") throw new NotAFile(path, code === "ELOOP" ? "a link" : "a socket");
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotAFile(path, st.isDirectory() ? "a folder" : st.isFIFO() ? "a FIFO" : st.isSocket() ? "a socket" : "a device");
+    return { buf: readFileSync(fd), mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a journal back; throws JOURNAL when it is not a regular file, cannot be read, or has no valid start record. */
 export function readJournal(path: string): JournalState {
   let buf: Buffer;
+  let heartbeatMs: number;
   try {
-    buf = readFileSync(path);
+    ({ buf, mtimeMs: heartbeatMs } = readRegular(path));
   } catch (err) {
     throw new SuperfaasError("JOURNAL", `cannot read the run journal ${path}: ${(err as Error).message}`, "see `superfaas runs` for the runs there are", { cause: err });
   }
-  const heartbeatMs = statSync(path).mtimeMs;
+  const runId = basename(path).slice(0, -".jsonl".length);
   let start: JournalStart | undefined;
   const done = new Map<number, unknown>();
   const resumes: JournalResume[] = [];
@@ -314,10 +390,14 @@ export function readJournal(path: string): JournalState {
     const line = buf.toString("utf8", from, nl);
     from = nl + 1;
     const json = line.slice(9);
-    let rec: Record<string, unknown>;
+    let rec: z.infer<typeof recordShape>;
     try {
       if (line[8] !== " " || Number.parseInt(line.slice(0, 8), 16) !== crc32(json)) throw new Error("crc");
-      rec = JSON.parse(json) as Record<string, unknown>;
+      const parsed = recordShape.safeParse(JSON.parse(json));
+      if (!parsed.success) throw parsed.error;
+      rec = parsed.data;
+      // One start, of the run the file is named after (a resume finds the run by that name again).
+      if (rec.t === "start" && (start !== undefined || rec.runId !== runId)) throw new Error("start");
     } catch {
       corrupt++;
       continue;
@@ -325,29 +405,38 @@ export function readJournal(path: string): JournalState {
     goodBytes = from;
     switch (rec.t) {
       case "start":
-        start = rec as unknown as JournalStart;
+        start = rec as JournalStart;
         break;
       case "resume":
-        resumes.push(rec as unknown as JournalResume);
+        resumes.push(rec);
         end = undefined;
         break;
       case "end":
-        end = rec as unknown as JournalEnd;
+        end = rec as JournalEnd;
         break;
       case "done":
-        for (const item of rec.r as unknown[]) {
+        for (const item of rec.r) {
           if (Array.isArray(item)) {
-            const [i, p, file] = item as [number, unknown, string | undefined];
-            if (file !== undefined) {
+            const i = item[0];
+            if (done.has(i)) continue; // a task counts once, with its first partial
+            if (item.length === 2) done.set(i, item[1]);
+            else {
+              // The partial's file must be this task's and hold what was written: else the task runs again.
+              const [, , file, sum] = item;
               try {
-                done.set(i, JSON.parse(readFileSync(join(sideDir, file), "utf8")));
+                if (file !== `${i}.json`) throw new Error("name");
+                const text = readRegular(join(sideDir, file)).buf;
+                if (crc32(text) !== sum) throw new Error("crc");
+                done.set(i, JSON.parse(text.toString("utf8")));
               } catch {
-                corrupt++; // the partial's file is gone: the task runs again
+                corrupt++;
               }
-            } else done.set(i, p);
-          } else if (item && typeof item === "object" && "meta" in item) {
-            const meta = (item as { meta: { codeHash?: string; resources?: RunResources; taskCount?: number } }).meta;
-            if (meta.resources) mergeResources(resources, meta.resources);
+            }
+          } else if ("undefined" in item) {
+            if (!done.has(item.undefined)) done.set(item.undefined, undefined);
+          } else {
+            const meta = item.meta;
+            if (meta.resources) mergeResources(resources, meta.resources as RunResources);
             if (meta.codeHash) codeHash = meta.codeHash;
             if (meta.taskCount !== undefined && start) start = { ...start, taskCount: meta.taskCount, options: { ...start.options, tasks: meta.taskCount } };
           }
@@ -358,6 +447,8 @@ export function readJournal(path: string): JournalState {
   if (!start) {
     throw new SuperfaasError("JOURNAL", `the run journal ${path} has no valid start record`, "it cannot be resumed; `superfaas clean` removes it");
   }
+  // Only the run's own tasks: an index the run does not have is no task done.
+  for (const i of done.keys()) if (i >= start.taskCount) done.delete(i);
   return { path, start, done, resumes, ...(end ? { end } : {}), resources, ...(codeHash ? { codeHash } : {}), corrupt, goodBytes, heartbeatMs };
 }
 
@@ -396,8 +487,16 @@ export function runStatus(state: JournalState, now = Date.now()): RunStatus {
   return isAlive(state, now) ? "running" : "interrupted";
 }
 
-/** Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones come with their error. */
-export function listJournals(stateDir: string, prefix = ""): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
+/**
+ * Every journal in the state directory (or those whose run id starts with `prefix`), newest first; unreadable ones
+ * come with their error. What is not a regular file (a folder, a FIFO, a link named `<id>.jsonl`) is no journal:
+ * it is left alone and said to `warn`.
+ */
+export function listJournals(
+  stateDir: string,
+  prefix = "",
+  warn: (message: string) => void = (m) => process.emitWarning(m),
+): { path: string; runId: string; state?: JournalState; error?: SuperfaasError }[] {
   const dir = join(stateDir, "runs");
   if (!existsSync(dir)) return [];
   runsDir(stateDir);
@@ -410,16 +509,27 @@ export function listJournals(stateDir: string, prefix = ""): { path: string; run
       const state = readJournal(path);
       out.push({ path, runId, state, sort: Date.parse(state.start.startedAt) });
     } catch (err) {
-      out.push({ path, runId, error: err as SuperfaasError, sort: statSync(path).mtimeMs });
+      const e = err as SuperfaasError;
+      if (e.cause instanceof NotAFile) {
+        warn(`${path} is ${e.cause.what}, not a run journal: skipped (runs, resume and clean leave it alone) — move it out of ${dir}`);
+        continue;
+      }
+      let sort = 0;
+      try {
+        sort = lstatSync(path).mtimeMs;
+      } catch {
+        // Gone meanwhile: listed last.
+      }
+      out.push({ path, runId, error: e, sort });
     }
   }
   return out.sort((a, b) => b.sort - a.sort).map(({ sort: _, ...rest }) => rest);
 }
 
-/** Finds a run by its id or a unique prefix of it. */
-export function findRun(stateDir: string, idOrPrefix: string): JournalState {
+/** Finds a run by its id or a unique prefix of it; what is not a journal is said to `warn` (see `listJournals`). */
+export function findRun(stateDir: string, idOrPrefix: string, warn?: (message: string) => void): JournalState {
   // Only the journals the id names are read: a resume starts without reading the others.
-  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix) : [];
+  const runs = idOrPrefix ? listJournals(stateDir, idOrPrefix, warn) : [];
   if (runs.length === 0 || idOrPrefix.length === 0) {
     throw new SuperfaasError("UNKNOWN_RUN", `no run ${JSON.stringify(idOrPrefix)} in ${join(stateDir, "runs")}`, "see `superfaas runs` for the run ids (and pass the same --state-dir)");
   }

@@ -116,7 +116,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const startedAt = new Date().toISOString();
   const backend = opts.backend;
   const stateDir = opts.stateDir ?? defaultStateDir();
-  const resumed = opts.resume !== undefined ? resumable(job.name, findRun(stateDir, opts.resume)) : undefined;
+  const resumed = opts.resume !== undefined ? resumable(job.name, findRun(stateDir, opts.resume, (m) => (opts.log ? opts.log(`warning: ${m}`) : process.emitWarning(m)))) : undefined;
   const runId = resumed?.start.runId ?? randomUUID();
   if (resumed) {
     // The run's own plan: the same tasks, attempts and deadlines as its first session (concurrency may change).
