@@ -78,6 +78,19 @@ class Unreachable {
   ) {}
 }
 
+/**
+ * The longest blocking wait the controller allows, from its 400 for a larger `timeout` query parameter: Pekko HTTP's
+ * "The query parameter 'timeout' was malformed:" around Messages.invalidTimeout ("Timeout must be number of
+ * milliseconds up to 60000.", apache/openwhisk common/scala/.../http/ErrorResponse.scala), in the JSON `{error, code}`.
+ */
+const maxBlockingWait = (body: unknown): number | undefined => {
+  const said = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
+  if (typeof said !== "string" || !/\btimeout\b/i.test(said)) return undefined;
+  const m = /milliseconds up to (\d+)/i.exec(said);
+  const ms = m ? Number(m[1]) : Number.NaN;
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+};
+
 const isRecord = (v: unknown): v is Activation =>
   typeof v === "object" && v !== null && typeof (v as { activationId?: unknown }).activationId === "string" && typeof (v as { response?: unknown }).response === "object";
 
@@ -113,8 +126,13 @@ export class OpenWhiskPlatform implements CloudPlatform {
   private readonly paths = new Map<string, string>();
   /** Read from the controller in the first open. */
   deployment: Deployment | undefined;
-  /** Blocking invocations ask the controller to answer within this (below any front proxy's limit). */
-  readonly blockingTimeoutMs: number;
+  /**
+   * Blocking invocations ask the controller to answer within this: below any front proxy's limit, and at most the
+   * longest wait the controller allows (60 s by default, lowered when it says its maximum is less).
+   */
+  blockingTimeoutMs: number;
+  /** The run's progress log (from open), for the one line saying the controller's maximum wait was found lower. */
+  private log: ((message: string) => void) | undefined;
   /** When an invocation was last answered with anything but a throttle (or the run began). */
   private lastUnthrottled = 0;
   /** Invocations sent and not yet answered, and the most the namespace allows in flight (its concurrent_actions). */
@@ -178,6 +196,7 @@ export class OpenWhiskPlatform implements CloudPlatform {
     // One connection per attempt in flight (a blocking invoke holds its connection until the activation ends), and
     // a few for the polls of activations that outlived the blocking window and for management calls.
     const transport = this.connect(ctx.concurrency + 4);
+    this.log = ctx.log;
     this.deployment ??= await this.read(transport, ctx);
     this.lastUnthrottled = performance.now();
     const allowed = this.deployment.info?.limits?.concurrent_actions;
@@ -206,7 +225,8 @@ export class OpenWhiskPlatform implements CloudPlatform {
   private async read(transport: Transport, ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<Deployment> {
     const c = this.config;
     const path = transport.infoPath;
-    const answer = await this.control(transport, "GET", path, null, ctx.signal, "reading the controller's info document (GET /)");
+    // The controller serves it to anyone (Controller.scala's `info` route is outside authentication): no credentials.
+    const answer = await this.control(transport, "GET without credentials", path, null, ctx.signal, "reading the controller's info document (GET /)");
     let info: ControllerInfo | undefined;
     if (answer.status < 300) {
       const body = answer.body as ControllerInfo | undefined;
@@ -271,11 +291,11 @@ export class OpenWhiskPlatform implements CloudPlatform {
   }
 
   /** One call to the controller that is not an invocation: with its deadline, ended at once by the run's signal. */
-  private async control(transport: Transport, method: "GET" | "PUT" | "DELETE", path: string, body: string | null, signal: AbortSignal | undefined, doing: string, extraMs = 0): Promise<HttpAnswer> {
+  private async control(transport: Transport, method: "GET" | "GET without credentials" | "PUT" | "DELETE", path: string, body: string | null, signal: AbortSignal | undefined, doing: string, extraMs = 0): Promise<HttpAnswer> {
     const ms = this.config.requestTimeoutMs + extraMs;
     const s = deadline(ms, signal);
     try {
-      return await (method === "GET" ? transport.get(path, s) : method === "PUT" ? transport.put(path, body!, s) : transport.delete(path, s));
+      return await (method === "GET" ? transport.get(path, s) : method === "GET without credentials" ? transport.getPublic(path, s) : method === "PUT" ? transport.put(path, body!, s) : transport.delete(path, s));
     } catch (err) {
       if (signal?.aborted) {
         throw signal.reason instanceof SuperfaasError ? signal.reason : new SuperfaasError("CANCELLED", `run cancelled while ${doing}`, "nothing ran; run again to get a result", { cause: signal.reason });
@@ -408,19 +428,30 @@ export class OpenWhiskPlatform implements CloudPlatform {
   /** Blocking invoke; falls back to polling when the platform's blocking window (60 s) runs out first. */
   async send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
     const transport = this.transport!;
-    let path = this.paths.get(name);
-    if (path === undefined) this.paths.set(name, (path = transport.invokePath(name)));
     // An activation counts against the namespace's concurrent_actions until it ends, polls included.
     const wait = this.acquire(signal);
     if (wait) await wait;
+    // The path carries the blocking timeout: both read together, after any wait for a slot.
+    let path = this.paths.get(name);
+    if (path === undefined) this.paths.set(name, (path = transport.invokePath(name)));
     try {
       const startedAt = performance.now();
-      let answer: HttpAnswer;
-      try {
+      const post = (to: string) =>
         // The signal reaches the request: an aborted attempt destroys its connection at once.
-        answer = await transport.post(path, body, signal);
-      } catch (err) {
-        throw new Unreachable(transport.url(path), err);
+        transport.post(to, body, signal).catch((err: unknown) => {
+          throw new Unreachable(transport.url(to), err);
+        });
+      const asked = this.blockingTimeoutMs;
+      let answer = await post(path);
+      const allowed = answer.status === 400 ? maxBlockingWait(answer.body) : undefined;
+      if (allowed !== undefined && allowed < asked) {
+        // The controller waits less than we asked for (its max-wait-for-blocking-activation is below 60 s) and refused
+        // the invocation before making an activation: ask for its maximum from now on (the invocations sent meanwhile
+        // learn the same), and send this one again.
+        this.lowerBlockingTimeout(allowed);
+        path = this.paths.get(name) ?? transport.invokePath(name);
+        this.paths.set(name, path);
+        answer = await post(path);
       }
       const { status, body: record } = answer;
       if (status !== 429) this.lastUnthrottled = performance.now();
@@ -433,6 +464,15 @@ export class OpenWhiskPlatform implements CloudPlatform {
     } finally {
       this.release();
     }
+  }
+
+  /** Blocking invocations ask for at most `ms` from now on (every action's path is made again). */
+  private lowerBlockingTimeout(ms: number): void {
+    if (ms >= this.blockingTimeoutMs) return;
+    this.log?.(`openwhisk: the controller waits at most ${ms} ms for a blocking invocation (it refused timeout=${this.blockingTimeoutMs}): blocking invocations ask for ${ms} ms, longer activations are polled`);
+    this.blockingTimeoutMs = ms;
+    if (this.transport) this.transport.blockingTimeout = ms;
+    this.paths.clear();
   }
 
   /** Takes a slot of the namespace's concurrent_actions: at once (undefined), or a promise of one handed over later. */

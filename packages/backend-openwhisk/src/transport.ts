@@ -120,8 +120,10 @@ export class Transport {
   private readonly base: string;
   private readonly postHeaders: string[];
   private readonly getHeaders: string[];
+  /** For the info document, which the controller serves to anyone: no credentials to whatever answers at the host's root. */
+  private readonly publicHeaders: string[];
   readonly connections: number;
-  private readonly blockingQuery: string;
+  private blockingQuery: string;
 
   constructor(o: TransportOptions) {
     const url = new URL(o.apihost);
@@ -130,10 +132,12 @@ export class Transport {
     this.base = `${prefix}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/`;
     const authorization = `Basic ${Buffer.from(o.auth).toString("base64")}`;
     // As the `openwhisk` client sends them, less its user agent (the controller reads neither that nor the rest).
-    this.getHeaders = ["authorization", authorization, "x-namespace-id", o.namespace, "user-agent", "superfaas-openwhisk"];
+    this.publicHeaders = ["user-agent", "superfaas-openwhisk"];
+    this.getHeaders = ["authorization", authorization, "x-namespace-id", o.namespace, ...this.publicHeaders];
     this.postHeaders = [...this.getHeaders, "content-type", "application/json"];
     this.connections = o.connections;
-    this.blockingQuery = o.blockingTimeoutMs ? `?blocking=true&timeout=${Math.round(o.blockingTimeoutMs)}` : "?blocking=true";
+    this.blockingQuery = "?blocking=true";
+    if (o.blockingTimeoutMs) this.blockingTimeout = o.blockingTimeoutMs;
     const tls = { rejectUnauthorized: !o.insecure };
     const common = {
       connections: o.connections,
@@ -150,6 +154,11 @@ export class Transport {
     this.dispatcher = o.proxy
       ? new ProxyAgent({ uri: o.proxy, ...common, requestTls: tls })
       : new Pool(this.origin, { ...common, connect: tls });
+  }
+
+  /** The blocking invocations' `timeout` from now on (paths made before keep the old one). */
+  set blockingTimeout(ms: number) {
+    this.blockingQuery = `?blocking=true&timeout=${Math.round(ms)}`;
   }
 
   /** `/api/v1/namespaces/NS/actions/NAME?blocking=true&timeout=MS`, made once per action. */
@@ -183,6 +192,11 @@ export class Transport {
 
   get(path: string, signal: AbortSignal): Promise<HttpAnswer> {
     return this.send("GET", path, this.getHeaders, null, signal);
+  }
+
+  /** GET without credentials (the info document, `GET /`). */
+  getPublic(path: string, signal: AbortSignal): Promise<HttpAnswer> {
+    return this.send("GET", path, this.publicHeaders, null, signal);
   }
 
   put(path: string, body: string, signal: AbortSignal): Promise<HttpAnswer> {

@@ -49,7 +49,10 @@ export interface OpenWhiskEmulatorOptions {
   concurrentInvocations?: number;
   /** Per-namespace invocations per wall-clock minute (default 60, a stock deployment's). */
   invocationsPerMinute?: number;
-  /** How long a blocking invocation waits before answering 202 (default 60 000 ms). */
+  /**
+   * How long a blocking invocation waits before answering 202 (default 60 000 ms), and the largest `timeout` query
+   * parameter accepted (controller.activation.max-wait-for-blocking-activation): a larger one gets 400, as on the platform.
+   */
   blockingWindowMs?: number;
   /** Largest invocation body (default 1 MiB): larger ones get 413. */
   maxParameterBytes?: number;
@@ -133,6 +136,8 @@ export interface OpenWhiskEmulatorStats {
   /** Responses a front proxy cut with a 504 (see `frontProxyTimeoutMs`). */
   cut?: number;
   requests: number;
+  /** Requests for the info document (`GET /`) that carried an Authorization header (it needs none). */
+  infoWithCredentials: number;
   /** GET /activations/{id} calls. */
   polls: number;
   invocations: number;

@@ -80,6 +80,11 @@ const msg = {
   overloaded: "System is overloaded, try again later.",
   tooBig: (field, size, limit) => `${field} larger than allowed: ${size} > ${limit} bytes.`,
   malformed: (why) => `The request content was malformed:\n${why}`,
+  // Pekko HTTP's default rejection handler (RejectionHandler.default, MalformedQueryParamRejection), which the
+  // controller wraps as {error, code} (BasicHttpService.customRejectionHandler).
+  malformedQuery: (name, why) => `The query parameter '${name}' was malformed:\n${why}`,
+  // Messages.invalidTimeout (common/scala/src/main/scala/org/apache/openwhisk/http/ErrorResponse.scala).
+  invalidTimeout: (maxMs) => `Timeout must be number of milliseconds up to ${maxMs}.`,
   abnormalInit: "The action did not initialize and exited unexpectedly.",
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
   // Messages.memoryExhausted: recorded when the invoker finds the container OOM-killed (Docker's State.OOMKilled).
@@ -166,6 +171,7 @@ export class OpenWhiskEmulator {
     /** Counters for tests and benchmarks. */
     this.stats = {
       requests: 0,
+      infoWithCredentials: 0,
       polls: 0,
       invocations: 0,
       accepted: 0,
@@ -334,7 +340,12 @@ export class OpenWhiskEmulator {
   async route(req, res) {
     const url = new URL(req.url ?? "/", "http://emulator");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    if (parts.length === 0 && req.method === "GET") return this.send(res, 200, this.info());
+    if (parts.length === 0 && req.method === "GET") {
+      // Served to anyone (Controller.scala `routes`: `pathSingleSlash` outside authentication). Credentials sent here
+      // are counted: a client has no reason to hand its key to whatever answers at the host's root.
+      if (req.headers.authorization !== undefined) this.stats.infoWithCredentials++;
+      return this.send(res, 200, this.info());
+    }
     if (parts[0] !== "api" || parts[1] !== "v1") return this.error(res, 404, msg.notFound);
     if (parts.length === 2) {
       return this.send(res, 200, { description: "OpenWhisk API", api_version: "1.0.0", api_version_path: "v1", build: "emulator", buildno: "emulator", swagger_paths: { ui: "/docs", "api-docs": "/api/v1/api-docs" } });
@@ -539,6 +550,20 @@ export class OpenWhiskEmulator {
       return this.error(res, 429, msg.tooManyConcurrent(Math.max(this.ns.inFlight, concurrent), concurrent));
     }
 
+    // The `timeout` query parameter is read as the request is routed, blocking or not: an integer from 1 to the
+    // configured maximum (controller.activation.max-wait-for-blocking-activation, 60 s by default), anything else is
+    // refused with 400 before the activation is made, never clamped (Actions.scala, `stringToFiniteDuration`).
+    let windowMs = this.limits.blockingWindowMs;
+    if (url.searchParams.has("timeout")) {
+      const given = url.searchParams.get("timeout");
+      const ms = /^[+-]?\d+$/.test(given) ? Number(given) : Number.NaN;
+      if (!(ms > 0 && ms <= this.limits.blockingWindowMs && ms <= 2 ** 31 - 1)) {
+        this.stats.rejected++;
+        return this.error(res, 400, msg.malformedQuery("timeout", msg.invalidTimeout(this.limits.blockingWindowMs)));
+      }
+      windowMs = ms;
+    }
+
     const act = {
       id: hex(16),
       key,
@@ -590,8 +615,6 @@ export class OpenWhiskEmulator {
     const blocking = url.searchParams.get("blocking") === "true";
     const resultOnly = url.searchParams.get("result") === "true";
     if (!blocking) return this.send(res, 202, { activationId: act.id });
-    const timeoutParam = Number(url.searchParams.get("timeout"));
-    const windowMs = Number.isFinite(timeoutParam) && timeoutParam > 0 ? Math.min(timeoutParam, this.limits.blockingWindowMs) : this.limits.blockingWindowMs;
     const record = await this.waitFor(act, windowMs, res);
     if (!record) return this.send(res, 202, { activationId: act.id });
     const code = STATUS.indexOf(record.response.status);
