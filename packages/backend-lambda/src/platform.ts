@@ -403,7 +403,7 @@ export class LambdaPlatform implements CloudPlatform {
 
   classify(error: unknown, name: string): TaskError | "missing" {
     if (error instanceof TaskError) return error;
-    if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex, { memoryMb: this.config.memory, log: error.log });
+    if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex, { memoryMb: this.config.memory, timeoutSeconds: this.config.timeoutSeconds, log: error.log });
     const e = error as AwsError;
     const status = e.$metadata?.httpStatusCode;
     const what = `${e.name}${status ? ` (HTTP ${status})` : ""}: ${e.message}`;
@@ -490,8 +490,25 @@ function outOfMemoryEvidence(type: string, message: string, report: LambdaReport
   return undefined;
 }
 
+/** Lambda's longest function time limit, in seconds. */
+const LAMBDA_MAX_TIMEOUT_S = 900;
+
+/**
+ * What the function itself wrote to the log tail, line by line: the runtime's own lines (START, END, REPORT, its exit
+ * notice) left out, and the `time\trequest id\tLEVEL\t` prefix of console output taken off.
+ */
+function functionLogLines(log: string): string[] {
+  const lines: string[] = [];
+  for (const line of log.split("\n")) {
+    if (!line.trim() || /^(INIT_START|START|END|REPORT) /.test(line) || /^RequestId: \S+ Error: Runtime exited/.test(line) || /^Runtime\.\w+$/.test(line)) continue;
+    const printed = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t\S+\t[A-Z]+\t(.*)$/.exec(line);
+    lines.push(printed ? printed[1]! : line);
+  }
+  return lines;
+}
+
 /** Turns Lambda's function-error payload `{errorType, errorMessage, trace}` into the right TaskError. */
-export function functionError(text: string, report: LambdaReport | undefined, taskIndex: number, env: { memoryMb?: number; log?: string } = {}): TaskError {
+export function functionError(text: string, report: LambdaReport | undefined, taskIndex: number, env: { memoryMb?: number; timeoutSeconds?: number; log?: string } = {}): TaskError {
   let e: { errorType?: string; errorMessage?: string; trace?: unknown; stackTrace?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -504,12 +521,29 @@ export function functionError(text: string, report: LambdaReport | undefined, ta
   const lines = Array.isArray(e.trace) ? e.trace : Array.isArray(e.stackTrace) ? e.stackTrace : undefined;
   const stack = lines?.map(String).join("\n");
   if (type === "Sandbox.Timedout" || report?.status === "timeout" || /Task timed out after/.test(message)) {
-    return new TaskError(`the function hit its own time limit: ${message} (raise --function-timeout)`, { retryable: true, origin: "timeout" });
+    // The function's own limit fired, not the run's --timeout: the hint names --function-timeout.
+    const seconds = env.timeoutSeconds ?? Number(/Task timed out after ([\d.]+) seconds/.exec(message)?.[1]);
+    const timeLimit = Number.isFinite(seconds) ? { setting: "--function-timeout", seconds, maxSeconds: LAMBDA_MAX_TIMEOUT_S } : undefined;
+    return new TaskError(`the function hit its own time limit${timeLimit ? ` of ${seconds} s` : ""}: ${message}`, { retryable: true, origin: "timeout", ...(timeLimit ? { timeLimit } : {}) });
   }
   const oom = outOfMemoryEvidence(type, message, report, env.log ?? "");
   const memoryMb = report?.memorySizeMb ?? env.memoryMb;
   if (oom && memoryMb !== undefined) {
     return outOfMemoryError({ memoryMb, what: "function memory", setting: "--memory", maxMb: LAMBDA_MAX_MEMORY_MB, evidence: oom });
+  }
+  const exit = type === "Runtime.ExitError" ? /exit status (\d+)/.exec(message) : null;
+  if (exit) {
+    // The process ended with a status, not a signal: the job chose it (process.exit(3)), and chooses it again on
+    // every attempt. One retry, in case its environment was at fault; then the job's last words and that status.
+    const said = functionLogLines(env.log ?? "");
+    const last = said.at(-1);
+    return new TaskError(`the process exited with status ${exit[1]}${last ? `; its last log line: ${JSON.stringify(last.slice(0, 300))}` : ""}`, {
+      retryable: true,
+      maxRetries: 1,
+      origin: "remote",
+      remoteName: type,
+      ...(said.length ? { remoteStack: said.join("\n") } : {}),
+    });
   }
   if (RETRYABLE_RUNTIME_ERRORS.has(type) || type.startsWith("Sandbox.")) {
     return new TaskError(`the execution environment failed (${type}): ${message}`, { retryable: true, origin: "platform" });

@@ -100,7 +100,7 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     const { output, report } = await go(values(1));
     expect(valuesOf(output)).toEqual([0]);
     expect(report.tasks[0]!.attempts).toBe(2);
-    expect(report.tasks[0]!.errors![0]!.message).toMatch(/time limit: .*Task timed out after 30\.00 seconds/);
+    expect(report.tasks[0]!.errors![0]!.message).toMatch(/time limit of 30 s: .*Task timed out after 30\.00 seconds/);
   });
 
   it("retries an invocation whose environment crashed (Runtime.ExitError) and completes", async () => {
@@ -108,7 +108,7 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     const { output, report } = await go(values(2));
     expect(valuesOf(output)).toEqual([0, 1]);
     const crashed = report.tasks.find((t) => t.attempts === 2)!;
-    expect(crashed.errors![0]!.message).toMatch(/Runtime\.ExitError.*exit status 9/);
+    expect(crashed.errors![0]!.message).toMatch(/^the process exited with status 9/);
     expect(report.totals.retries).toBe(1);
   });
 

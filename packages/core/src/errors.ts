@@ -93,6 +93,16 @@ export interface OutOfMemory {
   evidence: string;
 }
 
+/** A time limit of the platform's own (a function's or action's), as the user sets it. */
+export interface TimeLimit {
+  /** The setting that raises it, as the user gives it (e.g. "--function-timeout"). */
+  setting: string;
+  /** Its value for the attempt, in seconds. */
+  seconds: number;
+  /** The most the platform allows, in seconds, when known. */
+  maxSeconds?: number;
+}
+
 /** A failure of one task attempt as reported by a backend; `retryable` tells the scheduler whether another attempt may succeed. */
 export class TaskError extends Error {
   readonly retryable: boolean;
@@ -109,6 +119,12 @@ export class TaskError extends Error {
   coldStart: boolean | undefined;
   /** Set when the attempt ran out of memory: never retried with the same memory, reported as OUT_OF_MEMORY. */
   readonly outOfMemory: OutOfMemory | undefined;
+  /** Most retries a failure of this kind gets, when fewer than the run's (a process exit the job chose: one). */
+  readonly maxRetries: number | undefined;
+  /** Set when the platform's own time limit ended the attempt (not the run's deadline): the setting that raises it. */
+  readonly timeLimit: TimeLimit | undefined;
+  /** For a throttled attempt: the platform's limit that refused it and how to raise it, named when throttling ends a run. */
+  readonly throttleLimit: string | undefined;
   constructor(
     message: string,
     opts: {
@@ -120,6 +136,9 @@ export class TaskError extends Error {
       throttled?: boolean;
       cause?: unknown;
       outOfMemory?: OutOfMemory;
+      maxRetries?: number;
+      timeLimit?: TimeLimit;
+      throttleLimit?: string;
     },
   ) {
     super(message, { cause: opts.cause });
@@ -130,6 +149,9 @@ export class TaskError extends Error {
     this.retryAfterMs = opts.retryAfterMs;
     this.throttled = opts.throttled ?? false;
     this.outOfMemory = opts.outOfMemory;
+    this.maxRetries = opts.maxRetries;
+    this.timeLimit = opts.timeLimit;
+    this.throttleLimit = opts.throttleLimit;
     this.billedMs = undefined;
     this.coldStart = undefined;
   }

@@ -1,4 +1,4 @@
-import { formatSeconds, optionError, SuperfaasError, TaskError, type OutOfMemory } from "./errors.js";
+import { formatSeconds, optionError, SuperfaasError, TaskError, type OptionNames, type OutOfMemory } from "./errors.js";
 import type { Backend, InvokeResult } from "./backend.js";
 import type { TaskRecord } from "./report.js";
 import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
@@ -409,7 +409,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
       if (++throttleCount[index]! > maxThrottle) return giveUp(index, err, "throttled too often");
       delay = backoffDelay(Math.min(throttleCount[index]!, 6), backoff, err.retryAfterMs ?? 0);
-    } else if (err.retryable && rec.attempts - (backedUp?.[index] ?? 0) <= opts.retries) {
+    } else if (err.retryable && rec.attempts - (backedUp?.[index] ?? 0) <= (err.maxRetries === undefined ? opts.retries : Math.min(opts.retries, err.maxRetries))) {
       delay = backoffDelay(rec.attempts, backoff, err.retryAfterMs ?? 0);
     } else {
       return giveUp(index, err, err.retryable ? `gave up after ${rec.attempts} attempts` : "");
@@ -444,13 +444,15 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     }
     if (err.origin === "timeout") {
       const timeoutMs = opts.timeoutMs;
-      fail(
-        optionError(
-          "TASK_TIMEOUT",
-          (n) => ({ message, hint: `raise ${n.name("timeoutMs")} (now ${n.value("timeoutMs", timeoutMs)}), or split the work into more tasks with ${n.name("tasks")}` }),
-          { cause: err },
-        ),
-      );
+      // The limit that fired: the platform's own (a function's time limit) or the run's deadline for an attempt.
+      const limit = err.timeLimit;
+      const raise = (n: OptionNames) =>
+        !limit
+          ? `raise ${n.name("timeoutMs")} (now ${n.value("timeoutMs", timeoutMs)}), or `
+          : limit.maxSeconds !== undefined && limit.seconds >= limit.maxSeconds
+            ? `${limit.setting} is at the platform's most already (${limit.maxSeconds}): `
+            : `raise ${limit.setting} (now ${limit.seconds}${limit.maxSeconds !== undefined ? `, at most ${limit.maxSeconds}` : ""}), or `;
+      fail(optionError("TASK_TIMEOUT", (n) => ({ message, hint: `${raise(n)}split the work into more tasks with ${n.name("tasks")}` }), { cause: err }));
       return;
     }
     fail(

@@ -1,0 +1,51 @@
+// The limits of a function platform as a user meets them through the real `superfaas` process on the loopback Lambda
+// server: the function's own time limit, a process exit the job chose, throttling that never ends, and data read from
+// an S3-compatible endpoint inside the functions. Each ends with one error line that names what to change.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLambdaEmulator, startS3Server, TEST_ROLE, type LambdaEmulator, type S3TestServer } from "@superfaas/testing";
+import { fixture } from "./helpers.js";
+import { built, errorLines, notBuilt, superfaas } from "./process.js";
+
+const jobs = fixture("lambda-limits.mjs");
+
+describe.skipIf(!built)(`lambda limits through the CLI${notBuilt}`, () => {
+  let lambda: LambdaEmulator;
+  let s3: S3TestServer;
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["data"] });
+    // The environments hold the S3 server's keys, as Lambda hands them the execution role's; the CLI signs with them too.
+    lambda = await startLambdaEmulator({ pendingMs: 50, updateMs: 50, maxEnvironments: 4, credentials: s3.credentials });
+  });
+  afterAll(async () => {
+    await Promise.allSettled([lambda?.close(), s3?.close()]);
+  });
+  const env = (): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: lambda.region };
+    for (const k of ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SUPERFAAS_BUCKET"]) delete e[k];
+    return e;
+  };
+  const onLambda = (job: string, ...more: string[]) =>
+    superfaas(["run", jobs, "--job", job, "--backend", "lambda", "--endpoint", lambda.endpoint, "--region", lambda.region, "--role", TEST_ROLE, "--no-journal", ...more], { env: env() });
+
+  it("a task that hits the function's own time limit names --function-timeout in the hint, not --timeout", async () => {
+    const r = await onLambda("outlives-the-function", "--function-timeout", "1", "--retries", "0");
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(/^error\[TASK_TIMEOUT\]: task 0 failed: the function hit its own time limit of 1 s: .*Task timed out after 1\.00 seconds.* — raise --function-timeout \(now 1, at most 900\), or split the work into more tasks with --tasks$/),
+    ]);
+    expect(r.stderr).not.toMatch(/--timeout \(now/);
+    expect(r.code).toBe(1);
+  });
+
+  it("a process.exit(3) in map is the job's error: one retry at most, then its last log line and the exit status", async () => {
+    const before = lambda.stats.invocations;
+    const r = await onLambda("exits-with-status", "--retries", "3");
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^error\[TASK_FAILED\]: task [01] failed in map: Runtime\.ExitError: the process exited with status 3; its last log line: "cannot go on with task [01]: the configuration is incomplete" \(gave up after 2 attempts\) — fix the job's map function/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
+    // Two tasks, two attempts each at most (not 4 each, as for an environment that failed).
+    expect(lambda.stats.invocations - before).toBeLessThanOrEqual(4);
+  });
+});
