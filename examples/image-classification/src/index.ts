@@ -233,7 +233,7 @@ export const imageClassification = defineJob({
     if (!(ENGINES as readonly string[]).includes(input.engine)) {
       throw new SuperfaasError("BAD_INPUT", `unknown engine ${JSON.stringify(input.engine)}`, `pass --engine ${ENGINES.join(" or --engine ")}`);
     }
-    if (isRemoteData(input.data)) return makeRangeTasks(input.data, input.split, input.images, plan.tasks, { batch: input.batch, engine: input.engine as Engine });
+    if (isRemoteData(input.data)) return makeRangeTasks(input.data, input.split, input.images, plan.tasks, { batch: input.batch, engine: input.engine as Engine, signal: plan.signal });
     const data = loadFashionMnist(input.data, input.split);
     if (input.images > data.count) {
       throw new SuperfaasError("BAD_INPUT", `--images ${input.images} asks for more than the ${data.count} images of ${data.files.images}`, `pass --images ${data.count} or fewer`);

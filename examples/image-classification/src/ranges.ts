@@ -13,11 +13,11 @@ export function isRemoteData(data: string): boolean {
 const UPLOAD_HINT = "upload the uncompressed IDX files first (node examples/image-classification/scripts/upload.mjs s3://BUCKET/PREFIX): byte ranges need them raw";
 
 /** The two IDX objects of a split under `base` (s3://bucket/prefix or file:///dir), with sizes; throws BAD_INPUT naming a missing one. */
-export async function locateObjects(base: string, split: Split): Promise<{ images: ObjectInfo; labels: ObjectInfo }> {
+export async function locateObjects(base: string, split: Split, signal?: AbortSignal): Promise<{ images: ObjectInfo; labels: ObjectInfo }> {
   const names = splitFiles(split);
   const find = async (name: string): Promise<ObjectInfo> => {
     const url = `${base.replace(/\/+$/, "")}/${name}`;
-    const found = await listObjects(url).catch((err: unknown) => {
+    const found = await listObjects(url, undefined, signal ? { signal } : {}).catch((err: unknown) => {
       if (err instanceof SuperfaasError && /no objects at|no such file/.test(err.message)) {
         throw new SuperfaasError("BAD_INPUT", `Fashion-MNIST file not found: ${url}`, UPLOAD_HINT);
       }
@@ -32,8 +32,8 @@ export async function locateObjects(base: string, split: Split): Promise<{ image
 }
 
 /** Reads and checks an IDX header (magic, then `dims` big-endian u32 sizes) of an object, by range. */
-async function idxHeader(o: ObjectInfo, magic: number, dims: number): Promise<number[]> {
-  const bytes = await readBytes(o.url, 0, 4 + 4 * dims, s3AccessFromEnv());
+async function idxHeader(o: ObjectInfo, magic: number, dims: number, signal?: AbortSignal): Promise<number[]> {
+  const bytes = await readBytes(o.url, 0, 4 + 4 * dims, s3AccessFromEnv(), {}, signal);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 4 + 4 * dims || view.getUint32(0) !== magic) {
     const gz = bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -44,12 +44,13 @@ async function idxHeader(o: ObjectInfo, magic: number, dims: number): Promise<nu
 
 /**
  * Splits the first `images` images of a split stored at `base` into `tasks` shards that name byte ranges: 784-byte
- * image records after the 16-byte header, 1-byte labels after the 8-byte header. Only the headers are read here.
+ * image records after the 16-byte header, 1-byte labels after the 8-byte header. Only the headers are read here;
+ * `options.signal` (the run's cancellation) ends the listing and those reads.
  */
-export async function makeRangeTasks(base: string, split: Split, images: number, tasks: number, options: { batch: number; engine: Engine }): Promise<RangeImageTask[]> {
-  const objects = await locateObjects(base, split);
-  const [count, rows, cols] = (await idxHeader(objects.images, IDX_IMAGES_MAGIC, 3)) as [number, number, number];
-  const [labelCount] = (await idxHeader(objects.labels, IDX_LABELS_MAGIC, 1)) as [number];
+export async function makeRangeTasks(base: string, split: Split, images: number, tasks: number, options: { batch: number; engine: Engine; signal?: AbortSignal | undefined }): Promise<RangeImageTask[]> {
+  const objects = await locateObjects(base, split, options.signal);
+  const [count, rows, cols] = (await idxHeader(objects.images, IDX_IMAGES_MAGIC, 3, options.signal)) as [number, number, number];
+  const [labelCount] = (await idxHeader(objects.labels, IDX_LABELS_MAGIC, 1, options.signal)) as [number];
   if (rows !== IMAGE_SIDE || cols !== IMAGE_SIDE) throw new SuperfaasError("BAD_INPUT", `${objects.images.url} holds ${rows}×${cols} images, expected ${IMAGE_SIDE}×${IMAGE_SIDE}`, UPLOAD_HINT);
   if (objects.images.size !== 16 + count * IMAGE_BYTES || objects.labels.size !== 8 + labelCount) {
     throw new SuperfaasError("BAD_INPUT", `${objects.images.url} or ${objects.labels.url} is not as long as its header announces`, UPLOAD_HINT);

@@ -65,10 +65,10 @@ export function mergeCounts(partials: WordcountPartial[], top: number): Wordcoun
   return { objects: new Set(partials.map((p) => p.url)).size, lines, words, bytes, distinct: counts.size, top: ranked.slice(0, top) };
 }
 
-/** Lists the objects at `data` and splits them into line-aligned ranges of `chunk` bytes (or the total over `tasks`). */
-export async function lineRanges(data: string, chunk: number, tasks: number): Promise<WordcountTask[]> {
+/** Lists the objects at `data` and splits them into line-aligned ranges of `chunk` bytes (or the total over `tasks`); `signal` ends the listing. */
+export async function lineRanges(data: string, chunk: number, tasks: number, signal?: AbortSignal): Promise<WordcountTask[]> {
   if (!data) throw new SuperfaasError("BAD_INPUT", "wordcount needs --data", "pass --data s3://BUCKET/PREFIX or a local file or folder");
-  const objects = await listObjects(data);
+  const objects = await listObjects(data, undefined, signal ? { signal } : {});
   return partitionObjects(objects, { kind: "delimited", delimiter: "\n" }, chunk > 0 ? { chunkBytes: chunk } : { tasks }).map((range) => ({ range }));
 }
 
@@ -82,7 +82,7 @@ export const wordcount = defineJob({
     top: { type: "count", default: 10, description: "how many of the most frequent words to show", max: 10_000 },
   },
   defaultTasks: "auto",
-  partition: (input, plan): Promise<WordcountTask[]> => lineRanges(input.data, input.chunk, plan.tasks),
+  partition: (input, plan): Promise<WordcountTask[]> => lineRanges(input.data, input.chunk, plan.tasks, plan.signal),
   map: async (task: WordcountTask, ctx): Promise<WordcountPartial> => countWords(await ctx.read(task.range), task.range.url),
   reduce: (partials: WordcountPartial[], input): WordcountOutput => mergeCounts(partials, input.top),
   metrics: (o: WordcountOutput, report: RunReport) => ({ megabytesPerSec: o.bytes / 1e6 / Math.max(1e-9, report.executeMs / 1000) }),

@@ -19,7 +19,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { entryModulePath, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type OwnedFunction, type PrepareContext } from "@superfaas/core";
+import { describeAnswer, entryModulePath, isHtml, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type ForeignAnswer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type OwnedFunction, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
 import { S3_ENV } from "./wire.js";
@@ -44,7 +44,25 @@ type AwsError = Error & {
   $fault?: "client" | "server";
   retryAfterSeconds?: string;
   Reason?: string;
+  /** Set by the SDK when an answer could not be deserialized: the raw answer, and the text it failed to parse. */
+  $response?: { statusCode?: number; headers?: Record<string, string | undefined>; body?: unknown };
+  $responseBodyText?: string;
 };
+
+/**
+ * The raw answer behind the SDK's deserialization error, when that is what `e` is: the endpoint answered something
+ * that is not Lambda's JSON (a proxy's HTML page, say), which the SDK reports as a bare `SyntaxError`.
+ */
+function foreignAnswer(e: AwsError): ForeignAnswer | undefined {
+  const r = e?.$response;
+  if (!r || (e.name !== "SyntaxError" && !/Deserialization error/.test(e.message ?? ""))) return undefined;
+  const type = Object.entries(r.headers ?? {}).find(([k]) => k.toLowerCase() === "content-type")?.[1];
+  const read = e.$responseBodyText ?? (typeof r.body === "string" ? r.body : r.body instanceof Uint8Array ? Buffer.from(r.body).toString("utf8") : "");
+  // The data client keeps no body (a stream the parser consumed): the content type still tells a page.
+  const text = read || (/^\s*text\/html\b/i.test(type ?? "") ? "<html>" : "");
+  const status = r.statusCode ?? e.$metadata?.httpStatusCode;
+  return { ...(status !== undefined ? { status } : {}), contentType: type ?? null, body: text };
+}
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -115,7 +133,10 @@ function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
   try {
     answer.envelope = JSON.parse(text);
   } catch {
-    answer.failure = new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
+    // Our handler always returns JSON: an HTML page is a proxy's or another server's, and says so rather than its markup.
+    answer.failure = isHtml(text)
+      ? new TaskError(`lambda: an invocation was answered with ${describeAnswer({ ...(out.StatusCode !== undefined ? { status: out.StatusCode } : {}), body: text })}, not the function's JSON: the endpoint is not a Lambda API`, { retryable: false, origin: "platform" })
+      : new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
   }
   return answer;
 }
@@ -406,6 +427,15 @@ export class LambdaPlatform implements CloudPlatform {
     if (error instanceof FunctionFailure) return functionError(error.text, error.report, error.taskIndex, { memoryMb: this.config.memory, timeoutSeconds: this.config.timeoutSeconds, log: error.log });
     const e = error as AwsError;
     const status = e.$metadata?.httpStatusCode;
+    const foreign = foreignAnswer(e);
+    if (foreign) {
+      // A gateway's error page (5xx) may pass; a login page or another web server will answer the same next time.
+      return new TaskError(`lambda: ${this.where()} answered an invocation with ${describeAnswer(foreign)}, not Lambda's JSON: it is not a Lambda API endpoint`, {
+        retryable: (foreign.status ?? 0) >= 500,
+        origin: "platform",
+        cause: e,
+      });
+    }
     const what = `${e.name}${status ? ` (HTTP ${status})` : ""}: ${e.message}`;
     if (e.name === "TooManyRequestsException" || status === 429) {
       const after = Number(e.retryAfterSeconds);
@@ -432,7 +462,18 @@ export class LambdaPlatform implements CloudPlatform {
     if (err instanceof SuperfaasError) return err;
     const e = err as AwsError;
     const status = e.$metadata?.httpStatusCode;
-    const where = this.config.endpoint ?? `AWS Lambda in ${this.config.region ?? "the SDK's default region"}`;
+    const where = this.where();
+    const foreign = foreignAnswer(e);
+    if (foreign) {
+      return new SuperfaasError(
+        "BACKEND_CONFIG",
+        `lambda: ${where} answered with ${describeAnswer(foreign)} while ${doing}, not Lambda's JSON: it is not a Lambda API endpoint`,
+        this.config.endpoint
+          ? "point --endpoint (or AWS_ENDPOINT_URL_LAMBDA) at the Lambda API itself, not at a web page or a login proxy"
+          : "check the HTTPS proxy between here and AWS (HTTPS_PROXY), or point --endpoint at a Lambda-compatible server",
+        { cause: err },
+      );
+    }
     if (/region is missing/i.test(e.message ?? "")) {
       return new SuperfaasError("BACKEND_CONFIG", `lambda: no AWS region is set while ${doing}`, "pass --region, set AWS_REGION, or set region in the AWS profile", { cause: err });
     }
@@ -455,6 +496,11 @@ export class LambdaPlatform implements CloudPlatform {
       "check --region / AWS_REGION and, for LocalStack or another Lambda-compatible server, --endpoint / AWS_ENDPOINT_URL_LAMBDA",
       { cause: err },
     );
+  }
+
+  /** Where the Lambda API calls go, as the user named it. */
+  private where(): string {
+    return this.config.endpoint ?? `AWS Lambda in ${this.config.region ?? "the SDK's default region"}`;
   }
 
   /** Estimated cost in US dollars: billed GB-seconds at the architecture's price plus the request charge. */

@@ -22,3 +22,6 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
 process.exitCode = received && code !== 0 ? SIGNAL_EXIT[received] : code;
+// A cancelled run has cleaned up by now: what a job left in flight (a request it did not hand the run's signal) must
+// not hold the process for its own timeout. The timer holds nothing itself (unref): a clean exit comes first.
+if (received) setTimeout(() => process.exit(), 1000).unref();

@@ -263,7 +263,7 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
         const size = { tasks: opts.tasks ?? job.defaultTasks ?? "auto", concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries };
         totalTasks ??= planRun(size, backend.facts, backend.name, job.defaultTasks).tasks;
         if (opts.sample !== undefined) {
-          const plan = { tasks: totalTasks, concurrency: opts.concurrency ?? backend.facts.defaultConcurrency };
+          const plan = { tasks: totalTasks, concurrency: opts.concurrency ?? backend.facts.defaultConcurrency, ...(opts.signal ? { signal: opts.signal } : {}) };
           let all: T[];
           try {
             all = await job.partition(resolvedInput, plan);

@@ -15,6 +15,7 @@ export * from "./store.js";
 export * from "./objects.js";
 export * from "./object-reader.js";
 export * from "./object-list.js";
+export * from "./http-answer.js";
 export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
 export * from "./limits.js";
 export * from "./cloud/index.js";

@@ -11,6 +11,8 @@ export interface PartitionPlan {
   tasks: number;
   /** How many tasks may run at once on the chosen backend. */
   concurrency: number;
+  /** Aborts when the run is cancelled (Ctrl-C): pass it on to listings and reads (`listObjects`, `readBytes`). */
+  signal?: AbortSignal;
 }
 
 /** What `map` learns about the attempt it runs in. */

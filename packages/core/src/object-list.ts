@@ -6,7 +6,8 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SuperfaasError } from "./errors.js";
 import { parseS3Url, type ObjectInfo } from "./objects.js";
-import { ensureWebCrypto, ObjectReadError, s3AccessFromEnv, s3Client, s3HttpUrl, type S3Access } from "./object-reader.js";
+import { describeAnswer } from "./http-answer.js";
+import { ensureWebCrypto, ObjectReadError, S3TimeoutError, s3AccessFromEnv, s3Client, s3HttpUrl, s3Request, type S3Access, type S3Answer } from "./object-reader.js";
 
 const WHERE_DATA_LIVES = "data lives at s3://BUCKET/PREFIX or in local files (a path or file:///PATH)";
 
@@ -38,6 +39,8 @@ export const MAX_LIST_ENTRIES = 1_000_000;
 export interface ListOptions {
   /** At most this many files and folders are looked at under one local location (default `MAX_LIST_ENTRIES`). */
   maxEntries?: number;
+  /** Ends the listing at once (a run's cancellation: pass `plan.signal` from a job's partition). */
+  signal?: AbortSignal;
 }
 
 /** A folder being listed and the folders above it, by device and inode: a link back to one of them is a cycle. */
@@ -113,20 +116,48 @@ type ListPage = { ListBucketResult?: { Contents?: Array<{ Key: unknown; Size: un
 let parser: Promise<{ parse(xml: string): ListPage }> | undefined;
 const xml = () => (parser ??= import("fast-xml-parser").then((m) => new m.XMLParser({ isArray: (name) => name === "Contents" })));
 
-function s3Failure(what: string, status: number, body: string): ObjectReadError {
-  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
-  return new ObjectReadError(`${what}: HTTP ${status}${code ? ` ${code}` : ""}`, status >= 500 || status === 429, status);
+/** An S3 answer's body as text. */
+const textOf = (body: Uint8Array) => new TextDecoder().decode(body);
+
+/** An answer no S3 API gives: an HTML login or error page, say. */
+class NotS3Answer extends ObjectReadError {}
+
+const htmlType = (res: S3Answer) => /^\s*text\/html\b/i.test(res.headers.get("content-type") ?? "");
+
+/**
+ * What an answer that no S3 API gives was (an HTML page, text), named with its status and content type; a HEAD's
+ * answer has no body, its content type tells.
+ */
+function notS3(what: string, res: S3Answer, endpoint: string, body: string): NotS3Answer {
+  const answer = describeAnswer({ status: res.status, contentType: res.headers.get("content-type"), body: body || (htmlType(res) ? "<html>" : "") });
+  return new NotS3Answer(`${endpoint} answered ${what} with ${answer}, not S3's XML: it is not an S3 API endpoint`, false, res.status);
 }
 
+/** S3's XML error (`<Code>`), else what answered instead of S3 (a proxy's page, say). */
+function s3Failure(what: string, res: S3Answer, endpoint: string, doing: string): ObjectReadError {
+  const body = textOf(res.body);
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  if (!code && (htmlType(res) || (body.trim() && !/^\s*(<\?xml|<Error\b)/.test(body)))) return notS3(doing, res, endpoint, body);
+  return new ObjectReadError(`${what}: HTTP ${res.status}${code ? ` ${code}` : ""}`, res.status >= 500 || res.status === 429, res.status);
+}
+
+/** The origin a request went to, as the user gave it. */
+const endpointOf = (url: string) => new URL(url).origin;
+
 /** Every object under `prefix` in `bucket`, in key order (ListObjects v1 pages, which every S3-compatible server offers). */
-async function listPrefix(bucket: string, prefix: string, access: S3Access): Promise<ObjectInfo[]> {
+async function listPrefix(bucket: string, prefix: string, access: S3Access, signal: AbortSignal | undefined): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
   const base = s3HttpUrl(`s3://${bucket}/`, access).replace(/\/$/, "");
+  const what = `listing s3://${bucket}/${prefix}`;
+  const doing = "the listing";
   let marker = "";
   for (;;) {
-    const res = await s3Client(access).fetch(`${base}?prefix=${encodeURIComponent(prefix)}${marker ? `&marker=${encodeURIComponent(marker)}` : ""}`);
-    const body = await res.text();
-    if (res.status !== 200) throw s3Failure(`listing s3://${bucket}/${prefix}`, res.status, body);
+    const url = `${base}?prefix=${encodeURIComponent(prefix)}${marker ? `&marker=${encodeURIComponent(marker)}` : ""}`;
+    const res = await s3Request(url, {}, access, signal);
+    if (res.status !== 200) throw s3Failure(what, res, endpointOf(url), doing);
+    const body = textOf(res.body);
+    // A page that parses as XML of another shape (HTML, say) would otherwise read as an empty listing.
+    if (!/<ListBucketResult\b/.test(body)) throw notS3(doing, res, endpointOf(url), body);
     const page = (await xml()).parse(body).ListBucketResult ?? {};
     const contents = page.Contents ?? [];
     for (const c of contents) {
@@ -138,10 +169,13 @@ async function listPrefix(bucket: string, prefix: string, access: S3Access): Pro
   }
 }
 
-async function headObject(url: string, access: S3Access): Promise<ObjectInfo | undefined> {
-  const res = await s3Client(access).fetch(s3HttpUrl(url, access), { method: "HEAD" });
+async function headObject(url: string, access: S3Access, signal: AbortSignal | undefined): Promise<ObjectInfo | undefined> {
+  const http = s3HttpUrl(url, access);
+  const res = await s3Request(http, { method: "HEAD" }, access, signal);
   if (res.status === 404) return undefined;
-  if (res.status !== 200) throw s3Failure(`HEAD ${url}`, res.status, "");
+  if (res.status !== 200) throw s3Failure(`HEAD ${url}`, res, endpointOf(http), "a HEAD request");
+  // Every S3 object has an ETag; a web page answering in S3's place (HTML, no ETag) is not an object of its size.
+  if (!res.headers.get("etag") && htmlType(res)) throw notS3("a HEAD request", res, endpointOf(http), "");
   return { url, size: Number(res.headers.get("content-length")) };
 }
 
@@ -150,7 +184,7 @@ async function headObject(url: string, access: S3Access): Promise<ObjectInfo | u
  * (sorted, depth first; see `listLocal` for links and special files), an S3 object, or every object under an S3 prefix
  * (`s3://bucket/prefix/`, or a key that names no object). Throws BAD_INPUT when the source is empty or malformed, holds
  * nothing, or (locally) holds more than `options.maxEntries` files and folders. S3 settings default to the AWS
- * variables of this process.
+ * variables of this process; each S3 request has a deadline (`S3Access.timeoutMs`, SUPERFAAS_S3_TIMEOUT).
  */
 export async function listObjects(source: string | readonly string[], access: S3Access = s3AccessFromEnv(), options: ListOptions = {}): Promise<ObjectInfo[]> {
   // Several sources (keys, prefixes, paths): each is listed, in the order given.
@@ -162,17 +196,25 @@ export async function listObjects(source: string | readonly string[], access: S3
     return listLocal(url, max);
   }
   const { bucket, key } = parseS3Url(url);
+  const { signal } = options;
   await ensureWebCrypto();
   let found: ObjectInfo[];
   try {
-    const one = key && !key.endsWith("/") ? await headObject(url, access) : undefined;
-    found = one ? [one] : await listPrefix(bucket, key && !key.endsWith("/") ? `${key}/` : key, access);
+    const one = key && !key.endsWith("/") ? await headObject(url, access, signal) : undefined;
+    found = one ? [one] : await listPrefix(bucket, key && !key.endsWith("/") ? `${key}/` : key, access, signal);
   } catch (err) {
+    if (signal?.aborted) throw new SuperfaasError("CANCELLED", `cancelled while listing ${url}`, "nothing ran; run again to get a result", { cause: err });
     if (err instanceof SuperfaasError) throw err;
     throw new SuperfaasError(
       "BAD_INPUT",
       `cannot list ${url}: ${(err as Error).message}`,
-      (err as ObjectReadError).status === 403 ? "check the S3 credentials (AWS_ACCESS_KEY_ID...) and the bucket policy" : "check the bucket, the endpoint (AWS_ENDPOINT_URL_S3) and the region",
+      err instanceof NotS3Answer
+        ? "point AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) at the S3 API itself, not at a web page or a login proxy"
+        : err instanceof S3TimeoutError
+        ? "check the endpoint (AWS_ENDPOINT_URL_S3): a firewall or a proxy that swallows requests looks like this; SUPERFAAS_S3_TIMEOUT (seconds) sets this bound"
+        : (err as ObjectReadError).status === 403
+          ? "check the S3 credentials (AWS_ACCESS_KEY_ID...) and the bucket policy"
+          : "check the bucket, the endpoint (AWS_ENDPOINT_URL_S3) and the region",
       { cause: err },
     );
   }

@@ -13,7 +13,12 @@ export interface S3Access {
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Longest an S3 request may wait for an answer, or for the next bytes of one, in ms (default `S3_TIMEOUT_MS`). */
+  timeoutMs?: number;
 }
+
+/** How long an S3 request may go unanswered (or an answer's body stall) before it fails: 30 s. */
+export const S3_TIMEOUT_MS = 30_000;
 
 /** How ranged reads retry transient failures (5xx, throttling, dropped connections); 4xx other than 429 fail at once. */
 export interface ReadRetry {
@@ -23,13 +28,22 @@ export interface ReadRetry {
   baseMs?: number;
 }
 
-/** S3 settings from the usual AWS variables: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID... */
+/**
+ * S3 settings from the usual AWS variables: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...,
+ * and SUPERFAAS_S3_TIMEOUT (seconds, see `S3Access.timeoutMs`).
+ */
 export function s3AccessFromEnv(env: Record<string, string | undefined> = process.env): S3Access {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const timeout = env.SUPERFAAS_S3_TIMEOUT;
+  const seconds = timeout === undefined || timeout === "" ? undefined : Number(timeout);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0.001 && seconds <= 3600)) {
+    throw new SuperfaasError("BAD_INPUT", `invalid SUPERFAAS_S3_TIMEOUT ${JSON.stringify(timeout)}`, "it takes seconds from 0.001 to 3600 (default 30), or unset it");
+  }
   return {
     ...(endpoint ? { endpoint } : {}),
     ...(region ? { region } : {}),
+    ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) || 1 } : {}),
     ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
       : {}),
@@ -45,6 +59,17 @@ export class ObjectReadError extends Error {
   ) {
     super(message);
     this.name = "ObjectReadError";
+  }
+}
+
+/** An S3 request that went unanswered (or whose answer stalled) for the deadline: transient, another attempt may pass. */
+export class S3TimeoutError extends ObjectReadError {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message, true);
+    this.name = "S3TimeoutError";
   }
 }
 
@@ -92,11 +117,71 @@ export async function ensureWebCrypto(): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One S3 answer, read whole. */
+export interface S3Answer {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+const concatAll = (parts: Uint8Array[], size: number): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/**
+ * One signed S3 request and its whole answer, within the deadline of `access` (`S3_TIMEOUT_MS` by default): it
+ * fails with S3TimeoutError when the endpoint does not answer, or stops sending the body, for that long. `signal`
+ * ends it at once (with the signal's reason). Needs `ensureWebCrypto()` first.
+ */
+export async function s3Request(url: string, init: { method?: string; headers?: Record<string, string> }, access: S3Access, signal?: AbortSignal): Promise<S3Answer> {
+  signal?.throwIfAborted();
+  const ms = access.timeoutMs ?? S3_TIMEOUT_MS;
+  const client = s3Client(access);
+  const ac = new AbortController();
+  // Refreshed by every chunk of the body: the deadline bounds silence, not the size of what is read.
+  const timer = setTimeout(() => ac.abort(), ms);
+  const cancel = () => ac.abort();
+  signal?.addEventListener("abort", cancel);
+  try {
+    const res = await client.fetch(url, { ...init, signal: ac.signal });
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    if (res.body) {
+      const reader = res.body.getReader();
+      for (;;) {
+        timer.refresh();
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        size += value.length;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parts.length ? concatAll(parts, size) : new Uint8Array(0) };
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (ac.signal.aborted) {
+      throw new S3TimeoutError(`${new URL(url).origin} accepted the connection but did not answer within ${ms / 1000} s`, ms);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", cancel);
+  }
+}
+
 /** Retries `attempt` on retryable ObjectReadErrors and network errors, with exponential backoff and jitter. */
-async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Promise<R>): Promise<R> {
+async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Promise<R>, signal?: AbortSignal): Promise<R> {
   const retries = retry.retries ?? 4;
   const base = retry.baseMs ?? 100;
   for (let n = 0; ; n++) {
+    signal?.throwIfAborted();
     try {
       return await attempt();
     } catch (err) {
@@ -112,16 +197,15 @@ async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Pro
   }
 }
 
-async function fetchS3(url: string, start: number, end: number, access: S3Access): Promise<Uint8Array> {
+async function fetchS3(url: string, start: number, end: number, access: S3Access, signal?: AbortSignal): Promise<Uint8Array> {
   await ensureWebCrypto();
-  const res = await s3Client(access).fetch(s3HttpUrl(url, access), { headers: { Range: `bytes=${start}-${end - 1}` } });
+  const res = await s3Request(s3HttpUrl(url, access), { headers: { Range: `bytes=${start}-${end - 1}` } }, access, signal);
   if (res.status === 206 || res.status === 200) {
-    const body = new Uint8Array(await res.arrayBuffer());
     // A server that ignores Range answers 200 with the whole object.
-    return res.status === 200 ? body.subarray(start, end) : body;
+    return res.status === 200 ? res.body.subarray(start, end) : res.body;
   }
   if (res.status === 416) return new Uint8Array(0);
-  const text = (await res.text().catch(() => "")).slice(0, 300);
+  const text = new TextDecoder().decode(res.body.subarray(0, 300));
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const retryable = res.status >= 500 || res.status === 429 || code === "SlowDown" || code === "RequestTimeout";
   throw new ObjectReadError(`GET ${url} bytes ${start}-${end - 1}: HTTP ${res.status}${code ? ` ${code}` : ""}`, retryable, res.status);
@@ -148,10 +232,10 @@ async function readFileRange(url: string, start: number, end: number): Promise<U
   }
 }
 
-/** Reads bytes [start, end) of an object (fewer at its end), retrying transient failures. */
-export function readBytes(url: string, start: number, end: number, access: S3Access = {}, retry: ReadRetry = {}): Promise<Uint8Array> {
+/** Reads bytes [start, end) of an object (fewer at its end), retrying transient failures; `signal` ends it at once. */
+export function readBytes(url: string, start: number, end: number, access: S3Access = {}, retry: ReadRetry = {}, signal?: AbortSignal): Promise<Uint8Array> {
   if (end <= start) return Promise.resolve(new Uint8Array(0));
-  if (url.startsWith("s3://")) return withRetries(`reading ${url}`, retry, () => fetchS3(url, start, end, access));
+  if (url.startsWith("s3://")) return withRetries(`reading ${url}`, retry, () => fetchS3(url, start, end, access, signal), signal);
   if (url.startsWith("file://")) return readFileRange(url, start, end);
   throw new SuperfaasError("BAD_INPUT", `cannot read ${JSON.stringify(url)}`, "data URLs are s3://BUCKET/KEY or file:///PATH");
 }

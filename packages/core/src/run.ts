@@ -107,6 +107,21 @@ function jobStep<R>(jobName: string, step: "partition" | "reduce" | "metrics", f
 }
 
 /**
+ * `work`, or CANCELLED as soon as `signal` aborts: a job's partition that does not pass `plan.signal` on still ends
+ * with the run (what it left in flight is its own).
+ */
+function untilCancelled<R>(work: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+  if (!signal) return work;
+  const cancelled = () => new SuperfaasError("CANCELLED", "run cancelled while partitioning the input", "nothing ran; run again to get a result");
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
  * Runs a job: partitions the input, runs every task's `map` on the backend through the scheduler, reduces the
  * partials in task order, and returns the output with a run report. Throws `RunError` (with the report) when a
  * task fails for good or the run is cancelled. The backend stays open; the caller disposes it.
@@ -142,9 +157,9 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const resolvedInput = (job.params ? resolveParams(job.params, (input ?? {}) as Record<string, unknown>) : input) as I;
   const { concurrency } = plan;
   const partition = async (count: number): Promise<unknown[]> => {
-    const result = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: count, concurrency }));
-    // An async partition (one that lists objects) settles here; a sync one costs nothing more.
-    const made = result instanceof Promise ? await result.catch((err: unknown) => jobStep<never>(job.name, "partition", () => { throw err; })) : result;
+    const result = jobStep(job.name, "partition", () => job.partition(resolvedInput, { tasks: count, concurrency, ...(opts.signal ? { signal: opts.signal } : {}) }));
+    // An async partition (one that lists objects) settles here, or the run's cancellation ends the wait; a sync one costs nothing more.
+    const made = result instanceof Promise ? await untilCancelled(result.catch((err: unknown) => jobStep<never>(job.name, "partition", () => { throw err; })), opts.signal) : result;
     if (!Array.isArray(made)) {
       throw new SuperfaasError("BAD_INPUT", `job ${job.name}: partition() returned ${typeof made}, not an array`, "return an array of JSON tasks");
     }
