@@ -312,7 +312,13 @@ export class LambdaPlatform implements CloudPlatform {
       Timeout: c.timeoutSeconds,
       Description: `superfaas job ${spec.owner.job} (bundle ${spec.bundle.hash.slice(0, 12)})`,
       Environment: { Variables: variables },
-      Tags: { superfaas: spec.owner.tool, "superfaas-run": spec.owner.runId, "superfaas-created": spec.owner.createdAt, "superfaas-job": spec.owner.job },
+      Tags: {
+        superfaas: spec.owner.tool,
+        "superfaas-run": spec.owner.runId,
+        "superfaas-created": spec.owner.createdAt,
+        "superfaas-job": spec.owner.job,
+        ...(spec.owner.kept ? { "superfaas-kept": "true" } : {}),
+      },
     };
     for (let attempt = 1; ; attempt++) {
       try {
@@ -393,7 +399,7 @@ export class LambdaPlatform implements CloudPlatform {
         );
         const runId = tags["superfaas-run"];
         if (tags.superfaas !== "superfaas" || !runId) continue;
-        out.push({ name, owner: { tool: "superfaas", runId, createdAt: tags["superfaas-created"] ?? "", job: tags["superfaas-job"] ?? "" } });
+        out.push({ name, owner: { tool: "superfaas", runId, createdAt: tags["superfaas-created"] ?? "", job: tags["superfaas-job"] ?? "", ...(tags["superfaas-kept"] === "true" ? { kept: true as const } : {}) } });
       }
       marker = page.NextMarker;
     } while (marker);

@@ -227,6 +227,8 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
         const known = new Set(journals.map((j) => j.runId));
         const owned = await lister.findOwned({});
         for (const o of owned) {
+          // Kept with --keep: it stays until the user deletes it by name.
+          for (const name of o.kept ?? []) out(`keeping function ${name} (kept with --keep by run ${o.runId}; delete it by name when done)`);
           if (known.has(o.runId)) continue;
           if (o.createdAt && Date.parse(o.createdAt) > cutoff) continue;
           const r = o.resources;

@@ -86,9 +86,10 @@ export interface Backend {
   resources?(): RunResources;
   /**
    * What superfaas made on the platform, found by listing it (owner markers on functions, `owner.json` under run
-   * prefixes), by run: `superfaas clean --orphans` removes what belongs to runs it has no journal of.
+   * prefixes), by run: `superfaas clean --orphans` removes what belongs to runs it has no journal of. `kept` names the
+   * functions a run kept with `--keep`, which are never in `resources`.
    */
-  findOwned?(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]>;
+  findOwned?(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources; kept?: string[] }[]>;
   /** Deletes what a run left behind (`superfaas clean`): functions, object-store prefixes, log groups; missing ones are skipped. */
   release?(resources: RunResources, ctx: { log?: (message: string) => void }): Promise<void>;
   /** Releases everything `prepare` made (pools, deployed functions, object-store prefixes). */

@@ -118,7 +118,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const bundle = await this.bundle(ctx.job);
     this.codeHash = bundle.hash;
     const name = functionName(ctx.job.jobName, deployHash(bundle.hash, p.settings()), p.maxNameLength);
-    const owner: OwnerMarker = { tool: "superfaas", runId: ctx.runId, createdAt: new Date().toISOString(), job: ctx.job.jobName };
+    const owner: OwnerMarker = { tool: "superfaas", runId: ctx.runId, createdAt: new Date().toISOString(), job: ctx.job.jobName, ...(p.keep ? { kept: true as const } : {}) };
     const prefix = `superfaas/${ctx.runId}/`;
     if (p.store && !this.prefixes.has(prefix)) {
       this.prefixes.add(prefix);
@@ -336,20 +336,22 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const run = this.current;
     if (!run) return {};
     const p = this.platform;
-    const functions = run.deployment.created ? [run.name] : [];
+    // A function kept on purpose (--keep) is not the run's to leave behind: `clean` never deletes it, even when the
+    // run was killed. Named as shared, a live run's clean still keeps it in use.
+    const functions = run.deployment.created && !p.keep ? [run.name] : [];
     return {
       functions,
-      ...(run.deployment.created ? {} : { shared: [run.name] }),
+      ...(functions.length ? {} : { shared: [run.name] }),
       ...(p.store ? { prefixes: [{ prefix: run.prefix }] } : {}),
       ...(p.logGroupOf && functions.length ? { logGroups: functions.map((f) => p.logGroupOf!(f)) } : {}),
     };
   }
 
   /** What superfaas made on this platform, by run: functions with the owner marker, run prefixes with `owner.json`. */
-  async findOwned(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources }[]> {
+  async findOwned(ctx: { log?: (message: string) => void }): Promise<{ runId: string; createdAt?: string; resources: RunResources; kept?: string[] }[]> {
     const p = this.platform;
     await p.open({ job: { modulePath: "", jobName: "clean" }, runId: "clean", concurrency: 1, ...(ctx.log ? { log: ctx.log } : {}) });
-    const runs = new Map<string, { runId: string; createdAt?: string; resources: RunResources }>();
+    const runs = new Map<string, { runId: string; createdAt?: string; resources: RunResources; kept?: string[] }>();
     const of = (runId: string, createdAt?: string) => {
       let r = runs.get(runId);
       if (!r) runs.set(runId, (r = { runId, resources: {} }));
@@ -359,6 +361,11 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     try {
       for (const f of (await p.listOwned?.()) ?? []) {
         const r = of(f.owner.runId, f.owner.createdAt);
+        if (f.owner.kept) {
+          // Kept with --keep: named, never offered for deletion (nor its log group).
+          (r.kept ??= []).push(f.name);
+          continue;
+        }
         (r.resources.functions ??= []).push(f.name);
         if (p.logGroupOf) (r.resources.logGroups ??= []).push(p.logGroupOf(f.name));
       }

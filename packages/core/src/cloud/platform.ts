@@ -14,6 +14,11 @@ export interface OwnerMarker {
   /** ISO 8601 time the run deployed or wrote it. */
   createdAt: string;
   job: string;
+  /**
+   * The run was told to keep the function (`--keep`): `superfaas clean --orphans` never deletes it, whatever becomes of
+   * the run's journal. What `--keep` kept stays until the user deletes it by name.
+   */
+  kept?: true;
 }
 
 /** What to deploy: the function's name (code and settings hashed), its bundle and its owner. */
