@@ -30,6 +30,8 @@ export interface RunSettings {
   tasks?: number | "auto";
   timeoutMs: number;
   retries: number;
+  /** From --throttle-timeout (seconds there); absent: core's default. */
+  throttleTimeoutMs?: number;
   /** From --backup-tasks, --no-backup-tasks, --backup-after and --backup-multiple; absent: the job's default. */
   backupTasks?: BackupTasksOption;
   json: boolean;
@@ -52,6 +54,7 @@ export function runSettings(opts: Record<string, unknown>): RunSettings {
     ...(opts.tasks !== undefined ? { tasks: opts.tasks as number | "auto" } : {}),
     timeoutMs: Math.round((opts.timeout as number) * 1000),
     retries: opts.retries as number,
+    ...(opts.throttleTimeout !== undefined ? { throttleTimeoutMs: Math.round((opts.throttleTimeout as number) * 1000) } : {}),
     ...backupSettings(opts),
     json: Boolean(opts.json),
     verbose: Boolean(opts.verbose),
@@ -96,6 +99,7 @@ export async function runOn(
       ...(settings.tasks !== undefined ? { tasks: settings.tasks } : {}),
       timeoutMs: settings.timeoutMs,
       retries: settings.retries,
+      ...(settings.throttleTimeoutMs !== undefined ? { throttleTimeoutMs: settings.throttleTimeoutMs } : {}),
       ...(settings.backupTasks !== undefined ? { backupTasks: settings.backupTasks } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(progress ? { onProgress: (e) => progress.update(e) } : {}),
