@@ -449,6 +449,7 @@ export class LambdaPlatform implements CloudPlatform {
         retryable: true,
         origin: "platform",
         throttled: true,
+        throttleLimit: this.throttleLimit(e.Reason, name),
         ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {}),
       });
     }
@@ -461,6 +462,13 @@ export class LambdaPlatform implements CloudPlatform {
     // 5xx, EC2/ENI/KMS trouble on Lambda's side, or the network: transient.
     if (status === undefined || status >= 500 || e.$fault === "server") return new TaskError(`lambda invocation failed: ${what}`, { retryable: true, origin: "platform", cause: e });
     return new TaskError(`lambda refused the invocation: ${what}`, { retryable: false, origin: "platform", cause: e });
+  }
+
+  /** The Lambda limit a 429's Reason names, and where it is raised (named when throttling outlasts --throttle-timeout). */
+  private throttleLimit(reason: string | undefined, name: string): string {
+    if (reason?.startsWith("ReservedFunction")) return `the reserved concurrency of function ${name} (aws lambda put-function-concurrency), or remove it`;
+    if (reason === "FunctionInvocationRateLimitExceeded") return "Lambda's scaling rate (1,000 new execution environments per 10 s per function; not adjustable)";
+    return `the account's Lambda concurrency in ${this.config.region ?? "the region"} (the "Concurrent executions" quota in Service Quotas, 1,000 by default)`;
   }
 
   private configError(err: unknown, doing: string, signal?: AbortSignal): SuperfaasError {

@@ -36,11 +36,6 @@ export interface OpenWhiskOptions {
    * and never answers fails within it.
    */
   requestTimeout?: number;
-  /**
-   * How long a run may see nothing but throttling (HTTP 429) before it fails naming the namespace's limit, in
-   * seconds (default 180).
-   */
-  throttleTimeout?: number;
   /** Activations one container may run at once (limits.concurrency, default 1). */
   actionConcurrency?: number;
   /** Keep the action after the run (it is deleted otherwise). */
@@ -77,7 +72,6 @@ export interface OpenWhiskConfig {
   given: { memory: boolean; actionTimeout: boolean; maxInFlight: boolean };
   proxyTimeoutMs: number;
   requestTimeoutMs: number;
-  throttleTimeoutMs: number;
   keep: boolean;
   maxInFlight: number;
   activationGraceMs: number;
@@ -113,7 +107,6 @@ const schema = z.object({
   actionConcurrency: z.number().int().min(1).max(500),
   proxyTimeoutMs: z.number().int().min(200),
   requestTimeoutMs: z.number().int().min(100),
-  throttleTimeoutMs: z.number().int().min(1_000),
   maxInFlight: z.number().int().min(1),
   activationGraceMs: z.number().int().min(0),
 });
@@ -143,7 +136,6 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
     actionConcurrency: o.actionConcurrency ?? 1,
     proxyTimeoutMs: Math.round((o.proxyTimeout ?? 30) * 1000),
     requestTimeoutMs: Math.round((o.requestTimeout ?? 30) * 1000),
-    throttleTimeoutMs: Math.round((o.throttleTimeout ?? 180) * 1000),
     maxInFlight: o.maxInFlight ?? 30,
     activationGraceMs: o.activationGraceMs ?? 10_000,
   };
@@ -151,7 +143,7 @@ export function resolveOpenWhiskConfig(o: OpenWhiskOptions = {}): OpenWhiskConfi
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0]);
-    const flag = { apihost: "--apihost", auth: "--auth", namespace: "--namespace", kind: "--kind", memory: "--memory", actionTimeoutMs: "--action-timeout", actionConcurrency: "--action-concurrency", maxInFlight: "--concurrency", proxyTimeoutMs: "--proxy-timeout", requestTimeoutMs: "--request-timeout", throttleTimeoutMs: "--throttle-timeout" }[field] ?? field;
+    const flag = { apihost: "--apihost", auth: "--auth", namespace: "--namespace", kind: "--kind", memory: "--memory", actionTimeoutMs: "--action-timeout", actionConcurrency: "--action-concurrency", maxInFlight: "--concurrency", proxyTimeoutMs: "--proxy-timeout", requestTimeoutMs: "--request-timeout" }[field] ?? field;
     bad(`invalid ${flag}: ${issue.message}`, field === "auth" ? "the key is two parts separated by a colon, as in ~/.wskprops AUTH=" : `fix ${flag}`);
   }
   try {

@@ -25,7 +25,6 @@ export const openWhiskBackendDescriptor: BackendDescriptor<OpenWhiskOptions> = {
     { name: "action-concurrency", value: "N", type: "integer", description: "activations one container runs at once (default 1)" },
     { name: "proxy-timeout", value: "SECONDS", type: "number", description: "shortest response time limit of the proxies in front of the controller (default 30, an OpenShift route's)" },
     { name: "request-timeout", value: "SECONDS", type: "number", description: "deadline of each call to the controller, beyond an invocation's blocking wait (default 30)" },
-    { name: "throttle-timeout", value: "SECONDS", type: "number", description: "fail after this long of nothing but throttling (HTTP 429) (default 180)" },
     ...functionBackendFlags({ function: "action", inlineLimit: "1 MB" }),
     { name: "s3-region", value: "REGION", description: "S3 region (default: AWS_REGION or us-east-1)" },
     { name: "wskprops", value: "PATH", description: "wsk properties file (default ~/.wskprops)" },

@@ -133,8 +133,6 @@ export class OpenWhiskPlatform implements CloudPlatform {
   blockingTimeoutMs: number;
   /** The run's progress log (from open), for the one line saying the controller's maximum wait was found lower. */
   private log: ((message: string) => void) | undefined;
-  /** When an invocation was last answered with anything but a throttle (or the run began). */
-  private lastUnthrottled = 0;
   /** Invocations sent and not yet answered, and the most the namespace allows in flight (its concurrent_actions). */
   private sending = 0;
   private sendLimit = Number.POSITIVE_INFINITY;
@@ -198,7 +196,6 @@ export class OpenWhiskPlatform implements CloudPlatform {
     const transport = this.connect(ctx.concurrency + 4);
     this.log = ctx.log;
     this.deployment ??= await this.read(transport, ctx);
-    this.lastUnthrottled = performance.now();
     const allowed = this.deployment.info?.limits?.concurrent_actions;
     if (typeof allowed === "number" && allowed > 0) {
       // More attempts in flight than the namespace allows would only earn 429s: the rest wait here for a slot.
@@ -454,7 +451,6 @@ export class OpenWhiskPlatform implements CloudPlatform {
         answer = await post(path);
       }
       const { status, body: record } = answer;
-      if (status !== 429) this.lastUnthrottled = performance.now();
       // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application and
       // developer errors, 500 for whisk internal errors. The record says more than the status does.
       if (isRecord(record) && (status < 300 || status === 500 || status === 502)) return this.answer(record);
@@ -581,19 +577,12 @@ export class OpenWhiskPlatform implements CloudPlatform {
     if (status === 429) {
       const l = this.deployment?.info?.limits;
       const perMinute = /minute/i.test(text);
-      const quiet = performance.now() - this.lastUnthrottled;
-      if (quiet > this.config.throttleTimeoutMs) {
-        // Nothing but throttling for that long: the namespace's limit is far below what the run asks for.
-        const limit = perMinute
-          ? `${l?.actions_per_minute ?? "its"} invocations a minute (actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift)`
-          : `${l?.concurrent_actions ?? "its"} activations in flight (concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift)`;
-        return new TaskError(
-          `openwhisk throttled every invocation for ${Math.round(quiet / 1000)} s (--throttle-timeout): the namespace allows ${limit}; ask the operator to raise it, or lower --concurrency or --tasks (last answer: ${text})`,
-          { retryable: false, origin: "platform" },
-        );
-      }
+      // The limit core names when nothing but throttling outlasts --throttle-timeout (the operator raises it).
+      const throttleLimit = perMinute
+        ? `the namespace's ${l?.actions_per_minute ?? ""} invocations a minute (actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift; ask the operator)`
+        : `the namespace's ${l?.concurrent_actions ?? ""} activations in flight (concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator)`;
       // The per-minute limit frees up slowly: give it a second; concurrency frees up as activations end.
-      return new TaskError(`openwhisk throttled the invocation: ${text}`, { retryable: true, origin: "platform", throttled: true, retryAfterMs: perMinute ? 1_000 : 0 });
+      return new TaskError(`openwhisk throttled the invocation: ${text}`, { retryable: true, origin: "platform", throttled: true, retryAfterMs: perMinute ? 1_000 : 0, throttleLimit: throttleLimit.replace("  ", " ") });
     }
     if (status === 404) return "missing";
     // 408 and 504 come from proxies in front of the controller that gave up waiting: the activation may have run.

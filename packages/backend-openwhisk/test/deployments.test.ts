@@ -310,14 +310,16 @@ describe("endpoints that are not a working controller", () => {
 });
 
 describe("throttling that ends", () => {
-  it("fails after --throttle-timeout of nothing but 429s with one error naming the limit and how to raise it", async () => {
+  it("fails after throttleTimeoutMs of nothing but 429s with one error naming the limit and how to raise it", async () => {
     await withEmulator({}, async (em) => {
-      const backend = backendFor(em, { throttleTimeout: 1 });
+      const backend = backendFor(em);
       await run(conformanceJob, { tasks: echo(1) }, { backend }); // deployed
       em.throttleNext(100_000, { reason: "minute" });
-      const err = await failure(run(conformanceJob, { tasks: echo(2) }, { backend, concurrency: 2, ...fast }));
-      expect(err.message).toMatch(
-        /^task \d failed: openwhisk throttled every invocation for \d+ s \(--throttle-timeout\): the namespace allows 60 invocations a minute \(actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift\); ask the operator to raise it, or lower --concurrency or --tasks/,
+      const err = await failure(run(conformanceJob, { tasks: echo(2) }, { backend, concurrency: 2, throttleTimeoutMs: 1_000, ...fast }));
+      expect(err.code).toBe("THROTTLED");
+      expect(err.message).toMatch(/^openwhisk refused every invocation for load \(HTTP 429\) for [\d.]+ s, longer than throttleTimeoutMs 1000 \(last answer: openwhisk throttled the invocation: /);
+      expect(err.hint).toBe(
+        "raise the namespace's 60 invocations a minute (actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift; ask the operator), or lower concurrency or tasks",
       );
       await backend.dispose();
     });

@@ -152,6 +152,7 @@ export function registerCost(program: Command, ctx: CommandContext): void {
           ...(opts.sample !== undefined ? { sample: opts.sample as number } : {}),
           timeoutMs: settings.timeoutMs,
           retries: settings.retries,
+          ...(settings.throttleTimeoutMs !== undefined ? { throttleTimeoutMs: settings.throttleTimeoutMs } : {}),
           maxSlowdown: opts.maxSlowdown as number,
           ...(io.signal ? { signal: io.signal } : {}),
           onConfiguration: (c, i) => {

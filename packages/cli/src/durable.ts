@@ -6,7 +6,7 @@ import { defaultStateDir, findRun, listJournals, removeJournal, runStatus, summa
 import { jsonChunks, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
 import { runOn, runSettings, type CommandContext } from "./execute.js";
-import { addBackendOptions, backendOptions, countOption } from "./flags.js";
+import { addBackendOptions, backendOptions, countOption, numberOption } from "./flags.js";
 import { loadJob } from "./jobs.js";
 
 const stateDirOf = (opts: { stateDir?: string }) => (opts.stateDir ? resolve(opts.stateDir) : defaultStateDir());
@@ -81,6 +81,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       .option("--state-dir <dir>", "where run journals live (default: $XDG_STATE_HOME/superfaas or ~/.local/state/superfaas)")
       .option("--force", "resume even though the job module changed since the run started")
       .option("-c, --concurrency <n>", "most tasks in flight at once (default: the run's)", countOption("concurrency", 1))
+      .option("--throttle-timeout <seconds>", "fail the run after this long of nothing but throttling (HTTP 429) (default 180)", numberOption("throttle-timeout"))
       .option("--json", "print the run report as JSON only")
       .option("-v, --verbose", "show stacks and preparation steps");
 

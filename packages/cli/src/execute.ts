@@ -32,6 +32,8 @@ export interface RunSettings {
   tasksAsked?: number;
   timeoutMs: number;
   retries: number;
+  /** From --throttle-timeout (seconds there); absent: core's default. */
+  throttleTimeoutMs?: number;
   /** From --backup-tasks, --no-backup-tasks, --backup-after and --backup-multiple; absent: the job's default. */
   backupTasks?: BackupTasksOption;
   json: boolean;
@@ -55,6 +57,7 @@ export function runSettings(opts: Record<string, unknown>): RunSettings {
     ...(typeof opts.tasks === "number" ? { tasksAsked: opts.tasks } : {}),
     timeoutMs: Math.round((opts.timeout as number) * 1000),
     retries: opts.retries as number,
+    ...(opts.throttleTimeout !== undefined ? { throttleTimeoutMs: Math.round((opts.throttleTimeout as number) * 1000) } : {}),
     ...backupSettings(opts),
     json: Boolean(opts.json),
     verbose: Boolean(opts.verbose),
@@ -124,6 +127,7 @@ export async function runOn(
       ...(settings.tasks !== undefined ? { tasks: settings.tasks } : {}),
       timeoutMs: settings.timeoutMs,
       retries: settings.retries,
+      ...(settings.throttleTimeoutMs !== undefined ? { throttleTimeoutMs: settings.throttleTimeoutMs } : {}),
       ...(settings.backupTasks !== undefined ? { backupTasks: settings.backupTasks } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(onProgress ? { onProgress } : {}),

@@ -49,8 +49,8 @@ export function secondsOption(value: string): number {
  * seconds where `timeoutMs` is in milliseconds).
  */
 export const FLAG_NAMES: OptionNames = {
-  name: (option) => (option === "timeoutMs" ? "--timeout" : `--${option}`),
-  value: (option, value) => (option === "timeoutMs" ? `${Number((value / 1000).toPrecision(6))}` : String(value)),
+  name: (option) => (option === "timeoutMs" ? "--timeout" : option === "throttleTimeoutMs" ? "--throttle-timeout" : `--${option}`),
+  value: (option, value) => (option === "timeoutMs" || option === "throttleTimeoutMs" ? `${Number((value / 1000).toPrecision(6))}` : String(value)),
 };
 
 /** Parser of a comma-separated list of whole numbers >= 1 (`--memory 128,512`), as given: repeats kept, not sorted. */
@@ -101,6 +101,7 @@ export function addCommonOptions(cmd: Command, json = "print the run report as J
     .option("--tasks <n|auto>", "number of tasks, or auto (default: chosen from a short probe of the backend and the job; scale: 4 per worker of its largest level)", tasksOption)
     .option("--timeout <seconds>", "deadline of one task attempt", secondsOption, 900)
     .option("--retries <n>", "extra attempts after retryable failures", countOption("retries", 0), 3)
+    .option("--throttle-timeout <seconds>", "fail the run after this long of nothing but throttling (HTTP 429) (default 180)", numberOption("throttle-timeout"))
     .option("--backup-tasks", "start backup attempts of stragglers (default: on for jobs marked deterministic, as the examples)")
     .option("--no-backup-tasks", "never start backup attempts of stragglers")
     .option("--backup-after <fraction>", "backups start once this share of the tasks has finished (default 0.75)", numberOption("backup-after", 0, 1))

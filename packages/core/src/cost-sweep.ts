@@ -45,6 +45,8 @@ export interface CostSweepOptions {
   concurrency?: number;
   timeoutMs?: number;
   retries?: number;
+  /** See `RunOptions.throttleTimeoutMs`. */
+  throttleTimeoutMs?: number;
   /** The "balanced" recommendation is the cheapest configuration at most this many times slower than the fastest (default 1.25). */
   maxSlowdown?: number;
   signal?: AbortSignal;
@@ -292,6 +294,7 @@ export async function costSweep<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts
           ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
           ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+          ...(opts.throttleTimeoutMs !== undefined ? { throttleTimeoutMs: opts.throttleTimeoutMs } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.onProgress ? { onProgress: (e) => opts.onProgress!(config, e) } : {}),
           ...(opts.log ? { log: opts.log } : {}),

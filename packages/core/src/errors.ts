@@ -17,6 +17,8 @@ export type ErrorCode =
   /** A task ran out of the memory its worker, container or function had; another attempt with the same memory would too. */
   | "OUT_OF_MEMORY"
   | "CANCELLED"
+  /** The platform refused every attempt for load (HTTP 429) for longer than the run's throttle timeout. */
+  | "THROTTLED"
   /** Runs of the same job and input on different backends gave different outputs. */
   | "OUTPUTS_DIFFER"
   | "PAYLOAD_TOO_LARGE"
@@ -29,7 +31,7 @@ export type ErrorCode =
   | "INTERNAL";
 
 /** The options of `run()` that errors name: the CLI shows each as its flag, in the flag's unit. */
-export type RunOptionName = "tasks" | "concurrency" | "timeoutMs" | "retries";
+export type RunOptionName = "tasks" | "concurrency" | "timeoutMs" | "retries" | "throttleTimeoutMs";
 
 /** How an error shows options and their values: by name in the library (`timeoutMs 500`), as flags in the CLI (`--timeout 0.5`). */
 export interface OptionNames {

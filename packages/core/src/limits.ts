@@ -41,6 +41,7 @@ export interface RunSizeOptions {
   tasks?: number | "auto" | undefined;
   timeoutMs?: number | undefined;
   retries?: number | undefined;
+  throttleTimeoutMs?: number | undefined;
 }
 
 /** How many tasks a run makes and how many it keeps in flight, once its options are checked. */
@@ -75,6 +76,10 @@ export function planRun(opts: RunSizeOptions, facts: BackendFacts, backendName: 
   }
   if (r !== undefined && !whole(r, 0)) {
     throw optionError("BAD_INPUT", (n) => ({ message: `${n.name("retries")} must be a whole number >= 0, got ${n.value("retries", r)}`, hint: `pass ${n.name("retries")} 0 or more` }));
+  }
+  const tt = opts.throttleTimeoutMs;
+  if (tt !== undefined && !(Number.isFinite(tt) && tt > 0)) {
+    throw optionError("BAD_INPUT", (n) => ({ message: `${n.name("throttleTimeoutMs")} must be above 0, got ${n.value("throttleTimeoutMs", tt)}`, hint: `pass ${n.name("throttleTimeoutMs")} above 0; it bounds how long a run rides out nothing but throttling` }));
   }
   const ceiling = Math.min(facts.maxConcurrency ?? Number.POSITIVE_INFINITY, taskLimit);
   if (c !== undefined && c > ceiling) {

@@ -25,6 +25,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Extra attempts for retryable failures (default 3). */
   retries?: number;
+  /**
+   * Fail the run (THROTTLED) after this long in ms of nothing but throttling: every attempt refused for load by the
+   * platform (default 180 s).
+   */
+  throttleTimeoutMs?: number;
   /** Base and cap of the exponential retry backoff. */
   backoff?: { baseMs: number; maxMs: number };
   /**
@@ -234,6 +239,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
     concurrency,
     timeoutMs: opts.timeoutMs ?? 15 * 60_000,
     retries: opts.retries ?? 3,
+    ...(opts.throttleTimeoutMs !== undefined ? { throttleTimeoutMs: opts.throttleTimeoutMs } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

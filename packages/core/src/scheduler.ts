@@ -15,6 +15,11 @@ export interface ScheduleOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Throttled attempts a task may see before the run gives up. */
   maxThrottleRetries?: number;
+  /**
+   * The run fails (THROTTLED) when the platform has refused every attempt for load this long: no attempt answered with
+   * anything but a throttle (default 180 s). A limit far below what the run asks for is not waited out for ever.
+   */
+  throttleTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /** `performance.now()` of the run's start; record times are relative to it. */
@@ -66,6 +71,8 @@ export interface ScheduleResult {
 }
 
 const DEFAULT_BACKOFF = { baseMs: 200, maxMs: 10_000 };
+/** How long a run rides out nothing but throttling before it fails (see `ScheduleOptions.throttleTimeoutMs`). */
+export const DEFAULT_THROTTLE_TIMEOUT_MS = 180_000;
 
 /** Delay before retry number `n` (1-based): exponential with "equal jitter", never below `floorMs`. */
 export function backoffDelay(n: number, backoff = DEFAULT_BACKOFF, floorMs = 0, random = Math.random): number {
@@ -106,6 +113,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const total = tasks.length;
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const maxThrottle = opts.maxThrottleRetries ?? 200;
+  const throttleTimeoutMs = opts.throttleTimeoutMs ?? DEFAULT_THROTTLE_TIMEOUT_MS;
   const partials: unknown[] = new Array(total);
   const queuedAt = now();
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
@@ -135,6 +143,9 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
   let window = Math.max(1, opts.concurrency);
   let failure: SuperfaasError | undefined;
+  // When an attempt was last answered with anything but a throttle (or the pass began), relative to the origin: the
+  // throttle timeout counts from it. One number for the run, set from times the records take anyway.
+  let lastAnswered = now();
   // Backup attempts (speculation): at most one per task, each beside the task's running attempt, first answer wins.
   const policy = opts.backup;
   const threshold = policy ? new StragglerThreshold(policy, freshTotal) : undefined;
@@ -333,7 +344,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       // The task is won here: this attempt's partial is the one reduced, exactly once.
       partials[index] = result.partial;
       rec.status = "succeeded";
-      rec.finishedAt = now();
+      rec.finishedAt = lastAnswered = now();
       if (result.workerId !== undefined) rec.workerId = result.workerId;
       if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
       if (result.coldStart) coldStarts++;
@@ -362,7 +373,9 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   // One of two attempts of a task failed while the other runs on: recorded and billed, neither retried nor fatal.
   const raceFailure = (a: InFlight, err: TaskError) => {
     const rec = records[a.index]!;
-    (rec.errors ??= []).push({ attempt: a.n, at: now(), message: err.message, retryable: err.retryable });
+    const at = now();
+    if (!err.throttled) lastAnswered = at;
+    (rec.errors ??= []).push({ attempt: a.n, at, message: err.message, retryable: err.retryable });
     if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
     if (err.coldStart) coldStarts++;
     if (err.throttled) {
@@ -399,7 +412,9 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 
   const handleFailure = (index: number, n: number, err: TaskError) => {
     const rec = records[index]!;
-    (rec.errors ??= []).push({ attempt: n, at: now(), message: err.message, retryable: err.retryable });
+    const at = now();
+    if (!err.throttled) lastAnswered = at;
+    (rec.errors ??= []).push({ attempt: n, at, message: err.message, retryable: err.retryable });
     if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
     if (err.coldStart) coldStarts++;
     let delay: number;
@@ -407,6 +422,13 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       throttled++;
       window = Math.max(1, window / 2);
       rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
+      if (at - lastAnswered > throttleTimeoutMs) {
+        // Nothing but throttling for that long: the platform's limit is far below what the run asks for.
+        rec.status = "failed";
+        rec.finishedAt = at;
+        emit("failed", index, rec.attempts, err.message);
+        return fail(throttledFailure(backend.name, at - lastAnswered, throttleTimeoutMs, err));
+      }
       if (++throttleCount[index]! > maxThrottle) return giveUp(index, err, "throttled too often");
       delay = backoffDelay(Math.min(throttleCount[index]!, 6), backoff, err.retryAfterMs ?? 0);
     } else if (err.retryable && rec.attempts - (backedUp?.[index] ?? 0) <= (err.maxRetries === undefined ? opts.retries : Math.min(opts.retries, err.maxRetries))) {
@@ -475,6 +497,22 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   if (specTimer) clearTimeout(specTimer);
   opts.signal?.removeEventListener("abort", onRunAbort);
   return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
+}
+
+/**
+ * The run's error when the platform refused every attempt for load for longer than the throttle timeout: it names the
+ * platform's limit that refused them (from the backend's TaskError) and what to change.
+ */
+export function throttledFailure(backendName: string, quietMs: number, throttleTimeoutMs: number, err: TaskError): SuperfaasError {
+  const limit = err.throttleLimit ?? `the limits of ${backendName} on invocations`;
+  return optionError(
+    "THROTTLED",
+    (n) => ({
+      message: `${backendName} refused every invocation for load (HTTP 429) for ${formatSeconds(quietMs)}, longer than ${n.name("throttleTimeoutMs")} ${n.value("throttleTimeoutMs", throttleTimeoutMs)} (last answer: ${err.message})`,
+      hint: `raise ${limit}, or lower ${n.name("concurrency")} or ${n.name("tasks")}`,
+    }),
+    { cause: err },
+  );
 }
 
 /**

@@ -2,11 +2,11 @@
 // server: the function's own time limit, a process exit the job chose, throttling that never ends, and data read from
 // an S3-compatible endpoint inside the functions. Each ends with one error line that names what to change.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLambdaEmulator, startS3Server, TEST_ROLE, type LambdaEmulator, type S3TestServer } from "@superfaas/testing";
+import { startLambdaEmulator, startOpenWhiskEmulator, startS3Server, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator, type S3TestServer } from "@superfaas/testing";
 import { fixture } from "./helpers.js";
 import { built, errorLines, notBuilt, superfaas } from "./process.js";
 
-const jobs = fixture("lambda-limits.mjs");
+const jobs = fixture("platform-limits.mjs");
 
 describe.skipIf(!built)(`lambda limits through the CLI${notBuilt}`, () => {
   let lambda: LambdaEmulator;
@@ -36,6 +36,23 @@ describe.skipIf(!built)(`lambda limits through the CLI${notBuilt}`, () => {
     expect(r.code).toBe(1);
   });
 
+  it("permanent throttling ends after --throttle-timeout with one THROTTLED line naming Lambda's concurrency limit", async () => {
+    // Deployed first, so that only invocations meet the throttling.
+    expect((await onLambda("quick", "--keep")).code).toBe(0);
+    lambda.faults.throttle(1_000_000, { reason: "ConcurrentInvocationLimitExceeded" });
+    try {
+      const r = await onLambda("quick", "--throttle-timeout", "1.5", "--concurrency", "4");
+      expect(errorLines(r.stderr)).toEqual([
+        expect.stringMatching(
+          /^error\[THROTTLED\]: lambda refused every invocation for load \(HTTP 429\) for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: lambda throttled the invocation \(ConcurrentInvocationLimitExceeded\): Rate Exceeded\.\) — raise the account's Lambda concurrency in us-east-1 \(the "Concurrent executions" quota in Service Quotas, 1,000 by default\), or lower --concurrency or --tasks$/,
+        ),
+      ]);
+      expect(r.code).toBe(1);
+    } finally {
+      lambda.faults.clear();
+    }
+  });
+
   it("a process.exit(3) in map is the job's error: one retry at most, then its last log line and the exit status", async () => {
     const before = lambda.stats.invocations;
     const r = await onLambda("exits-with-status", "--retries", "3");
@@ -47,5 +64,30 @@ describe.skipIf(!built)(`lambda limits through the CLI${notBuilt}`, () => {
     expect(r.code).toBe(1);
     // Two tasks, two attempts each at most (not 4 each, as for an environment that failed).
     expect(lambda.stats.invocations - before).toBeLessThanOrEqual(4);
+  });
+});
+
+describe.skipIf(!built)(`openwhisk throttling through the CLI${notBuilt}`, () => {
+  let ow: OpenWhiskEmulator;
+  beforeAll(async () => {
+    ow = await startOpenWhiskEmulator({});
+  });
+  afterAll(async () => {
+    await ow?.close();
+  });
+
+  it("the same --throttle-timeout and the same THROTTLED line, naming the namespace's limit", async () => {
+    const { apihost, auth, namespace } = ow.clientOptions;
+    const onOpenWhisk = (...more: string[]) =>
+      superfaas(["run", jobs, "--job", "quick", "--backend", "openwhisk", "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null", "--no-journal", ...more]);
+    expect((await onOpenWhisk("--keep")).code).toBe(0);
+    ow.throttleNext(1_000_000, { reason: "concurrent" });
+    const r = await onOpenWhisk("--throttle-timeout", "1.5", "--concurrency", "2");
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^error\[THROTTLED\]: openwhisk refused every invocation for load \(HTTP 429\) for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: openwhisk throttled the invocation: .*\) — raise the namespace's \d+ activations in flight \(concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator\), or lower --concurrency or --tasks$/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
   });
 });
