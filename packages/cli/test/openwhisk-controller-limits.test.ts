@@ -32,9 +32,11 @@ describe.skipIf(!built)(`openwhisk: the controller's own limits${notBuilt}`, () 
   });
 
   it("a task longer than the controller's maximum wait is polled to its end", async () => {
-    // About 2 s of sampling per task: past the 1.5 s the controller waits, so each answers 202 and is polled.
+    // Each activation waits 2.5 s before it runs: past the 1.5 s the controller waits, so each answers 202 and is
+    // polled, however fast this machine samples.
     const before = em.stats.polls;
-    const r = await superfaas(["run", "pi", "--points", "6e8", "--tasks", "2", "--concurrency", "2", ...connect(em)]);
+    em.slowNext(2, { delayMs: 2_500 });
+    const r = await superfaas(["run", "pi", "--points", "2e6", "--tasks", "2", "--concurrency", "2", ...connect(em)]);
     expect(errorLines(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     expect(em.stats.polls).toBeGreaterThan(before);
