@@ -1,4 +1,4 @@
-import type { RunResources } from "./journal.js";
+import type { RunResources } from "./run/journal.js";
 
 /** Where the job lives, so a backend can bundle it or load it remotely. */
 export interface JobRef {

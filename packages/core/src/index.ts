@@ -1,23 +1,14 @@
+// @superfaas/core: the backend-neutral half of superfaas. One folder per concern, each with an index.ts as its face:
+// job/ (the job model), plan/ (limits, task counts), schedule/ (the scheduler), run/ (a run, its journal and report),
+// data/ (object listing and reading), remote/ (what runs in a function, and bundling), cloud/ (the function lifecycle
+// cloud adapters plug into), conformance/ (the suite every backend passes; its own subpath). errors.ts and backend.ts
+// are the two contracts every folder shares: the error model and the backend seam.
 export * from "./errors.js";
-export * from "./json.js";
-export * from "./params.js";
-export * from "./job.js";
-export * from "./partition.js";
 export * from "./backend.js";
-export * from "./report.js";
-export * from "./scheduler.js";
-export * from "./speculation.js";
-export * from "./straggle.js";
-export * from "./bundle.js";
-export * from "./run.js";
-export * from "./journal.js";
-export * from "./store.js";
-export * from "./objects.js";
-export * from "./object-reader.js";
-export * from "./object-list.js";
-export * from "./http-answer.js";
-export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
-export * from "./limits.js";
+export * from "./job/index.js";
+export * from "./plan/index.js";
+export * from "./schedule/index.js";
+export * from "./run/index.js";
+export * from "./data/index.js";
+export * from "./remote/index.js";
 export * from "./cloud/index.js";
-export * from "./cost-sweep.js";
-export * from "./auto-tasks.js";

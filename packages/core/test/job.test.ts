@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { defineJob, findJob, isJob } from "../src/job.js";
+import { defineJob, findJob, isJob } from "../src/job/job.js";
 
 const job = defineJob({
   name: "sum",

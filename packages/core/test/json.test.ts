@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertJson, findNonJson } from "../src/json.js";
+import { assertJson, findNonJson } from "../src/job/json.js";
 
 describe("JSON checks", () => {
   it("accepts plain JSON values", () => {

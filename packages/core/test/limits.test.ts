@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OPTION_NAMES, SuperfaasError, type OptionNames } from "../src/errors.js";
-import { MAX_TIMEOUT_MS, maxLocalWorkers, maxTasks, planRun } from "../src/limits.js";
+import { MAX_TIMEOUT_MS, maxLocalWorkers, maxTasks, planRun } from "../src/plan/limits.js";
 
 const facts = { defaultConcurrency: 8 };
 const flags: OptionNames = { name: (o) => (o === "timeoutMs" ? "--timeout" : `--${o}`), value: (o, v) => String(o === "timeoutMs" ? v / 1000 : v) };

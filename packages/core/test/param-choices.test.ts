@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { SuperfaasError } from "../src/errors.js";
-import { defineJob } from "../src/job.js";
-import { coerceParam, resolveParams, type InputOf, type ParamSpec } from "../src/params.js";
+import { defineJob } from "../src/job/job.js";
+import { coerceParam, resolveParams, type InputOf, type ParamSpec } from "../src/job/params.js";
 
 const kernel = { type: "string", default: "wasm", choices: ["wasm", "js"], description: "kernel" } as const;
 

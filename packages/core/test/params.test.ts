@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coerceParam, parseCount, resolveParams } from "../src/params.js";
+import { coerceParam, parseCount, resolveParams } from "../src/job/params.js";
 
 describe("parseCount", () => {
   it("accepts plain, scientific and underscored counts", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { chunkByCount, chunkBySize, jsonBytes, resolveTaskCount, splitRange } from "../src/partition.js";
+import { chunkByCount, chunkBySize, jsonBytes, resolveTaskCount, splitRange } from "../src/job/partition.js";
 
 function checkRanges(total: number, parts: number, start: number) {
   const ranges = splitRange(total, parts, start);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, schedule } from "../src/scheduler.js";
+import { backoffDelay, schedule } from "../src/schedule/scheduler.js";
 import { TaskError } from "../src/errors.js";
 import type { Backend, InvokeRequest } from "../src/backend.js";
 

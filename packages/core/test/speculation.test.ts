@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { schedule, type ProgressEvent } from "../src/scheduler.js";
-import { DEFAULT_BACKUP_POLICY, resolveBackupPolicy, StragglerThreshold, type BackupPolicy } from "../src/speculation.js";
-import { parseStraggle, straggles } from "../src/straggle.js";
+import { schedule, type ProgressEvent } from "../src/schedule/scheduler.js";
+import { DEFAULT_BACKUP_POLICY, resolveBackupPolicy, StragglerThreshold, type BackupPolicy } from "../src/schedule/speculation.js";
+import { parseStraggle, straggles } from "../src/schedule/straggle.js";
 import { TaskError } from "../src/errors.js";
-import { summarizeReport, type RunReport } from "../src/report.js";
-import { defineJob } from "../src/job.js";
-import { run } from "../src/run.js";
+import { summarizeReport, type RunReport } from "../src/run/report.js";
+import { defineJob } from "../src/job/job.js";
+import { run } from "../src/run/run.js";
 import type { Backend, InvokeRequest, InvokeResult } from "../src/backend.js";
 
 const tick = (ms: number, signal?: AbortSignal) =>

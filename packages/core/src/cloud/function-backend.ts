@@ -5,12 +5,12 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import type { Backend, BackendFacts, InvokeRequest, InvokeResult, JobRef, PrepareContext } from "../backend.js";
-import type { RunResources } from "../journal.js";
-import { bundleJob, type Bundle } from "../bundle.js";
+import type { RunResources } from "../run/journal.js";
+import { bundleJob, type Bundle } from "../remote/bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
-import { stableJson } from "../json.js";
-import { openEnvelope, openEnvelopeWithStore } from "../runtime.js";
-import { utf8Bytes } from "../store.js";
+import { stableJson } from "../job/json.js";
+import { openEnvelope, openEnvelopeWithStore } from "../remote/runtime.js";
+import { utf8Bytes } from "../data/store.js";
 import type { Answer, AttemptContinuation, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
 
 /** The object under a run's prefix that marks who owns it; removed first at clean-up (see `TaskPayload.ownerKey`). */

@@ -2,9 +2,9 @@
 // classification for its platform, nothing else. Bundling, the object store's per-run prefix, offloading, envelopes,
 // figures, billing and clean-up live in the shared part, once for every cloud.
 import type { BackendFacts, PrepareContext } from "../backend.js";
-import type { Bundle } from "../bundle.js";
+import type { Bundle } from "../remote/bundle.js";
 import type { TaskError } from "../errors.js";
-import type { ObjectStore } from "../store.js";
+import type { ObjectStore } from "../data/store.js";
 
 /** Who made a function or an object-store prefix: written on it so a later clean-up can find what a killed run left. */
 export interface OwnerMarker {

@@ -1,6 +1,6 @@
 // The job every backend runs in the conformance suite. Imports stay narrow (job and errors only) so the
 // bundle is small on every platform.
-import { defineJob } from "../job.js";
+import { defineJob } from "../job/job.js";
 import { RetryableError } from "../errors.js";
 
 /** One conformance task: an operation for `map` to perform. */

@@ -1,7 +1,7 @@
 // The suite every backend must pass, written once and run against each (local, the loopback OpenWhisk and
 // Lambda servers, and the live clouds when credentials are present).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunError, run, type RunOptions } from "../run.js";
+import { RunError, run, type RunOptions } from "../run/run.js";
 import { TaskError } from "../errors.js";
 import type { Backend, InvokeRequest } from "../backend.js";
 import { conformanceJob, fixturePayload, type FixtureTask } from "./fixture-job.js";

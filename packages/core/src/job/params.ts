@@ -1,4 +1,4 @@
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 
 /** The kinds of job parameters the CLI can turn into flags. `count` is a non-negative integer that accepts 1e9 and 1_000_000_000. */
 export type ParamType = "count" | "integer" | "number" | "string" | "boolean";

@@ -3,9 +3,9 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SuperfaasError } from "./errors.js";
-import { makePrivateDir, userDir } from "./user-dirs.js";
-import type { JobRef } from "./backend.js";
+import { SuperfaasError } from "../errors.js";
+import { makePrivateDir, userDir } from "../run/user-dirs.js";
+import type { JobRef } from "../backend.js";
 
 /** A single-file function made from a job module, named by the hash of its content. */
 export interface Bundle {

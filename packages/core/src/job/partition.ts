@@ -1,4 +1,4 @@
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 
 /** A contiguous slice of a numeric range: `count` items starting at `start`. */
 export interface Range {

@@ -1,7 +1,7 @@
 // Reads a task's byte range from where the data lives: a ranged GET on S3 (signed with aws4fetch, a few kB, rather
 // than the AWS SDK, so function bundles stay small) or a positioned file read. Runs on the remote side.
 import { AwsClient } from "aws4fetch";
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 import { delimiterByte, ownedRecords, parseS3Url, type ObjectRange } from "./objects.js";
 
 /**

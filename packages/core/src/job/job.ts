@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import * as z from "zod/mini";
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 import { checkParamSpecs, type InputOf, type ParamSpecs } from "./params.js";
-import type { RunReport } from "./report.js";
-import type { ObjectRange } from "./objects.js";
+import type { RunReport } from "../run/report.js";
+import type { ObjectRange } from "../data/objects.js";
 
 /** How the scheduler intends to run a job; `partition` uses it to size its tasks. */
 export interface PartitionPlan {

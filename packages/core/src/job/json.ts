@@ -1,4 +1,4 @@
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 
 /** A JSON value: what tasks and partials must be so they can cross any wire unchanged. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,6 +1,6 @@
 // Imported only by function entries (the modules a backend hands to `bundleJob`), never by the orchestrating side:
 // the "superfaas:job" specifier below exists only inside a bundle, where `bundleJob` binds it to the job module.
-import { findJob, type Job } from "./job.js";
+import { findJob, type Job } from "../job/job.js";
 
 declare const __SUPERFAAS_JOB_NAME__: string;
 
@@ -17,4 +17,4 @@ export function loadBundledJob(): Promise<Job> {
 }
 
 export { runTask, type TaskEnvelope, type TaskPayload } from "./runtime.js";
-export { s3AccessFromEnv, type S3Access } from "./object-reader.js";
+export { s3AccessFromEnv, type S3Access } from "../data/object-reader.js";

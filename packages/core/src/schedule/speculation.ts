@@ -1,6 +1,6 @@
 // Backup tasks (speculative attempts) for stragglers: when to start a second attempt of a slow task. The scheduler
 // owns the attempts; this module only decides, so the policy can be read and tested on its own.
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 
 /** When the scheduler starts a backup attempt of a task that runs much longer than its peers. */
 export interface BackupPolicy {

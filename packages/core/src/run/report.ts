@@ -1,5 +1,5 @@
-import type { BackupTotals } from "./speculation.js";
-import type { AutoTaskDecision } from "./auto-tasks.js";
+import type { BackupTotals } from "../schedule/speculation.js";
+import type { AutoTaskDecision } from "../plan/auto-tasks.js";
 
 /** One task's life in a run. Times are milliseconds since the run started. */
 export interface TaskRecord {

@@ -1,13 +1,13 @@
 // The remote half of superfaas: bundled into every function next to the job. Keep it small and free of
 // anything that only the orchestrating side needs (no esbuild, no file system).
-import { TaskError } from "./errors.js";
-import { findNonJson } from "./json.js";
-import type { Job } from "./job.js";
-import type { InvokeResult } from "./backend.js";
-import { utf8Bytes, type ObjectStore } from "./store.js";
-import { readRange, s3AccessFromEnv, type S3Access } from "./object-reader.js";
+import { TaskError } from "../errors.js";
+import { findNonJson } from "../job/json.js";
+import type { Job } from "../job/job.js";
+import type { InvokeResult } from "../backend.js";
+import { utf8Bytes, type ObjectStore } from "../data/store.js";
+import { readRange, s3AccessFromEnv, type S3Access } from "../data/object-reader.js";
 
-export { findJob } from "./job.js";
+export { findJob } from "../job/job.js";
 
 /** What a backend sends to the remote side for one attempt. */
 export interface TaskPayload {

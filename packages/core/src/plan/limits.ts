@@ -1,8 +1,8 @@
 import { availableParallelism, totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
-import { optionError } from "./errors.js";
-import { AUTO_TASKS_PER_WORKER } from "./partition.js";
-import type { BackendFacts } from "./backend.js";
+import { optionError } from "../errors.js";
+import { AUTO_TASKS_PER_WORKER } from "../job/partition.js";
+import type { BackendFacts } from "../backend.js";
 
 /**
  * Heap one task costs the process that runs it, budgeted generously: the scheduler's record, the task and its

@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, mkdirSync, type Stats } from "node:fs";
 import { homedir, tmpdir, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import type { SuperfaasError } from "./errors.js";
+import type { SuperfaasError } from "../errors.js";
 
 const BASES = { state: { env: "XDG_STATE_HOME", home: [".local", "state"] }, cache: { env: "XDG_CACHE_HOME", home: [".cache"] } } as const;
 

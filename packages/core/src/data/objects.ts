@@ -1,7 +1,7 @@
 // Data that tasks read themselves: objects in an S3-compatible store (`s3://bucket/key`) or local files
 // (`file:///path`), split into byte ranges aligned to record boundaries. Only the ranges travel in tasks; the
 // remote side reads its own bytes (see object-reader.ts). Everything here is pure and runs on both sides.
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 
 /**
  * How records are laid out in an object. `fixed`: a header of `header` bytes, then records of `recordSize` bytes

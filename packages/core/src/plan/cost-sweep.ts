@@ -3,15 +3,15 @@
 // CPU too, so the cheapest and the fastest configuration of a job are found by measuring. Backend-neutral: each
 // configuration brings a factory of its backend and its price; the billed durations the platform reported (Lambda's
 // REPORT lines, OpenWhisk's activation records) feed the cost math here.
-import { SuperfaasError } from "./errors.js";
-import { stableJson } from "./json.js";
+import { SuperfaasError } from "../errors.js";
+import { stableJson } from "../job/json.js";
 import { maxTasks, planRun } from "./limits.js";
-import { resolveParams } from "./params.js";
-import { quantile, type RunReport } from "./report.js";
-import { RunError, run } from "./run.js";
-import type { Backend } from "./backend.js";
-import type { Job } from "./job.js";
-import type { ProgressEvent } from "./scheduler.js";
+import { resolveParams } from "../job/params.js";
+import { quantile, type RunReport } from "../run/report.js";
+import { RunError, run } from "../run/run.js";
+import type { Backend } from "../backend.js";
+import type { Job } from "../job/job.js";
+import type { ProgressEvent } from "../schedule/scheduler.js";
 
 /** What a platform charges: per GB-second of billed duration and per request, in US dollars. */
 export interface SweepPrice {

@@ -1,9 +1,9 @@
 // `tasks: "auto"` chosen from measurement: a short probe on the real backend measures what one invocation costs beyond
 // its work and how much work the job holds, and a small cost model picks the task count. The rule is a pure function
 // of the measurements (`chooseTaskCount`), so it can be tested and explained; `probeTaskCount` takes the measurements.
-import type { Backend } from "./backend.js";
-import type { TaskRecord } from "./report.js";
-import { schedule, type ScheduleOptions, type ScheduleResult } from "./scheduler.js";
+import type { Backend } from "../backend.js";
+import type { TaskRecord } from "../run/report.js";
+import { schedule, type ScheduleOptions, type ScheduleResult } from "../schedule/scheduler.js";
 
 /** Tasks per slot of concurrency that the fine partition is cut into: a fine task is ~1/256 of a slot's work. */
 export const FINE_TASKS_PER_SLOT = 256;

@@ -4,9 +4,9 @@ import type { Stats } from "node:fs";
 import { stat, readdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 import { parseS3Url, type ObjectInfo } from "./objects.js";
-import { describeAnswer } from "./http-answer.js";
+import { describeAnswer } from "../cloud/http-answer.js";
 import { ensureWebCrypto, ObjectReadError, S3TimeoutError, s3AccessFromEnv, s3Client, s3HttpUrl, s3Request, type S3Access, type S3Answer } from "./object-reader.js";
 
 const WHERE_DATA_LIVES = "data lives at s3://BUCKET/PREFIX or in local files (a path or file:///PATH)";

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
 import * as z from "zod/mini";
-import { SuperfaasError } from "./errors.js";
+import { SuperfaasError } from "../errors.js";
 import { makePrivateDir, userDir } from "./user-dirs.js";
 
 /** What a run made on its platform that outlives its process: deleted at the run's end, or by `superfaas clean`. */

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { SuperfaasError } from "./errors.js";
-import { assertJson } from "./json.js";
-import { resolveParams } from "./params.js";
-import { maxTasks, planRun } from "./limits.js";
-import { schedule, type ProgressEvent, type ScheduleResult } from "./scheduler.js";
-import { coarseTaskCount, fineTaskCount, probeTaskCount, type AutoTaskDecision } from "./auto-tasks.js";
+import { SuperfaasError } from "../errors.js";
+import { assertJson } from "../job/json.js";
+import { resolveParams } from "../job/params.js";
+import { maxTasks, planRun } from "../plan/limits.js";
+import { schedule, type ProgressEvent, type ScheduleResult } from "../schedule/scheduler.js";
+import { coarseTaskCount, fineTaskCount, probeTaskCount, type AutoTaskDecision } from "../plan/auto-tasks.js";
 import { quantile, type RunReport } from "./report.js";
-import { resolveBackupPolicy, type BackupTasksOption } from "./speculation.js";
-import type { Backend } from "./backend.js";
-import type { Job } from "./job.js";
+import { resolveBackupPolicy, type BackupTasksOption } from "../schedule/speculation.js";
+import type { Backend } from "../backend.js";
+import type { Job } from "../job/job.js";
 import { defaultStateDir, findRun, isAlive, JournalWriter, removeJournal, type JournalState } from "./journal.js";
 
 /** Options of one run. */

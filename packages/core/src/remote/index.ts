@@ -1,0 +1,4 @@
+// What runs on the remote side and how it gets there: the task runtime, the entry API function entries import, and
+// the bundler that packs a job with an entry.
+export * from "./bundle.js";
+export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
