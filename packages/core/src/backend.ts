@@ -1,4 +1,4 @@
-import type { RunResources } from "./run/journal.js";
+import type { RunResources } from "./run/journal/index.js";
 
 /** Where the job lives, so a backend can bundle it or load it remotely. */
 export interface JobRef {

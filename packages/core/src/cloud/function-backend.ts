@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import type { Backend, BackendFacts, InvokeRequest, InvokeResult, JobRef, PrepareContext } from "../backend.js";
-import type { RunResources } from "../run/journal.js";
+import type { RunResources } from "../run/journal/index.js";
 import { bundleJob, type Bundle } from "../remote/bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
 import { stableJson } from "../job/json.js";

@@ -9,7 +9,7 @@ import { quantile, type RunReport } from "./report.js";
 import { resolveBackupPolicy, type BackupTasksOption } from "../schedule/speculation.js";
 import type { Backend } from "../backend.js";
 import type { Job } from "../job/job.js";
-import { defaultStateDir, findRun, isAlive, JournalWriter, removeJournal, type JournalState } from "./journal.js";
+import { defaultStateDir, findRun, isAlive, JournalWriter, removeJournal, type JournalState } from "./journal/index.js";
 
 /** Options of one run. */
 export interface RunOptions {
