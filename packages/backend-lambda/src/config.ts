@@ -94,6 +94,8 @@ export interface LambdaConfig {
   credentials: AwsCredentials | undefined;
   price: LambdaPrice;
   waiter: { minDelay: number; maxDelay: number; maxWaitTime: number };
+  /** The S3 endpoint the functions read data from (ctx.read), with or without a bucket; AWS's own when absent. */
+  functionDataEndpoint: string | undefined;
   /** Set when a bucket is configured. */
   s3: { bucket: string; endpoint: string | undefined; functionEndpoint: string | undefined } | undefined;
 }
@@ -207,6 +209,7 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     credentials: o.credentials,
     price: candidate.price,
     waiter: { minDelay: w.minDelay ?? 1, maxDelay: w.maxDelay ?? 5, maxWaitTime: w.maxWaitTime ?? 300 },
+    functionDataEndpoint: candidate.functionS3Endpoint,
     s3: candidate.bucket ? { bucket: candidate.bucket, endpoint: s3Endpoint, functionEndpoint: candidate.functionS3Endpoint } : undefined,
   };
 }

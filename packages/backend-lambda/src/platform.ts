@@ -22,7 +22,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { describeAnswer, entryModulePath, isHtml, functionName, outOfMemoryError, SuperfaasError, TaskError, zipBundle, type Answer, type ForeignAnswer, type AttemptContinuation, type CloudPlatform, type FunctionSpec, type OwnedFunction, type PrepareContext } from "@superfaas/core";
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
-import { S3_ENV } from "./wire.js";
+import { DATA_ENV, S3_ENV } from "./wire.js";
 import { UndiciHttpHandler } from "./http.js";
 import { LambdaInvoker } from "./invoke.js";
 import { decodeLogResult, parseReportLine, type LambdaReport } from "./report.js";
@@ -221,7 +221,7 @@ export class LambdaPlatform implements CloudPlatform {
 
   settings(): Record<string, unknown> {
     const c = this.config;
-    return { runtime: c.runtime, arch: c.arch, memory: c.memory, timeout: c.timeoutSeconds, role: c.role, handler: HANDLER, s3: this.functionS3 };
+    return { runtime: c.runtime, arch: c.arch, memory: c.memory, timeout: c.timeoutSeconds, role: c.role, handler: HANDLER, s3: this.functionS3, data: c.functionDataEndpoint };
   }
 
   /** Creates the function (or finds it, made by another run), and waits until it can run. */
@@ -299,7 +299,10 @@ export class LambdaPlatform implements CloudPlatform {
   /** CreateFunction; false when it already exists. Retries while a new role is not yet assumable (IAM propagates slowly). */
   private async create(spec: FunctionSpec, zip: Uint8Array, signal?: AbortSignal): Promise<boolean> {
     const c = this.config;
-    const variables: Record<string, string> = this.functionS3 ? { [S3_ENV]: JSON.stringify(this.functionS3) } : {};
+    const variables: Record<string, string> = {
+      ...(this.functionS3 ? { [S3_ENV]: JSON.stringify(this.functionS3) } : {}),
+      ...(c.functionDataEndpoint ? { [DATA_ENV]: JSON.stringify({ endpoint: c.functionDataEndpoint }) } : {}),
+    };
     const input = {
       FunctionName: spec.name,
       Role: c.role!,

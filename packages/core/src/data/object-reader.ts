@@ -73,6 +73,21 @@ export class S3TimeoutError extends ObjectReadError {
   }
 }
 
+/**
+ * The data's S3 endpoint cannot be reached at all from where the task runs (no such host, connection refused, no
+ * route), after the read's own retries: the endpoint the task was given is wrong for that place (a function that got
+ * AWS's public host, a loopback address inside a container). A configuration error, not the job's, and not retried.
+ */
+export class DataEndpointError extends ObjectReadError {
+  constructor(message: string) {
+    super(message, false);
+    this.name = "DataEndpointError";
+  }
+}
+
+/** The connection errors that say a host cannot be reached at all (not a reset or a slow answer). */
+const UNREACHABLE = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
+
 /** The HTTP URL of an S3 object: path-style on a custom endpoint, virtual-hosted on AWS. */
 export function s3HttpUrl(url: string, access: S3Access): string {
   const { bucket, key } = parseS3Url(url);
@@ -177,7 +192,7 @@ export async function s3Request(url: string, init: { method?: string; headers?: 
 }
 
 /** Retries `attempt` on retryable ObjectReadErrors and network errors, with exponential backoff and jitter. */
-async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Promise<R>, signal?: AbortSignal, endpoint?: string): Promise<R> {
   const retries = retry.retries ?? 4;
   const base = retry.baseMs ?? 100;
   for (let n = 0; ; n++) {
@@ -190,6 +205,10 @@ async function withRetries<R>(what: string, retry: ReadRetry, attempt: () => Pro
       const transient = readError ? err.retryable : err instanceof TypeError;
       if (!transient) throw err;
       if (n >= retries) {
+        const code = err instanceof TypeError ? ((err.cause as { code?: unknown } | undefined)?.code as string | undefined) : undefined;
+        if (endpoint && code && UNREACHABLE.has(code)) {
+          throw new DataEndpointError(`${what}: cannot reach the S3 endpoint ${endpoint} from where the task runs (${code}, ${n + 1} tries)`);
+        }
         throw new ObjectReadError(`${what} failed ${n + 1} times: ${(err as Error).message}${(err as Error).cause ? ` (${String(((err as Error).cause as Error).message ?? (err as Error).cause)})` : ""}`, true, readError ? err.status : undefined);
       }
       await sleep(base * 2 ** n * (0.5 + Math.random() / 2));
@@ -235,7 +254,7 @@ async function readFileRange(url: string, start: number, end: number): Promise<U
 /** Reads bytes [start, end) of an object (fewer at its end), retrying transient failures; `signal` ends it at once. */
 export function readBytes(url: string, start: number, end: number, access: S3Access = {}, retry: ReadRetry = {}, signal?: AbortSignal): Promise<Uint8Array> {
   if (end <= start) return Promise.resolve(new Uint8Array(0));
-  if (url.startsWith("s3://")) return withRetries(`reading ${url}`, retry, () => fetchS3(url, start, end, access, signal), signal);
+  if (url.startsWith("s3://")) return withRetries(`reading ${url}`, retry, () => fetchS3(url, start, end, access, signal), signal, new URL(s3HttpUrl(url, access)).origin);
   if (url.startsWith("file://")) return readFileRange(url, start, end);
   throw new SuperfaasError("BAD_INPUT", `cannot read ${JSON.stringify(url)}`, "data URLs are s3://BUCKET/KEY or file:///PATH");
 }

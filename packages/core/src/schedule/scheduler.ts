@@ -477,6 +477,18 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       fail(optionError("TASK_TIMEOUT", (n) => ({ message, hint: `${raise(n)}split the work into more tasks with ${n.name("tasks")}` }), { cause: err }));
       return;
     }
+    if (err.origin === "remote" && err.name === "DataEndpointError") {
+      // Where the data is cannot be reached from where tasks run: the run's settings, not the job's code.
+      fail(
+        new SuperfaasError(
+          "BAD_INPUT",
+          `task ${index} could not read its data: ${err.message}`,
+          "give the backend the S3 endpoint as its tasks reach it (AWS_ENDPOINT_URL_S3 or --s3-endpoint; on lambda --function-s3-endpoint when the functions reach it by another address)",
+          { cause: err },
+        ),
+      );
+      return;
+    }
     fail(
       new SuperfaasError(
         "TASK_FAILED",
