@@ -23,6 +23,7 @@ import { describeAnswer, entryModulePath, isHtml, functionName, outOfMemoryError
 import { S3Store } from "@superfaas/store-s3";
 import { estimateLambdaCost, MINIMAL_ROLE_HINT, type FunctionS3Config, type LambdaConfig } from "./config.js";
 import { DATA_ENV, S3_ENV } from "./wire.js";
+import { keepForeignBodies } from "./foreign-body.js";
 import { UndiciHttpHandler } from "./http.js";
 import { LambdaInvoker } from "./invoke.js";
 import { decodeLogResult, parseReportLine, type LambdaReport } from "./report.js";
@@ -172,6 +173,7 @@ export class LambdaPlatform implements CloudPlatform {
     // The scheduler owns retries (with backoff and its throttling window); the SDK must not retry behind its back.
     this.data = new LambdaClient({ ...common, maxAttempts: 1, requestHandler: this.http });
     this.invoker = new LambdaInvoker(this.data);
+    keepForeignBodies(this.data);
     this.control = new LambdaClient({
       ...common,
       requestHandler: new NodeHttpHandler({
@@ -184,6 +186,7 @@ export class LambdaPlatform implements CloudPlatform {
         throwOnRequestTimeout: true,
       }),
     });
+    keepForeignBodies(this.control);
     // --endpoint (LocalStack, the loopback server) serves CloudWatch Logs too; otherwise the SDK's chain decides.
     this.logs = new CloudWatchLogsClient({
       ...common,

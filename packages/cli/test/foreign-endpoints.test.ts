@@ -2,7 +2,9 @@
 // of S3 or Lambda, and an S3 endpoint that accepts requests and never answers. The real CLI process meets them.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLambdaEmulator, TEST_ROLE, type LambdaEmulator } from "@superfaas/testing";
 import { built, errorLines, notBuilt, superfaas } from "./process.js";
 
 const PAGE = "<!DOCTYPE html>\n<html><head><title>Corporate proxy - sign in</title></head><body><h1>Please sign in</h1></body></html>";
@@ -128,7 +130,7 @@ describe.skipIf(!built)(`endpoints that are not the API they are named as${notBu
       await page?.close();
     });
 
-    it("names what answered (an HTML page, its status and content type) in one line, not a SyntaxError", async () => {
+    it("names what answered (an HTML page, its title, status and content type) in one line, not a SyntaxError", async () => {
       const r = await superfaas(
         ["run", "pi", "--points", "1e6", "--tasks", "2", "--backend", "lambda", "--endpoint", page.url, "--region", "us-east-1", "--role", "arn:aws:iam::123456789012:role/superfaas-test"],
         { env: { ...process.env, AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" } },
@@ -136,11 +138,50 @@ describe.skipIf(!built)(`endpoints that are not the API they are named as${notBu
       expect(r.stderr).not.toMatch(/SyntaxError|not valid JSON|Deserialization error/);
       expect(errorLines(r.stderr)).toEqual([
         expect.stringMatching(
-          /^error\[BACKEND_CONFIG\]: lambda: http:\/\/127\.0\.0\.1:\d+ answered with an HTML page \(HTTP 200, text\/html\) while looking up function superfaas-pi-\w+, not Lambda's JSON: it is not a Lambda API endpoint — point --endpoint/,
+          /^error\[BACKEND_CONFIG\]: lambda: http:\/\/127\.0\.0\.1:\d+ answered with an HTML page "Corporate proxy - sign in" \(HTTP 200, text\/html\) while looking up function superfaas-pi-\w+, not Lambda's JSON: it is not a Lambda API endpoint — point --endpoint/,
         ),
       ]);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.code).toBe(2);
     });
+  });
+  describe("a proxy in front of Lambda that answers invocations with an HTML page (#21 item 22)", () => {
+    let lambda: LambdaEmulator;
+    let proxy: Awaited<ReturnType<typeof loopback>>;
+    beforeAll(async () => {
+      lambda = await startLambdaEmulator({ pendingMs: 50, updateMs: 50, maxEnvironments: 2 });
+      const to = new URL(lambda.endpoint);
+      // Control calls reach the emulator; every Invoke gets the proxy's page instead.
+      proxy = await loopback((req, res) => {
+        if (req.method === "POST" && /\/invocations$/.test(req.url ?? "")) return htmlPage(200)(req, res);
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const fwd = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          });
+          fwd.on("error", () => res.destroy());
+          fwd.end(Buffer.concat(chunks));
+        });
+      });
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await lambda?.close();
+    });
+
+    it("names the page (its title and status) in one line, and does not retry it", async () => {
+      const r = await superfaas(
+        ["run", "pi", "--points", "1e6", "--tasks", "2", "--concurrency", "1", "--backend", "lambda", "--endpoint", proxy.url, "--region", lambda.region, "--role", TEST_ROLE],
+        { env: { ...process.env, AWS_ACCESS_KEY_ID: lambda.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: lambda.credentials.secretAccessKey } },
+      );
+      expect(r.stderr).not.toMatch(/SyntaxError|not valid JSON|Deserialization error/);
+      expect(errorLines(r.stderr)).toEqual([
+        expect.stringMatching(/^error\[TASK_FAILED\]: task 0 failed: lambda: an invocation was answered with an HTML page "Corporate proxy - sign in" \(HTTP 200\), not the function's JSON: the endpoint is not a Lambda API/),
+      ]);
+      expect(r.stderr).not.toMatch(/retrying task/);
+      expect(r.code).not.toBe(0);
+    }, 120_000);
   });
 });
