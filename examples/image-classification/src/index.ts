@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
-import { defineJob, splitRange, SuperfaasError, type MapContext, type ObjectRange, type RunReport } from "@superfaas/core";
+import { defineJob, splitRange, SuperfaasError, type MapContext, type RunReport } from "@superfaas/core";
 import { DATA_HINT, DEFAULT_DATA_DIR, IMAGE_BYTES, loadFashionMnist, type Split } from "./idx.js";
-import { isRemoteData, makeRangeTasks } from "./ranges.js";
+import { isRemoteData, makeRangeTasks, type RangeImageTask } from "./ranges.js";
 import { CLASS_NAMES, CLASSES, DEFAULT_BATCH } from "./model.js";
 import { ENGINES, type Engine } from "./engine.js";
 import { classifierLoads, loadClassifier } from "./classifier.js";
 
 export * from "./idx.js";
-export { isRemoteData, locateObjects, makeRangeTasks } from "./ranges.js";
+export { isRemoteData, locateObjects, makeRangeTasks, type RangeImageTask } from "./ranges.js";
 export { uploadFashionMnist } from "./upload.js";
 export { CLASS_NAMES, CLASSES, DEFAULT_BATCH, createClassifier, decodeWeights, tensorSpecs, parameterCount, type Architecture, type Classifier, type StoredModel } from "./model.js";
 export { ENGINES, useEngine, type Engine } from "./engine.js";
@@ -25,16 +25,6 @@ export interface InlineImageTask {
   pixels: string;
   /** count bytes, classes 0–9. */
   labels: string;
-  batch: number;
-  engine: Engine;
-}
-
-/** A shard that reads its own data: byte ranges of the IDX files in object storage (s3://) or local files (file://). */
-export interface RangeImageTask {
-  start: number;
-  count: number;
-  /** The shard's images (784-byte records after the 16-byte header) and labels (1-byte records after 8 bytes). */
-  ranges: { images: ObjectRange; labels: ObjectRange };
   batch: number;
   engine: Engine;
 }

@@ -1,9 +1,18 @@
 // Shards that read their own data: the orchestrator looks at the IDX headers (a few bytes) and sends each task only
 // the byte ranges of its images and labels; each task reads them from S3 (ranged GETs) or local files.
-import { fixedRecordRange, listObjects, readBytes, s3AccessFromEnv, splitRange, SuperfaasError, type ObjectInfo } from "@superfaas/core";
+import { fixedRecordRange, listObjects, readBytes, s3AccessFromEnv, splitRange, SuperfaasError, type ObjectInfo, type ObjectRange } from "@superfaas/core";
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_BYTES, IMAGE_SIDE, splitFiles, type Split } from "./idx.js";
 import type { Engine } from "./engine.js";
-import type { RangeImageTask } from "./index.js";
+
+/** A shard that reads its own data: byte ranges of the IDX files in object storage (s3://) or local files (file://). */
+export interface RangeImageTask {
+  start: number;
+  count: number;
+  /** The shard's images (784-byte records after the 16-byte header) and labels (1-byte records after 8 bytes). */
+  ranges: { images: ObjectRange; labels: ObjectRange };
+  batch: number;
+  engine: Engine;
+}
 
 /** Whether `--data` names data that tasks read themselves (s3:// or file://) rather than a folder sent inline. */
 export function isRemoteData(data: string): boolean {

@@ -1,18 +1,9 @@
 import { z } from "zod";
 import { SuperfaasError } from "@superfaas/core";
-import { LAMBDA_PRICING } from "./pricing.js";
+import { LAMBDA_PRICING, type LambdaArch, type LambdaPrice } from "./pricing.js";
 
-/** Instruction set of the function. */
-export type LambdaArch = "x86_64" | "arm64";
-
-/** What one architecture costs: per GB-second of billed duration and per request, in US dollars. */
-export interface LambdaPrice {
-  gbSecondUsd: number;
-  requestUsd: number;
-}
-
-// The price table lives in pricing.ts, with its source and date.
-export { LAMBDA_PRICING, LAMBDA_PRICING_DATE } from "./pricing.js";
+// The architectures, their prices and the price table live in pricing.ts, with its source and date.
+export { LAMBDA_PRICING, LAMBDA_PRICING_DATE, type LambdaArch, type LambdaPrice } from "./pricing.js";
 
 /** Static AWS credentials; without them the SDK's default chain applies (env, profiles, SSO, instance roles). */
 export interface AwsCredentials {

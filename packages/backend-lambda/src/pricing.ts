@@ -11,7 +11,15 @@
 // takes the Billed Duration of each invocation as it is and adds nothing for init.
 // Other regions, higher tiers, Savings Plans and the free tier are not in this table: override it with `pricing`
 // (library), --price-gb-second/--price-per-request or `superfaas cost --prices FILE` (CLI).
-import type { LambdaArch, LambdaPrice } from "./config.js";
+
+/** Instruction set of the function. */
+export type LambdaArch = "x86_64" | "arm64";
+
+/** What one architecture costs: per GB-second of billed duration and per request, in US dollars. */
+export interface LambdaPrice {
+  gbSecondUsd: number;
+  requestUsd: number;
+}
 
 /** us-east-1 on-demand prices (first pricing tier), billed per 1 ms; see the source above. */
 export const LAMBDA_PRICING: Readonly<Record<LambdaArch, Readonly<LambdaPrice>>> = Object.freeze({

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { Piscina } from "piscina";
+import { watchAbort } from "./abort-relay.js";
 import {
   bundleJob,
   entryModulePath,
@@ -46,54 +47,8 @@ export interface LocalBackendOptions {
   straggle?: StraggleSpec;
 }
 
-// Piscina cancels a queued or running task (terminating its worker) when the signal it was given fires. Listening
-// on every attempt's AbortSignal (an EventTarget) costs more than a small task, so piscina gets a tiny emitter
-// instead and one sweeping timer relays aborts to it: a cancelled or timed-out attempt's worker stops within ~20 ms.
-// (The scheduler has already settled the attempt by then; the sweep only frees the worker.)
-interface RelayedAbort {
-  aborted: boolean;
-  reason?: unknown;
-  listener?: () => void;
-  once(event: "abort", fn: () => void): void;
-  // piscina's types name `off`; its code calls `removeListener`.
-  off(event: "abort", fn: () => void): void;
-  removeListener(event: "abort", fn: () => void): void;
-}
 /** The module piscina loads in each worker thread: beside this one in src/ and in dist/ (the build copies it). */
 const TRAMPOLINE = fileURLToPath(new URL("./worker-trampoline.cjs", import.meta.url));
-
-const watched = new Map<AbortSignal, RelayedAbort>();
-let sweep: ReturnType<typeof setInterval> | undefined;
-
-function watchAbort(signal: AbortSignal): RelayedAbort {
-  const relay: RelayedAbort = {
-    aborted: false,
-    once(_event, fn) {
-      relay.listener = fn;
-    },
-    off: () => relay.removeListener("abort", () => {}),
-    removeListener() {
-      relay.listener = undefined;
-      watched.delete(signal);
-    },
-  };
-  watched.set(signal, relay);
-  sweep ??= setInterval(() => {
-    for (const [s, r] of watched) {
-      if (!s.aborted) continue;
-      watched.delete(s);
-      r.aborted = true;
-      r.reason = s.reason;
-      r.listener?.();
-    }
-    if (watched.size === 0) {
-      clearInterval(sweep);
-      sweep = undefined;
-    }
-  }, 20);
-  sweep.unref();
-  return relay;
-}
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 function holdBack(ms: number, signal: AbortSignal): Promise<void> {
@@ -198,13 +153,14 @@ export class LocalBackend implements Backend {
     try {
       if (signal.aborted) throw signal.reason;
       const relay = watchAbort(signal);
-      if (this.perWorker === 1) envelope = await pool.run(payload, { signal: relay });
+      if (this.perWorker === 1) envelope = await pool.run(payload, { signal: relay }).finally(() => relay.release());
       else {
         // piscina gives an abortable attempt a worker of its own, so with several attempts per worker the abort
         // only settles this attempt; its code runs on until it returns or the pool is disposed.
         envelope = await new Promise((resolve, reject) => {
-          relay.once("abort", () => reject(signal.reason));
-          pool.run(payload).then(resolve, reject).finally(() => relay.removeListener("abort", () => {}));
+          const onAbort = () => reject(signal.reason);
+          relay.once("abort", onAbort);
+          pool.run(payload).then(resolve, reject).finally(() => relay.removeListener("abort", onAbort));
         });
       }
     } catch (err) {

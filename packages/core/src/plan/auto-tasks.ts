@@ -2,7 +2,7 @@
 // its work and how much work the job holds, and a small cost model picks the task count. The rule is a pure function
 // of the measurements (`chooseTaskCount`), so it can be tested and explained; `probeTaskCount` takes the measurements.
 import type { Backend } from "../backend.js";
-import type { TaskRecord } from "../run/report.js";
+import type { TaskRecord } from "../schedule/task-record.js";
 import { schedule, type ScheduleOptions, type ScheduleResult } from "../schedule/scheduler.js";
 
 /** Tasks per slot of concurrency that the fine partition is cut into: a fine task is ~1/256 of a slot's work. */

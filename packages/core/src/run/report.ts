@@ -1,26 +1,6 @@
 import type { BackupTotals } from "../schedule/speculation.js";
 import type { AutoTaskDecision } from "../plan/auto-tasks.js";
-
-/** One task's life in a run. Times are milliseconds since the run started. */
-export interface TaskRecord {
-  index: number;
-  queuedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  attempts: number;
-  status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
-  workerId?: string;
-  coldStart?: boolean;
-  durationMs?: number;
-  billedMs?: number;
-  initMs?: number;
-  waitMs?: number;
-  platformId?: string;
-  /** Failures of earlier attempts (and of the last one when the task failed). */
-  errors?: { attempt: number; at: number; message: string; retryable: boolean }[];
-  /** The backup attempt started beside a straggling one: when, and whether its result was the one used. */
-  backup?: { startedAt: number; won: boolean };
-}
+import type { TaskRecord } from "../schedule/task-record.js";
 
 /** The machine-readable account of a run (`--json`, `report.json`). */
 export interface RunReport {

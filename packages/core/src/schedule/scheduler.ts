@@ -1,6 +1,6 @@
 import { formatSeconds, optionError, SuperfaasError, TaskError, type OptionNames, type OutOfMemory } from "../errors.js";
 import type { Backend, InvokeResult } from "../backend.js";
-import type { TaskRecord } from "../run/report.js";
+import type { TaskRecord } from "./task-record.js";
 import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
 
 /** How the scheduler drives a backend. */
