@@ -347,10 +347,12 @@ const BILLED_LOOKUP_MS = 5_000;
  * The billed time of the attempts the run gave up on before their answer. Where the platform keeps records of what it
  * ran (`Backend.billedSince`), the ones recorded beyond the answered attempts are measured; the rest (still running,
  * or a platform with no records) are estimated at the attempt's time limit, the most the platform can bill for one
- * (it runs an attempt on after the client stops waiting), never below the time it had run when given up.
+ * (it runs an attempt on after the client stops waiting), never below the time it had run when given up. Backends that
+ * bill nothing (no price, no records) are left out.
  */
 async function accountAbandoned(backend: Backend, ab: ScheduleResult["abandoned"], answeredMs: number): Promise<{ measuredMs: number; estimatedMs: number; estimatedAttempts: number }> {
-  if (ab.count <= 0) return { measuredMs: 0, estimatedMs: 0, estimatedAttempts: 0 };
+  // A backend that bills nothing (the local pool) has nothing to account.
+  if (ab.count <= 0 || !(backend.estimateCost || backend.billedSince)) return { measuredMs: 0, estimatedMs: 0, estimatedAttempts: 0 };
   const estimate = (n: number) => Math.max(ab.inFlightMs * (n / ab.count), n * ab.limitMs);
   let seen: Awaited<ReturnType<NonNullable<Backend["billedSince"]>>>;
   try {
