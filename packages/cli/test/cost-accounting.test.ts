@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fileURLToPath } from "node:url";
 import { startLambdaEmulator, startOpenWhiskEmulator, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 import { built, errorLines, notBuilt, signalWhen, superfaas } from "./process.js";
+// @ts-expect-error: a plain module of the testing package, without types
+import { straggles } from "../../testing/src/straggle.mjs";
 
 const sumJob = fileURLToPath(new URL("./fixtures/sum-job.ts", import.meta.url));
 
@@ -44,6 +46,33 @@ describe.skipIf(!built)(`cost of attempts the client gave up on${notBuilt}`, () 
     expect(report.totals.billedMs).toBe(platformMs);
     expect(report.totals.estimatedAttempts).toBeUndefined();
     expect(report.totals.estimatedBilledMs).toBeUndefined();
+  });
+
+  it("openwhisk: the original a backup beat is cancelled by the client but run to its end by the platform: its billed time is measured", async () => {
+    const { apihost, auth, namespace } = ow.clientOptions;
+    // A seed under which exactly one of the 8 first activations straggles (20x) and the backups after them do not.
+    const spec = { fraction: 0.1, factor: 20, seed: 0 };
+    const picks = (seed: number) => Array.from({ length: 12 }, (_, n) => straggles({ ...spec, seed }, n) as boolean);
+    while (picks(spec.seed).filter(Boolean).length !== 1 || !picks(spec.seed).slice(0, 8).some(Boolean)) spec.seed++;
+    ow.setStraggle(spec);
+    const before = new Set(ow.activations.keys());
+    const r = await superfaas(
+      ["run", sumJob, "--backend", "openwhisk", "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null", "--n", "800", "--slow", "200", "--tasks", "8", "--concurrency", "8", "--backup-tasks", "--json"],
+      { env },
+    ).finally(() => ow.setStraggle(undefined));
+    expect(errorLines(r.stderr)).toEqual([]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.output).toBe((800 * 799) / 2);
+    expect(report.totals.backups.won).toBe(1);
+    expect(report.totals.backups.wasted).toBe(1);
+    // Every activation the platform ran for the run, the straggler the client gave up on included.
+    const ran = [...ow.activations.values()].filter((a) => !before.has(a.activationId));
+    expect(ran).toHaveLength(9);
+    const slowest = Math.max(...ran.map((a) => a.duration));
+    expect(slowest).toBeGreaterThanOrEqual(20 * 200);
+    expect(report.totals.billedMs).toBe(ran.reduce((s, a) => s + a.duration, 0));
+    expect(report.totals.estimatedAttempts).toBeUndefined();
   });
 
   it("lambda: a run cancelled by SIGINT with attempts in flight estimates them (marked estimated), at least what the platform billed", async () => {
