@@ -50,8 +50,8 @@ describe.skipIf(!built)(`cost of attempts the client gave up on${notBuilt}`, () 
 
   it("openwhisk: the original a backup beat is cancelled by the client but run to its end by the platform: its billed time is measured", async () => {
     const { apihost, auth, namespace } = ow.clientOptions;
-    // A seed under which exactly one of the 8 first activations straggles (20x) and the backups after them do not.
-    const spec = { fraction: 0.1, factor: 20, seed: 0 };
+    // A seed under which exactly one of the 8 first activations straggles (8x: it ends well within the 5 s the CLI waits for records) and the backups after them do not.
+    const spec = { fraction: 0.1, factor: 8, seed: 0 };
     const picks = (seed: number) => Array.from({ length: 12 }, (_, n) => straggles({ ...spec, seed }, n) as boolean);
     while (picks(spec.seed).filter(Boolean).length !== 1 || !picks(spec.seed).slice(0, 8).some(Boolean)) spec.seed++;
     ow.setStraggle(spec);
@@ -70,7 +70,7 @@ describe.skipIf(!built)(`cost of attempts the client gave up on${notBuilt}`, () 
     const ran = [...ow.activations.values()].filter((a) => !before.has(a.activationId));
     expect(ran).toHaveLength(9);
     const slowest = Math.max(...ran.map((a) => a.duration));
-    expect(slowest).toBeGreaterThanOrEqual(20 * 200);
+    expect(slowest).toBeGreaterThanOrEqual(8 * 200);
     expect(report.totals.billedMs).toBe(ran.reduce((s, a) => s + a.duration, 0));
     expect(report.totals.estimatedAttempts).toBeUndefined();
   });
