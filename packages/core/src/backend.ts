@@ -78,6 +78,14 @@ export interface Backend {
    */
   discover?(ctx: { signal?: AbortSignal; log?: (message: string) => void }): Promise<void>;
   invoke(request: InvokeRequest, signal: AbortSignal): Promise<InvokeResult>;
+  /**
+   * What the platform recorded for the run's function since `since` (epoch ms): how many invocations and their billed
+   * time, all of them, those answered included; it may wait (within `signal`) for `expected` records, since an
+   * activation is recorded when it ends. Called after a run gave up on attempts before their answer (a lost
+   * backup, a deadline, a cancel), within `signal`'s short deadline; absent or undefined when the platform keeps no
+   * such records (the attempts are then estimated).
+   */
+  billedSince?(since: number, expected: number, signal: AbortSignal): Promise<{ invocations: number; billedMs: number; complete: boolean } | undefined>;
   /** Estimated cost in US dollars of the given attempts, when the platform bills for them. */
   estimateCost?(usage: { invocations: number; billedMs: number }): number;
   /** Hash of the code the last `prepare` made ready (its bundle): the run journal records it so a resume runs the same code. */

@@ -70,6 +70,12 @@ export const runReportSchema = doc(
       coldStarts: count,
       billedMs: ms,
       costUsd: doc(z.number().nonnegative(), "estimated cost in US dollars, for backends that price runs").optional(),
+      estimatedAttempts: doc(
+        count,
+        "attempts the run gave up on (lost backup, deadline, cancel, failure) whose billed time the platform did not report; each is estimated at the attempt's time limit, the most the platform bills for one; absent when none",
+      ).optional(),
+      estimatedBilledMs: doc(ms, "the part of billedMs that is estimated (see estimatedAttempts), not reported by the platform").optional(),
+      estimatedCostUsd: doc(z.number().nonnegative(), "the part of costUsd that is estimated (see estimatedAttempts)").optional(),
       peakConcurrency: doc(count, "highest number of attempts in flight at once"),
       bytesRead: doc(count, "bytes the tasks read through ctx.read (S3 GETs, file reads) in their used attempts, read-ahead past their ranges included; absent when none did").optional(),
       backups: doc(

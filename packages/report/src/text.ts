@@ -56,7 +56,11 @@ export function compareRows(doc: ReportDocument): string[][] {
       ? [row("backup tasks", (r) => (r.report.totals.backups ? `${r.report.totals.backups.launched} (${r.report.totals.backups.won} won)` : dash))]
       : []),
     row("throughput", (r) => `${r.summary.tasksPerSec.toFixed(1)} tasks/s`),
-    row("est. cost", (r) => (r.summary.costUsd === undefined ? dash : formatUsd(r.summary.costUsd))),
+    row("est. cost", (r) =>
+      r.summary.costUsd === undefined
+        ? dash
+        : formatUsd(r.summary.costUsd) + (r.report.totals.estimatedCostUsd ? ` (${formatUsd(r.report.totals.estimatedCostUsd)} estimated)` : ""),
+    ),
     row("output", (r) => {
       const v = verdict.get(r.label);
       if (!v || v.agrees === null) return dash;

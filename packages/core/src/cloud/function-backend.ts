@@ -90,6 +90,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
   readonly facts: BackendFacts;
   readonly usage: FunctionUsage = { invocations: 0, coldStarts: 0, throttled: 0, billedMs: 0, maxMemoryUsedMb: 0 };
   readonly estimateCost?: (usage: { invocations: number; billedMs: number }) => number;
+  readonly billedSince?: Backend["billedSince"];
   private current: Current | undefined;
   private readonly deployments = new Map<string, Deployment>();
   private readonly prefixes = new Set<string>();
@@ -107,6 +108,9 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     this.facts = platform.facts;
     if (platform.estimateCost) this.estimateCost = (usage) => platform.estimateCost!(usage);
     if (platform.discover) this.discover = (ctx) => platform.discover!(ctx);
+    if (platform.billedSince) {
+      this.billedSince = async (since, expected, signal) => (this.current ? platform.billedSince!(this.current.name, since, expected, signal) : undefined);
+    }
   }
 
   /** Present when the platform reads its limits before a run is planned. */

@@ -124,6 +124,8 @@ export interface CloudPlatform {
   sendThen?<T>(name: string, payload: string, signal: AbortSignal, next: AttemptContinuation<T>): Promise<T>;
   /** Turns a rejection of `send`, or an Answer's `failure`, into a TaskError; "missing" when the function is gone. */
   classify(error: unknown, name: string): TaskError | "missing";
+  /** What the platform recorded for the function's invocations since `since` (epoch ms), where it keeps records (see `Backend.billedSince`). */
+  billedSince?(name: string, since: number, expected: number, signal: AbortSignal): Promise<{ invocations: number; billedMs: number; complete: boolean } | undefined>;
   /** Estimated cost in US dollars of the attempts, where the platform bills for them. */
   estimateCost?(usage: { invocations: number; billedMs: number }): number;
   /** Closes clients and connections (after `remove` and the store's clean-up). */

@@ -28,6 +28,14 @@ export interface RunReport {
     coldStarts: number;
     billedMs: number;
     costUsd?: number;
+    /**
+     * Attempts the run gave up on before their answer whose billed time the platform did not report (no record, or
+     * not yet): each is estimated at the attempt's time limit (the most the platform bills for one). Absent when none.
+     * Their estimate is part of `billedMs` and `costUsd`; `estimatedBilledMs` and `estimatedCostUsd` say how much.
+     */
+    estimatedAttempts?: number;
+    estimatedBilledMs?: number;
+    estimatedCostUsd?: number;
     /** Highest number of attempts in flight at once. */
     peakConcurrency: number;
     /** Bytes the tasks read through `ctx.read` (their used attempts, read-ahead included); absent when none did. */
@@ -61,8 +69,8 @@ export function summarizeReport(r: RunReport): string[] {
     `backend ${r.backend}, ${t.tasks} tasks, concurrency ${r.concurrency}: ${r.status} in ${s(r.wallMs)} (prepare ${s(r.prepareMs)}, execute ${s(r.executeMs)})`,
     `task latency p50 ${s(r.latencyMs.p50)}, p95 ${s(r.latencyMs.p95)}, p99 ${s(r.latencyMs.p99)}; ${r.throughput.tasksPerSec.toFixed(1)} tasks/s; peak in flight ${t.peakConcurrency}`,
     `attempts ${t.attempts} (retries ${t.retries}, throttled ${t.throttled}), cold starts ${t.coldStarts}` +
-      (t.billedMs ? `, billed ${s(t.billedMs)}` : "") +
-      (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}` : "") +
+      (t.billedMs ? `, billed ${s(t.billedMs)}${t.estimatedBilledMs ? ` (of which ${s(t.estimatedBilledMs)} estimated for ${t.estimatedAttempts} attempts given up on)` : ""}` : "") +
+      (t.costUsd !== undefined ? `, est. cost $${t.costUsd.toFixed(6)}${t.estimatedCostUsd ? ` (of which $${t.estimatedCostUsd.toFixed(6)} estimated)` : ""}` : "") +
       (t.bytesRead ? `, read ${t.bytesRead.toLocaleString("en-US")} bytes` : ""),
     ...(t.backups?.launched
       ? [

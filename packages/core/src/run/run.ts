@@ -275,12 +275,15 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   const succeeded = records.filter((r) => r.status === "succeeded");
   // Tasks finished in an earlier session of a resumed run have no times in this one.
   const latencies = succeeded.filter((r) => r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!);
-  const billedMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
+  const answeredMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
+  const { measuredMs, estimatedMs, estimatedAttempts } = await accountAbandoned(backend, sched.abandoned, answeredMs);
+  const billedMs = answeredMs + measuredMs + estimatedMs;
   // A throttled attempt was refused before it ran: the platform does not bill it.
   // The probe's invocations are paid for too.
   const costUsd = backend.estimateCost?.({ invocations: sched.attempts - sched.throttled + (autoTasks?.probeAttempts ?? 0), billedMs: billedMs + (autoTasks?.probeBilledMs ?? 0) });
   // The wasted attempts' price: each one invocation, billed for what it ran (see BackupTotals.wastedMs).
   const backupCostUsd = sched.backups && backend.estimateCost?.({ invocations: sched.backups.wasted, billedMs: sched.backups.wastedMs });
+  const estimatedCostUsd = estimatedAttempts ? backend.estimateCost?.({ invocations: estimatedAttempts, billedMs: estimatedMs }) : undefined;
   const report: RunReport = {
     schemaVersion: 1,
     runId,
@@ -304,6 +307,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
       coldStarts: sched.coldStarts,
       billedMs,
       ...(costUsd !== undefined ? { costUsd } : {}),
+      ...(estimatedAttempts ? { estimatedAttempts, estimatedBilledMs: estimatedMs, ...(estimatedCostUsd !== undefined ? { estimatedCostUsd } : {}) } : {}),
       peakConcurrency: sched.peakConcurrency,
       ...(sched.bytesRead ? { bytesRead: sched.bytesRead } : {}),
       ...(sched.backups ? { backups: { ...sched.backups, ...(backupCostUsd !== undefined ? { costUsd: backupCostUsd } : {}) } } : {}),
@@ -334,4 +338,31 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   }
   journalTrouble(await journal?.end("succeeded"), opts);
   return { output, report };
+}
+
+/** How long the platform's records of attempts given up on are waited for after the run (a cancel included). */
+const BILLED_LOOKUP_MS = 5_000;
+
+/**
+ * The billed time of the attempts the run gave up on before their answer. Where the platform keeps records of what it
+ * ran (`Backend.billedSince`), the ones recorded beyond the answered attempts are measured; the rest (still running,
+ * or a platform with no records) are estimated at the attempt's time limit, the most the platform can bill for one
+ * (it runs an attempt on after the client stops waiting), never below the time it had run when given up. Backends that
+ * bill nothing (no price, no records) are left out.
+ */
+async function accountAbandoned(backend: Backend, ab: ScheduleResult["abandoned"], answeredMs: number): Promise<{ measuredMs: number; estimatedMs: number; estimatedAttempts: number }> {
+  // A backend that bills nothing (the local pool) has nothing to account.
+  if (ab.count <= 0 || !(backend.estimateCost || backend.billedSince)) return { measuredMs: 0, estimatedMs: 0, estimatedAttempts: 0 };
+  const estimate = (n: number) => Math.max(ab.inFlightMs * (n / ab.count), n * ab.limitMs);
+  let seen: Awaited<ReturnType<NonNullable<Backend["billedSince"]>>>;
+  try {
+    seen = await backend.billedSince?.(ab.since, ab.answered + ab.count, AbortSignal.timeout(BILLED_LOOKUP_MS));
+  } catch {
+    seen = undefined; // no records in time: every such attempt is estimated
+  }
+  if (seen && !seen.complete) seen = undefined; // a partial listing cannot tell which attempts it missed
+  const found = seen ? Math.min(ab.count, Math.max(0, seen.invocations - ab.answered)) : 0;
+  const measuredMs = found ? Math.max(0, seen!.billedMs - answeredMs) : 0;
+  const left = ab.count - found;
+  return { measuredMs, estimatedMs: left ? estimate(left) : 0, estimatedAttempts: left };
 }

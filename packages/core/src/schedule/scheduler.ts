@@ -67,6 +67,13 @@ export interface ScheduleResult {
   bytesRead: number;
   /** Backup attempts, when a backup policy was given (cost is for the caller to price). */
   backups?: Omit<BackupTotals, "costUsd">;
+  /**
+   * Attempts the client stopped waiting for (a losing backup or original, a deadline, a cancel or a failure ending the
+   * run) whose billed time never came back: the platform may still bill them. `inFlightMs` is the time each had run
+   * when it was given up, summed; `limitMs` is the most one attempt can run (the attempt deadline). `since` is the
+   * wall-clock time (epoch ms) of the first attempt, and `answered` the attempts whose answer carried billed time.
+   */
+  abandoned: { count: number; inFlightMs: number; limitMs: number; since: number; answered: number };
   failure?: SuperfaasError;
 }
 
@@ -94,6 +101,8 @@ interface InFlight {
   lost?: boolean;
   /** Time counted as wasted for it when it lost (until the cancel; replaced by its billed time if that arrives). */
   wasteMs?: number;
+  /** Given up by the client before its answer (counted in `abandoned` until a late answer brings its billed time). */
+  gaveUp?: number;
 }
 
 type Attempt = [AbortController, InFlight];
@@ -154,6 +163,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const maxBackups = policy ? maxBackupsInFlight(policy, opts.concurrency) : 0;
   const budget = policy ? backupBudget(policy, freshTotal) : 0;
   const backups = { launched: 0, won: 0, wasted: 0, wastedMs: 0 };
+  const abandoned = { count: 0, inFlightMs: 0, limitMs: opts.timeoutMs, since: Date.now(), answered: 0 };
   let backupsInFlight = 0;
   let specTimer: ReturnType<typeof setTimeout> | undefined;
   // Start times of the last minute's attempts, kept only when backups must respect a per-minute cap (a sliding minute
@@ -178,6 +188,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     c.abort(reason);
     if (a.settled) return;
     a.settled = true;
+    // The client stops waiting here; the platform may run (and bill) the attempt on.
+    a.gaveUp = performance.now() - a.t0;
+    abandoned.count++;
+    abandoned.inFlightMs += a.gaveUp;
     // As if the backend had rejected: after whatever the caller is iterating over.
     queueMicrotask(() => finishAttempt(c, a, undefined, reason));
   };
@@ -289,12 +303,12 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     }
     answer.then(
       (result) => {
-        if (a.settled) return a.lost && lateAnswer(a, result.billedMs);
+        if (a.settled) return lateAnswer(a, result.billedMs);
         a.settled = true;
         finishAttempt(controller, a, result, undefined);
       },
       (error: unknown) => {
-        if (a.settled) return a.lost && lateAnswer(a, (error as TaskError | undefined)?.billedMs);
+        if (a.settled) return lateAnswer(a, (error as TaskError | undefined)?.billedMs);
         a.settled = true;
         finishAttempt(controller, a, undefined, error);
       },
@@ -302,11 +316,17 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     return [controller, a];
   };
 
-  // A lost attempt answered after all (the platform ran it to the end): its partial is ignored, its billed time is not.
+  // An attempt given up on answered after all (the platform ran it to the end): its partial is ignored, its billed
+  // time is not, and it is no longer an estimate.
   const lateAnswer = (a: InFlight, billedMs: number | undefined) => {
-    if (billedMs === undefined) return;
+    if (billedMs === undefined || a.gaveUp === undefined) return;
     const rec = records[a.index]!;
     rec.billedMs = (rec.billedMs ?? 0) + billedMs;
+    abandoned.count--;
+    abandoned.inFlightMs -= a.gaveUp;
+    abandoned.answered++;
+    a.gaveUp = undefined;
+    if (!a.lost) return;
     backups.wastedMs += billedMs - (a.wasteMs ?? 0);
     a.wasteMs = billedMs;
   };
@@ -349,7 +369,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
       if (result.coldStart) coldStarts++;
       if (result.durationMs !== undefined) rec.durationMs = result.durationMs;
-      if (result.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
+      if (result.billedMs !== undefined) {
+        rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
+        abandoned.answered++;
+      }
       if (result.initMs !== undefined) rec.initMs = result.initMs;
       if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
       if (result.platformId !== undefined) rec.platformId = result.platformId;
@@ -376,7 +399,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const at = now();
     if (!err.throttled) lastAnswered = at;
     (rec.errors ??= []).push({ attempt: a.n, at, message: err.message, retryable: err.retryable });
-    if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+    if (err.billedMs !== undefined) {
+      rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+      abandoned.answered++;
+    }
     if (err.coldStart) coldStarts++;
     if (err.throttled) {
       // Refused for load, never ran: the platform is busy, so the window shrinks as for any 429, and a backup refused
@@ -415,7 +441,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const at = now();
     if (!err.throttled) lastAnswered = at;
     (rec.errors ??= []).push({ attempt: n, at, message: err.message, retryable: err.retryable });
-    if (err.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+    if (err.billedMs !== undefined) {
+      rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
+      abandoned.answered++;
+    }
     if (err.coldStart) coldStarts++;
     let delay: number;
     if (err.throttled) {
@@ -508,7 +537,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   clearInterval(sweep);
   if (specTimer) clearTimeout(specTimer);
   opts.signal?.removeEventListener("abort", onRunAbort);
-  return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
+  return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, abandoned, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
 }
 
 /**

@@ -658,7 +658,10 @@ export class OpenWhiskEmulator {
       const skip = Number(url.searchParams.get("skip") ?? 0) || 0;
       const docs = url.searchParams.get("docs") === "true";
       const name = url.searchParams.get("name");
-      const all = [...this.activations.values()].filter((r) => !name || r.name === name).reverse();
+      // `since`/`upto` bound the activations' start (epoch ms), as the controller's list does.
+      const since = Number(url.searchParams.get("since") ?? 0) || 0;
+      const upto = Number(url.searchParams.get("upto") ?? 0) || Infinity;
+      const all = [...this.activations.values()].filter((r) => (!name || r.name === name) && r.start >= since && r.start <= upto).reverse();
       return this.send(res, 200, all.slice(skip, skip + limit).map((r) => (docs ? r : { ...r, response: undefined, logs: undefined })));
     }
     this.stats.polls++;
