@@ -70,7 +70,10 @@ describe.skipIf(Boolean(sdkProblem))("openwhisk payload limits", () => {
     expect(tb.emulator.stats.containersStarted).toBeGreaterThanOrEqual(1);
     expect(await tb.keys("superfaas/")).toEqual([]);
     expect(await actionNames()).toEqual([]);
-    expect(tb.emulator.containers().filter((c) => c.state !== "dead")).toEqual([]);
+    // A container still running an activation of a deleted action runs it to its end (as the stock invoker does), then
+    // goes: none is left idle, and each one still up is retiring.
+    const live = tb.emulator.containers().filter((c) => c.state !== "dead");
+    expect(live.filter((c) => !c.retiring || c.running.size === 0).map((c) => c.id)).toEqual([]);
   });
 
   it("sends a task over the 1 MB parameter limit through the bucket", async () => {

@@ -25,7 +25,7 @@ describe.skipIf(!built)(`cost of attempts the client gave up on${notBuilt}`, () 
     await Promise.allSettled([lambda?.close(), ow?.close()]);
   });
 
-  it("openwhisk: a run cancelled by SIGINT with attempts in flight bills them as the activation records say (measured, not estimated)", async () => {
+  it("openwhisk: a run cancelled by SIGINT with attempts in flight ends at once and estimates them (marked estimated), at least what the platform billed", async () => {
     const { apihost, auth, namespace } = ow.clientOptions;
     const before = new Set(ow.activations.keys());
     const sig = signalWhen(() => ow.containers().filter((c) => c.running.size > 0).length >= 2, "SIGINT");
@@ -39,13 +39,14 @@ describe.skipIf(!built)(`cost of attempts the client gave up on${notBuilt}`, () 
     const report = JSON.parse(r.stdout);
     expect(report.status).toBe("cancelled");
     // What the platform ran for this run, to the end after the cancel.
-    const ran = [...ow.activations.values()].filter((a) => !before.has(a.activationId));
-    expect(ran).toHaveLength(2);
-    const platformMs = ran.reduce((s, a) => s + a.duration, 0);
+    // The CLI did not wait for them: they were still running when it ended, and are estimated.
+    expect(report.totals.estimatedAttempts).toBe(2);
+    expect(report.totals.estimatedBilledMs).toBeGreaterThan(0);
+    const ran = () => [...ow.activations.values()].filter((a) => !before.has(a.activationId));
+    await vi.waitFor(() => expect(ran()).toHaveLength(2), { timeout: 30_000, interval: 50 });
+    const platformMs = ran().reduce((s, a) => s + a.duration, 0);
     expect(platformMs).toBeGreaterThanOrEqual(2 * 1500);
-    expect(report.totals.billedMs).toBe(platformMs);
-    expect(report.totals.estimatedAttempts).toBeUndefined();
-    expect(report.totals.estimatedBilledMs).toBeUndefined();
+    expect(report.totals.billedMs).toBeGreaterThanOrEqual(platformMs);
   });
 
   it("openwhisk: the original a backup beat is cancelled by the client but run to its end by the platform: its billed time is measured", async () => {

@@ -276,7 +276,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   // Tasks finished in an earlier session of a resumed run have no times in this one.
   const latencies = succeeded.filter((r) => r.startedAt !== undefined).map((r) => r.finishedAt! - r.startedAt!);
   const answeredMs = records.reduce((s, r) => s + (r.billedMs ?? 0), 0);
-  const { measuredMs, estimatedMs, estimatedAttempts } = await accountAbandoned(backend, sched.abandoned, answeredMs);
+  const { measuredMs, estimatedMs, estimatedAttempts } = await accountAbandoned(backend, sched.abandoned, answeredMs, sched.failure?.code === "CANCELLED");
   const billedMs = answeredMs + measuredMs + estimatedMs;
   // A throttled attempt was refused before it ran: the platform does not bill it.
   // The probe's invocations are paid for too.
@@ -350,13 +350,15 @@ const BILLED_LOOKUP_MS = 5_000;
  * (it runs an attempt on after the client stops waiting), never below the time it had run when given up. Backends that
  * bill nothing (no price, no records) are left out.
  */
-async function accountAbandoned(backend: Backend, ab: ScheduleResult["abandoned"], answeredMs: number): Promise<{ measuredMs: number; estimatedMs: number; estimatedAttempts: number }> {
+async function accountAbandoned(backend: Backend, ab: ScheduleResult["abandoned"], answeredMs: number, cancelled: boolean): Promise<{ measuredMs: number; estimatedMs: number; estimatedAttempts: number }> {
   // A backend that bills nothing (the local pool) has nothing to account.
   if (ab.count <= 0 || !(backend.estimateCost || backend.billedSince)) return { measuredMs: 0, estimatedMs: 0, estimatedAttempts: 0 };
   const estimate = (n: number) => Math.max(ab.inFlightMs * (n / ab.count), n * ab.limitMs);
   let seen: Awaited<ReturnType<NonNullable<Backend["billedSince"]>>>;
   try {
-    seen = await backend.billedSince?.(ab.since, ab.answered + ab.count, AbortSignal.timeout(BILLED_LOOKUP_MS));
+    // A cancelled run ends at once (Ctrl-C must not wait for attempts to finish): the attempts it gave up on are
+    // estimated. Otherwise the lookup waits a little for the records still to come.
+    seen = cancelled ? undefined : await backend.billedSince?.(ab.since, ab.answered + ab.count, AbortSignal.timeout(BILLED_LOOKUP_MS));
   } catch {
     seen = undefined; // no records in time: every such attempt is estimated
   }

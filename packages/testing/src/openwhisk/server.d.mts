@@ -165,6 +165,8 @@ export interface EmulatorContainer {
   version: string;
   state: "starting" | "ready" | "dead";
   running: Set<unknown>;
+  /** Set (to the reason) once its action was deleted or updated: it runs what it runs to the end, then goes. */
+  retiring?: string;
   child: import("node:child_process").ChildProcess | undefined;
 }
 

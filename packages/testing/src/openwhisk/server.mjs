@@ -420,7 +420,7 @@ export class OpenWhiskEmulator {
         const a = this.actions.get(key);
         if (!a) return this.error(res, 404, msg.notFound);
         this.actions.delete(key);
-        for (const c of this.containers()) if (c.key === key) this.kill(c, "action deleted");
+        for (const c of this.containers()) if (c.key === key) this.retire(c, "action deleted");
         this.pump();
         return this.send(res, 200, this.actionView(a, false));
       }
@@ -495,8 +495,8 @@ export class OpenWhiskEmulator {
       updated: Date.now(),
     };
     this.actions.set(key, action);
-    // Containers of the old code never serve again: stop them now (a running activation fails as a crash would).
-    for (const c of this.containers()) if (c.key === key) this.kill(c, "action updated");
+    // Containers of the old code never serve again (placement matches the version).
+    for (const c of this.containers()) if (c.key === key) this.retire(c, "action updated");
     this.pump();
     return this.send(res, 200, this.actionView(action, true));
   }
@@ -762,7 +762,7 @@ export class OpenWhiskEmulator {
     }
     act.action = action;
     const warm = this.containers()
-      .filter((c) => c.key === act.key && c.version === action.version && c.state === "ready" && c.running.size < action.limits.concurrency)
+      .filter((c) => c.key === act.key && !c.retiring && c.version === action.version && c.state === "ready" && c.running.size < action.limits.concurrency)
       .sort((x, y) => x.running.size - y.running.size || y.lastUsed - x.lastUsed)[0];
     if (warm) {
       this.stats.warmStarts++;
@@ -770,7 +770,7 @@ export class OpenWhiskEmulator {
       return "placed";
     }
     // A container still starting for this action takes more activations when the action allows concurrency.
-    const starting = this.containers().find((c) => c.key === act.key && c.version === action.version && c.state === "starting" && c.backlog.length + 1 < action.limits.concurrency);
+    const starting = this.containers().find((c) => c.key === act.key && !c.retiring && c.version === action.version && c.state === "starting" && c.backlog.length + 1 < action.limits.concurrency);
     if (starting) {
       starting.backlog.push(act);
       return "placed";
@@ -1017,6 +1017,7 @@ export class OpenWhiskEmulator {
     if (timedOut) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: msg.timedOut(timeout, false) } }, { ...times, timedOut: true });
     else if (!answer) this.complete(act, { statusCode: DEVELOPER_ERROR, result: { error: c.memoryKilled ? msg.memoryExhausted : msg.abnormalRun } }, times);
     else this.complete(act, interpretRun(answer, this.limits.maxResultBytes), times);
+    if (c.retiring && c.running.size === 0) this.kill(c, c.retiring);
     this.pump();
   }
 
@@ -1097,6 +1098,17 @@ export class OpenWhiskEmulator {
     c.memoryKilled = true;
     this.stats.memoryKills++;
     this.kill(c, "memory exhausted");
+  }
+
+  /**
+   * A container of an action that was deleted or updated: as on the stock invoker, what it runs goes on to its end (the
+   * activation is billed and recorded as usual; deleting an action cancels nothing), then the container is removed. An
+   * idle one goes at once.
+   */
+  retire(c, why) {
+    if (c.state === "dead") return;
+    if (c.running.size === 0 && c.backlog.length === 0 && c.state !== "starting") return this.kill(c, why);
+    c.retiring = why;
   }
 
   kill(c, _why) {
