@@ -21,26 +21,46 @@ function has(cmd) {
   return spawnSync(cmd, ["--version"], { stdio: "ignore", shell: process.platform === "win32" }).status === 0;
 }
 
+// turbo runs each package's scripts with the pnpm on PATH: the pinned one goes first when .tools/ holds it.
+let pnpmDir;
+const pathWithPnpm = () => (pnpmDir ? `${pnpmDir}${process.platform === "win32" ? ";" : ":"}${process.env.PATH ?? ""}` : process.env.PATH);
+
 function sh(cmd, args, what) {
   say(what);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" } });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, PATH: pathWithPnpm(), TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" } });
   if (r.status !== 0) {
     process.stderr.write(`error[INTERNAL]: setup step failed: ${what} (${cmd} ${args.join(" ")}) — fix the error above and rerun\n`);
     process.exit(r.status ?? 1);
   }
 }
 
-if (!has("pnpm")) {
+// The pnpm this project pins (its lockfile format): a global pnpm of another major (11 and later refuse to switch
+// to a pinned 10.x offline) is left alone, and the pinned one is installed into .tools/ for this project.
+const pnpmMajor = (cmd) => {
+  const r = spawnSync(cmd, ["--version"], { cwd: root, encoding: "utf8", shell: process.platform === "win32" });
+  return r.status === 0 ? Number(/^(\d+)\./m.exec(r.stdout)?.[1]) : undefined;
+};
+const wanted = Number(PNPM_VERSION.split(".")[0]);
+let pnpm = "pnpm";
+const found = pnpmMajor("pnpm");
+if (found === undefined) {
   say(`pnpm not found: installing pnpm@${PNPM_VERSION} with npm`);
   try {
     execFileSync("npm", ["install", "-g", `pnpm@${PNPM_VERSION}`], { stdio: "inherit" });
   } catch {
     sh("corepack", ["enable", "pnpm"], "npm could not install pnpm globally: enabling it through corepack");
   }
+} else if (found !== wanted) {
+  const local = join(root, ".tools", "node_modules", ".bin", process.platform === "win32" ? "pnpm.cmd" : "pnpm");
+  if (pnpmMajor(local) !== wanted) {
+    sh("npm", ["install", "--no-save", "--no-package-lock", "--prefix", join(root, ".tools"), `pnpm@${PNPM_VERSION}`], `pnpm ${found} found, this project pins ${PNPM_VERSION}: installing it into .tools/ (the global one is left as it is)`);
+  }
+  pnpm = local;
+  pnpmDir = dirname(local);
 }
 const stamp = join(root, "node_modules", ".modules.yaml");
-if (!existsSync(stamp) || process.env.CI) sh("pnpm", ["install", "--frozen-lockfile", "--prefer-offline"], "installing dependencies (pnpm install)");
-sh("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], "building packages (turbo run build)");
+if (!existsSync(stamp) || process.env.CI) sh(pnpm, ["install", "--frozen-lockfile", "--prefer-offline"], "installing dependencies (pnpm install)");
+sh(pnpm, ["exec", "turbo", "run", "build", "--output-logs=errors-only"], "building packages (turbo run build)");
 
 // The report package's browser test opens report.html in headless Chromium at /usr/bin/chromium and skips, saying
 // why, when it is absent. Installing a browser would make setup slow, so it happens only when asked for
