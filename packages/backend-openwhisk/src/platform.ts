@@ -59,7 +59,10 @@ const configError = (message: string, hint: string, cause?: unknown) => new Supe
 /** A deadline for one control-plane call, that the run's own signal (Ctrl-C) also ends. */
 const deadline = (ms: number, signal: AbortSignal | undefined) => (signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms));
 
-/** What the invoker records when the action's container was killed for exceeding its memory (OpenWhisk's Messages.memoryExhausted). */
+/**
+ * What the invoker records (a developer error) when the action's container was killed for exceeding its memory:
+ * Messages.memoryExhausted, apache/openwhisk common/scala/.../http/ErrorResponse.scala, set in ActivationResult.scala.
+ */
 const MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted.";
 
 /** An HTTP answer that is not an activation record: what `classify` reads. */
@@ -610,21 +613,24 @@ export class OpenWhiskPlatform implements CloudPlatform {
       });
     }
     const text = quote(typeof said === "string" ? said : status >= 400 ? (STATUS_CODES[status] ?? "error") : `unexpected answer ${JSON.stringify(body)?.slice(0, 200)}`);
-    if (status === 429) {
-      const l = this.deployment?.info?.limits;
-      const perMinute = /minute/i.test(text);
-      // The limit core names when nothing but throttling outlasts --throttle-timeout (the operator raises it).
-      const throttleLimit = perMinute
-        ? `the namespace's ${l?.actions_per_minute ?? ""} invocations a minute (actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift; ask the operator)`
-        : `the namespace's ${l?.concurrent_actions ?? ""} activations in flight (concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator)`;
-      // The per-minute limit frees up slowly: give it a second; concurrency frees up as activations end.
-      return new TaskError(`openwhisk throttled the invocation: ${text}`, { retryable: true, origin: "platform", throttled: true, retryAfterMs: perMinute ? 1_000 : 0, throttleLimit: throttleLimit.replace("  ", " ") });
-    }
+    // 429 is throttling whatever it says (the legacy controller counts, the FPC controller says "Too many requests").
+    if (status === 429) return this.throttled(text, /minute/i.test(text));
     if (status === 404) return "missing";
     // 408 and 504 come from proxies in front of the controller that gave up waiting: the activation may have run.
     if (status >= 500 || status < 400 || status === 408) return new TaskError(`openwhisk system error (HTTP ${status}): ${text}`, { retryable: true, origin: "platform" });
     if (status === 413) return new TaskError(`openwhisk refused the payload as too large (HTTP 413): ${text}`, { retryable: false, origin: "platform" });
     return new TaskError(`openwhisk refused the invocation (HTTP ${status}): ${text}`, { retryable: false, origin: "platform" });
+  }
+
+  /** A throttled invocation: retried after the limit frees up, until core's throttle bound names `throttleLimit`. */
+  private throttled(text: string, perMinute: boolean): TaskError {
+    const l = this.deployment?.info?.limits;
+    // The limit core names when nothing but throttling outlasts --throttle-timeout (the operator raises it).
+    const throttleLimit = perMinute
+      ? `the namespace's ${l?.actions_per_minute ?? ""} invocations a minute (actions_per_minute; WHISK_ACTIONS_INVOKES_PER_MINUTE on OpenShift; ask the operator)`
+      : `the namespace's ${l?.concurrent_actions ?? ""} activations in flight (concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator)`;
+    // The per-minute limit frees up slowly: give it a second; concurrency frees up as activations end.
+    return new TaskError(`openwhisk throttled the invocation: ${text}`, { retryable: true, origin: "platform", throttled: true, retryAfterMs: perMinute ? 1_000 : 0, throttleLimit: throttleLimit.replace("  ", " ") });
   }
 
   private failedActivation(a: Activation): TaskError {
@@ -634,6 +640,11 @@ export class OpenWhiskPlatform implements CloudPlatform {
     const full = typeof error === "string" ? error : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : JSON.stringify(result ?? {});
     // A refused result quotes up to 1 MB of the response: cut it to a readable length.
     const message = quote(full);
+    if ((status === "action developer error" || status === "whisk internal error") && neverRan(a) && /^Too many concurrent requests/.test(full)) {
+      // The FPC scheduler's queue throttles by recording the activation as failed without running it (MemoryQueue's
+      // fallback activation: duration 0, no waitTime): throttling, as a 429 is, not a failed attempt.
+      return this.throttled(message, false);
+    }
     if (status === "application error") {
       // An application error without our envelope did not come from map: the platform refused the result (over 1 MB
       // without a bucket) or the action's own code failed outside runTask. Both happen again on a retry.
@@ -674,4 +685,12 @@ export class OpenWhiskPlatform implements CloudPlatform {
     this.transport = undefined;
     this.paths.clear();
   }
+}
+
+/**
+ * An activation no invoker ran: the scheduler's own record (duration 0, no waitTime annotation, which every activation
+ * that reached an invoker has).
+ */
+function neverRan(a: Activation): boolean {
+  return (a.duration ?? 0) === 0 && !a.annotations?.some((n) => n.key === "waitTime");
 }

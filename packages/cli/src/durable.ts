@@ -81,7 +81,7 @@ export function registerDurable(program: Command, ctx: CommandContext): void {
       .option("--state-dir <dir>", "where run journals live (default: $XDG_STATE_HOME/superfaas or ~/.local/state/superfaas)")
       .option("--force", "resume even though the job module changed since the run started")
       .option("-c, --concurrency <n>", "most tasks in flight at once (default: the run's)", countOption("concurrency", 1))
-      .option("--throttle-timeout <seconds>", "fail the run after this long of nothing but throttling (HTTP 429) (default 180)", numberOption("throttle-timeout"))
+      .option("--throttle-timeout <seconds>", "fail the run after this long of nothing but throttling (HTTP 429, or a queue that refuses) (default 180)", numberOption("throttle-timeout"))
       .option("--json", "print the run report as JSON only")
       .option("-v, --verbose", "show stacks and preparation steps");
 

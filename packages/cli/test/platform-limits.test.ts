@@ -44,7 +44,7 @@ describe.skipIf(!built)(`lambda limits through the CLI${notBuilt}`, () => {
       const r = await onLambda("quick", "--throttle-timeout", "1.5", "--concurrency", "4");
       expect(errorLines(r.stderr)).toEqual([
         expect.stringMatching(
-          /^error\[THROTTLED\]: lambda refused every invocation for load \(HTTP 429\) for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: lambda throttled the invocation \(ConcurrentInvocationLimitExceeded\): Rate Exceeded\.\) — raise the account's Lambda concurrency in us-east-1 \(the "Concurrent executions" quota in Service Quotas, 1,000 by default\), or lower --concurrency or --tasks$/,
+          /^error\[THROTTLED\]: lambda refused every invocation for load for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: lambda throttled the invocation \(ConcurrentInvocationLimitExceeded\): Rate Exceeded\.\) — raise the account's Lambda concurrency in us-east-1 \(the "Concurrent executions" quota in Service Quotas, 1,000 by default\), or lower --concurrency or --tasks$/,
         ),
       ]);
       expect(r.code).toBe(1);
@@ -85,7 +85,33 @@ describe.skipIf(!built)(`openwhisk throttling through the CLI${notBuilt}`, () =>
     const r = await onOpenWhisk("--throttle-timeout", "1.5", "--concurrency", "2");
     expect(errorLines(r.stderr)).toEqual([
       expect.stringMatching(
-        /^error\[THROTTLED\]: openwhisk refused every invocation for load \(HTTP 429\) for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: openwhisk throttled the invocation: .*\) — raise the namespace's \d+ activations in flight \(concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator\), or lower --concurrency or --tasks$/,
+        /^error\[THROTTLED\]: openwhisk refused every invocation for load for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: openwhisk throttled the invocation: .*\) — raise the namespace's \d+ activations in flight \(concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator\), or lower --concurrency or --tasks$/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
+  });
+});
+
+
+describe.skipIf(!built)(`openwhisk's FPC scheduler throttling through the CLI${notBuilt}`, () => {
+  let ow: OpenWhiskEmulator;
+  beforeAll(async () => {
+    ow = await startOpenWhiskEmulator({ scheduler: "fpc" });
+  });
+  afterAll(async () => {
+    await ow?.close();
+  });
+
+  it("a queue that records every activation as throttled (no 429) ends with the same THROTTLED line, not as failed attempts", async () => {
+    const { apihost, auth, namespace } = ow.clientOptions;
+    const onOpenWhisk = (...more: string[]) =>
+      superfaas(["run", jobs, "--job", "quick", "--backend", "openwhisk", "--apihost", apihost, "--auth", auth, "--namespace", namespace, "--wskprops", "/dev/null", "--no-journal", ...more]);
+    expect((await onOpenWhisk("--keep")).code).toBe(0);
+    ow.throttleNext(1_000_000, { reason: "queue" });
+    const r = await onOpenWhisk("--throttle-timeout", "1.5", "--concurrency", "2");
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^error\[THROTTLED\]: openwhisk refused every invocation for load for [\d.]+ s, longer than --throttle-timeout 1\.5 \(last answer: openwhisk throttled the invocation: Too many concurrent requests in flight\.\) — raise the namespace's \d+ activations in flight \(concurrent_actions; WHISK_ACTIONS_INVOKES_CONCURRENT on OpenShift; ask the operator\), or lower --concurrency or --tasks$/,
       ),
     ]);
     expect(r.code).toBe(1);

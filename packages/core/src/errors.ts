@@ -17,7 +17,7 @@ export type ErrorCode =
   /** A task ran out of the memory its worker, container or function had; another attempt with the same memory would too. */
   | "OUT_OF_MEMORY"
   | "CANCELLED"
-  /** The platform refused every attempt for load (HTTP 429) for longer than the run's throttle timeout. */
+  /** The platform refused every attempt for load (HTTP 429, or a queue that throttles) for longer than the run's throttle timeout. */
   | "THROTTLED"
   /** Runs of the same job and input on different backends gave different outputs. */
   | "OUTPUTS_DIFFER"

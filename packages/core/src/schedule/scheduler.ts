@@ -549,7 +549,7 @@ export function throttledFailure(backendName: string, quietMs: number, throttleT
   return optionError(
     "THROTTLED",
     (n) => ({
-      message: `${backendName} refused every invocation for load (HTTP 429) for ${formatSeconds(quietMs)}, longer than ${n.name("throttleTimeoutMs")} ${n.value("throttleTimeoutMs", throttleTimeoutMs)} (last answer: ${err.message})`,
+      message: `${backendName} refused every invocation for load for ${formatSeconds(quietMs)}, longer than ${n.name("throttleTimeoutMs")} ${n.value("throttleTimeoutMs", throttleTimeoutMs)} (last answer: ${err.message})`,
       hint: `raise ${limit}, or lower ${n.name("concurrency")} or ${n.name("tasks")}`,
     }),
     { cause: err },

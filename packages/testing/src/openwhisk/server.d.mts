@@ -22,6 +22,12 @@ export declare const PROFILES: Record<
 export interface OpenWhiskEmulatorOptions {
   /** The deployment to behave like (default "apache": the stock limits, kinds nodejs:18 and nodejs:20). */
   profile?: OpenWhiskProfile;
+  /**
+   * Which controller and scheduler throttle (default "legacy": the ShardingContainerPoolBalancer's controller, whose
+   * 429s count). "fpc": the new scheduler's controller answers a concurrency 429 as "Too many requests" (per-minute
+   * 429s as legacy), and `throttleNext(n, {reason: "queue"})` is its MemoryQueue's way.
+   */
+  scheduler?: "legacy" | "fpc";
   /** Runtime kinds offered (default: the profile's); the first with `default` is what `nodejs:default` means. */
   kinds?: EmulatorKind[];
   /** The invokers set __OW_ALLOW_CONCURRENT=true (default: the profile's; false on stock deployments). */
@@ -189,8 +195,8 @@ export declare class OpenWhiskEmulator {
   /** apihost, auth and namespace for OpenWhiskBackend. */
   readonly clientOptions: { apihost: string; auth: string; namespace: string };
   listen(): Promise<this>;
-  /** The next invocations answer 429 with the platform's message. */
-  throttleNext(count?: number, opts?: { reason?: "concurrent" | "minute" }): void;
+  /** The next invocations are throttled: "concurrent"/"minute" answer 429; "queue" records the activation as the FPC MemoryQueue does (failed, not run). */
+  throttleNext(count?: number, opts?: { reason?: "concurrent" | "minute" | "queue"; whiskError?: boolean }): void;
   /** The next invocations answer a 5xx (502/504 as a proxy's HTML page, others as JSON). */
   failNext(count?: number, opts?: { status?: number }): void;
   /** The next activations end as "application error" with `{error: message}`, without running. */

@@ -75,8 +75,16 @@ const msg = {
   notAuthorized: (ns) => `The supplied authentication is not authorized to access '${ns}'.`,
   notFound: "The requested resource does not exist.",
   exists: "resource already exists",
+  // The throttles' texts, from apache/openwhisk at commit 1fae641a (common/scala/src/main/scala/org/apache/openwhisk/
+  // http/ErrorResponse.scala, Messages). The legacy controller (LocalEntitlementProvider, ActivationThrottler.scala
+  // :60/:66) answers 429 with the counted forms; the FPC controller's concurrency check (FPCEntitlement.scala:72)
+  // answers 429 "Too many requests"; the FPC scheduler's MemoryQueue (MemoryQueue.scala:248/:290/:306) does not
+  // answer 429 at all: it records the activation as failed (developer error, or whisk error when
+  // fail-throttle-as-whisk-error is set) with the uncounted form, duration 0 and no waitTime (generateFallbackActivation).
   tooManyRequests: (count, allowed) => `Too many requests in the last minute (count: ${count}, allowed: ${allowed}).`,
   tooManyConcurrent: (count, allowed) => `Too many concurrent requests in flight (count: ${count}, allowed: ${allowed}).`,
+  tooManyRequestsFpc: "Too many requests",
+  tooManyConcurrentQueue: "Too many concurrent requests in flight.",
   overloaded: "System is overloaded, try again later.",
   tooBig: (field, size, limit) => `${field} larger than allowed: ${size} > ${limit} bytes.`,
   malformed: (why) => `The request content was malformed:\n${why}`,
@@ -87,7 +95,8 @@ const msg = {
   invalidTimeout: (maxMs) => `Timeout must be number of milliseconds up to ${maxMs}.`,
   abnormalInit: "The action did not initialize and exited unexpectedly.",
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
-  // Messages.memoryExhausted: recorded when the invoker finds the container OOM-killed (Docker's State.OOMKilled).
+  // Messages.memoryExhausted (ErrorResponse.scala:156): recorded as a developer error when the invoker finds the
+  // container OOM-killed (ActivationResult.scala:185 during init, :251 during a run).
   memoryExhausted: "The action exhausted its memory and was aborted.",
   invalidInit: (text) => `The action failed during initialization${text ? `: ${text}` : "."}`,
   invalidRun: (text) => `The action did not produce a valid JSON response${text ? `: ${text}` : "."}`,
@@ -105,6 +114,7 @@ const GATEWAY_TIMEOUT_PAGE = "<html><body><h1>504 Gateway Time-out</h1>\nThe ser
 
 const DEFAULTS = {
   profile: "apache",
+  scheduler: "legacy",
   frontProxyTimeoutMs: 0,
   host: "127.0.0.1",
   port: 0,
@@ -149,6 +159,7 @@ export class OpenWhiskEmulator {
     const profile = PROFILES[options.profile ?? DEFAULTS.profile];
     if (!profile) throw new Error(`unknown OpenWhisk emulator profile ${options.profile}: pick ${Object.keys(PROFILES).join(", ")}`);
     const o = { ...DEFAULTS, ...profile, ...options };
+    if (o.scheduler !== "legacy" && o.scheduler !== "fpc") throw new Error(`unknown OpenWhisk emulator scheduler ${o.scheduler}: pick legacy or fpc`);
     this.options = o;
     checkStraggle(o.straggle, "OpenWhisk emulator");
     /** Offered kinds, and `nodejs:default` as the alias of the default one (always valid, as on the platform). */
@@ -229,9 +240,15 @@ export class OpenWhiskEmulator {
 
   // ---- fault injection: each applies to the next `count` invocations (POST .../actions/NAME) -------------------
 
-  /** The next invocations answer 429 with the platform's message (`reason`: "concurrent" or "minute"). */
-  throttleNext(count = 1, { reason = "concurrent" } = {}) {
-    this.faults.throttle.push({ left: count, reason });
+  /**
+   * The next invocations are throttled as the platform throttles them (`reason`): "concurrent" or "minute" answer 429
+   * with the controller's message (of the `scheduler` chosen); "queue" is the FPC scheduler's MemoryQueue: the
+   * invocation is accepted and its activation recorded as failed without running ("action developer error", or with
+   * `whiskError` "whisk internal error"), which a blocking invoke answers with 502 (500) and the record.
+   */
+  throttleNext(count = 1, { reason = "concurrent", whiskError = false } = {}) {
+    if (!["concurrent", "minute", "queue"].includes(reason)) throw new Error(`throttleNext: reason ${reason}: pick concurrent, minute or queue`);
+    this.faults.throttle.push({ left: count, reason, whiskError });
   }
   /** The next invocations answer a 5xx: 502 and 504 as an HTML page (a proxy in front), others as JSON. */
   failNext(count = 1, { status = 503 } = {}) {
@@ -545,9 +562,9 @@ export class OpenWhiskEmulator {
       this.stats.throttled++;
       return this.error(res, 429, msg.tooManyRequests(Math.max(this.ns.minuteCount, perMinute + 1), perMinute));
     }
-    if (injected || this.ns.inFlight >= concurrent) {
+    if ((injected && injected.reason !== "queue") || this.ns.inFlight >= concurrent) {
       this.stats.throttled++;
-      return this.error(res, 429, msg.tooManyConcurrent(Math.max(this.ns.inFlight, concurrent), concurrent));
+      return this.error(res, 429, this.options.scheduler === "fpc" ? msg.tooManyRequestsFpc : msg.tooManyConcurrent(Math.max(this.ns.inFlight, concurrent), concurrent));
     }
 
     // The `timeout` query parameter is read as the request is routed, blocking or not: an integer from 1 to the
@@ -597,7 +614,11 @@ export class OpenWhiskEmulator {
         act.crashAfterMs = memory.afterMs;
         act.memoryKill = true;
       }
-      if (appError) {
+      if (injected?.reason === "queue") {
+        const now = Date.now();
+        this.stats.throttled++;
+        this.complete(act, { statusCode: injected.whiskError ? WHISK_ERROR : DEVELOPER_ERROR, result: { error: msg.tooManyConcurrentQueue } }, { start: now, end: now, fallback: true });
+      } else if (appError) {
         const now = Date.now();
         this.complete(act, { statusCode: APPLICATION_ERROR, result: { error: appError.message } }, { start: now, end: now });
       } else if (slow) {
@@ -674,7 +695,7 @@ export class OpenWhiskEmulator {
   }
 
   /** Records an activation's outcome and answers whoever waits for it. */
-  complete(act, response, { start, end, waitTime, initTime, timedOut = false }) {
+  complete(act, response, { start, end, waitTime, initTime, timedOut = false, fallback = false }) {
     if (!this.pending.has(act.id)) return;
     this.pending.delete(act.id);
     this.ns.inFlight--;
@@ -698,14 +719,22 @@ export class OpenWhiskEmulator {
         size: response.size ?? resultText.length,
       },
       logs: act.logs,
-      annotations: [
-        { key: "path", value: `${act.ns}/${a.name}` },
-        { key: "waitTime", value: Math.max(0, waitTime ?? start - act.acceptedAt) },
-        { key: "kind", value: a.exec.kind },
-        { key: "timeout", value: timedOut },
-        { key: "limits", value: a.limits },
-        ...(initTime !== undefined ? [{ key: "initTime", value: initTime }] : []),
-      ],
+      // A record the scheduler made without an invoker (MemoryQueue.generateFallbackActivation) has path, kind and
+      // limits only.
+      annotations: fallback
+        ? [
+            { key: "path", value: `${act.ns}/${a.name}` },
+            { key: "kind", value: a.exec.kind },
+            { key: "limits", value: a.limits },
+          ]
+        : [
+            { key: "path", value: `${act.ns}/${a.name}` },
+            { key: "waitTime", value: Math.max(0, waitTime ?? start - act.acceptedAt) },
+            { key: "kind", value: a.exec.kind },
+            { key: "timeout", value: timedOut },
+            { key: "limits", value: a.limits },
+            ...(initTime !== undefined ? [{ key: "initTime", value: initTime }] : []),
+          ],
       publish: false,
     };
     this.activations.set(act.id, record);
