@@ -247,7 +247,14 @@ export function describeConformance(opts: ConformanceOptions): void {
       // Reduced once, in task order, with the backup's partial for the straggler and nothing of the attempt it overtook.
       expect((output as { value: unknown }[]).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6]);
       expect((output as { attempt?: number }[])[6]!.attempt).toBe(2);
-      expect(report.totals).toMatchObject({ succeeded: 7, attempts: 8, backups: { launched: 1, won: 1, wasted: 1 } });
+      // The straggler's backup is certain; on a loaded machine another 100 ms task may pass twice the median and get
+      // one too. Each backup is one more attempt, and each one that won left an attempt wasted.
+      const b = report.totals.backups!;
+      expect(report.totals.succeeded).toBe(7);
+      expect(b.launched).toBeGreaterThanOrEqual(1);
+      expect(b.won).toBeGreaterThanOrEqual(1);
+      expect(b.wasted).toBeGreaterThanOrEqual(b.won);
+      expect(report.totals.attempts).toBe(7 + b.launched + report.totals.retries);
       expect(report.tasks[6]).toMatchObject({ attempts: 2, status: "succeeded", backup: { won: true } });
       expect(ended - t0, "the run did not wait for the straggler").toBeLessThan(firstMs);
       const mine = calls.slice(before).filter((c) => c.req.taskIndex === 6);
