@@ -1,9 +1,9 @@
 // What the platform's answers mean: an activation record, a refused request or no answer at all, as a TaskError that
 // tells the scheduler whether to retry, slow down (throttled) or stop. Status and structure decide first, text last.
 import { STATUS_CODES } from "node:http";
-import { outOfMemoryError, TaskError } from "@superfaas/core";
+import { describeAnswer, outOfMemoryError, TaskError } from "@superfaas/core";
 import type { OpenWhiskConfig } from "./config.js";
-import { isHtml, quote } from "./control.js";
+import { quote } from "./control.js";
 import { MB, type Deployment } from "./discover.js";
 
 /** An activation record, as far as the backend reads it. */
@@ -64,7 +64,7 @@ export function classify(error: unknown, at: Where): TaskError | "missing" {
 function refused(status: number, body: unknown, at: Where): TaskError | "missing" {
   const said = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
   if (status < 300 && typeof body === "string") {
-    return new TaskError(`openwhisk: ${at.config.apihost} answered an invocation with ${isHtml(body) ? "an HTML page" : "text"} (HTTP ${status}), not the controller's JSON: it is not an OpenWhisk API host`, {
+    return new TaskError(`openwhisk: ${at.config.apihost} answered an invocation with ${describeAnswer({ status, body })}, not the controller's JSON: it is not an OpenWhisk API host`, {
       retryable: false,
       origin: "platform",
     });

@@ -1,7 +1,7 @@
 // Calls to the controller that are not invocations (the info document, deploy, list, delete): each with its
 // deadline, ended at once by the run's signal, and the one error line for an endpoint that is not a controller.
 import { STATUS_CODES } from "node:http";
-import { SuperfaasError } from "@superfaas/core";
+import { describeAnswer, SuperfaasError } from "@superfaas/core";
 import type { HttpAnswer, Transport } from "./transport.js";
 
 /** Longest text quoted from the platform in one error line. */
@@ -11,8 +11,6 @@ const QUOTE_LIMIT = 300;
 export function quote(text: string, limit = QUOTE_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }
-
-export const isHtml = (body: unknown) => typeof body === "string" && /<\s*(!doctype|html|head|body)\b/i.test(body);
 
 export const configError = (message: string, hint: string, cause?: unknown) => new SuperfaasError("BACKEND_CONFIG", `openwhisk: ${message}`, hint, cause === undefined ? undefined : { cause });
 
@@ -71,9 +69,10 @@ export async function control(
 
 /** An answer that no OpenWhisk controller gives: an HTML page, or JSON of another shape. */
 export function notController(url: string, doing: string, answer: HttpAnswer): SuperfaasError {
-  const what = isHtml(answer.body) ? "an HTML page" : typeof answer.body === "string" ? `text (${quote(answer.body, 80)})` : `JSON of another shape (${quote(JSON.stringify(answer.body), 80)})`;
+  // A page or text is named as every client names it (core's describeAnswer: its title or first words, its status).
+  const what = typeof answer.body === "string" ? describeAnswer({ status: answer.status, body: answer.body }) : `JSON of another shape (${quote(JSON.stringify(answer.body), 80)}) (HTTP ${answer.status})`;
   return configError(
-    `${url} answered ${doing} with ${what} (HTTP ${answer.status}), not the controller's JSON: it is not an OpenWhisk API host`,
+    `${url} answered ${doing} with ${what}, not the controller's JSON: it is not an OpenWhisk API host`,
     "point --apihost at the controller's route (what `wsk property get --apihost` shows), not at a web page or a login proxy",
   );
 }

@@ -304,7 +304,7 @@ describe("endpoints that are not a working controller", () => {
     const { OpenWhiskBackend } = await import("../src/index.js");
     const backend = new OpenWhiskBackend(options(htmlUrl));
     const err = await failure(run(conformanceJob, { tasks: echo(1) }, { backend }));
-    expect(err.message).toBe(`openwhisk: ${htmlUrl}/ answered GET / with an HTML page (HTTP 200), not the controller's JSON: it is not an OpenWhisk API host`);
+    expect(err.message).toBe(`openwhisk: ${htmlUrl}/ answered GET / with an HTML page "Welcome" (HTTP 200), not the controller's JSON: it is not an OpenWhisk API host`);
     await backend.dispose();
   });
 });
