@@ -2,9 +2,9 @@ import type { Command } from "commander";
 import { resolveParams, SuperfaasError, type RunReport } from "@superfaas/core";
 import { compareDocument, compareOutputs, compareTable, jsonChunks, uniqueLabels, writeChunks, type SkippedBackend } from "@superfaas/report";
 import { listBackends, resolveBackend } from "./container.js";
-import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput, namesOption, strictCommand } from "./flags.js";
-import { EXAMPLES, loadJob } from "./jobs.js";
+import { runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
+import { addCommonOptions, backendOptions, countOption, FLAG_NAMES, namesOption } from "./flags.js";
+import { checkReport, registerJobCommand } from "./job-command.js";
 
 function addCompareOptions(cmd: Command): Command {
   return addCommonOptions(
@@ -26,33 +26,25 @@ function withoutName(backend: string, message: string): string {
  * configured is skipped with its reason while the others run. Exit code 1 when outputs differ or a run failed.
  */
 export function registerCompare(program: Command, ctx: CommandContext): void {
-  addCompareOptions(program.command("compare").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
-    .description("run a job on several backends and compare outputs, times, cold starts and cost")
-    .allowUnknownOption()
-    .allowExcessArguments(true)
-    .helpOption(false)
-    .option("-h, --help", "show help, including the job's and the backends' flags")
-    .usage(JOB_USAGE)
-    .action(async (spec: string | undefined, first: { backends?: string[]; job?: string; help?: boolean }, self: Command) => {
-      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
-      const { container, io } = ctx;
-      const names = first.backends ?? listBackends(container).map((b) => b.name);
-      const descriptors = names.map((n) => resolveBackend(container, n));
-      const job = await loadJob(spec, first.job);
-      const strict = addCompareOptions(strictCommand(`superfaas compare ${spec}`, io));
-      addJobOptions(strict, job);
-      for (const d of new Set(descriptors)) addBackendOptions(strict, d);
-      if (first.help) {
-        strict.outputHelp();
-        return;
-      }
-      strict.parse(ctx.argv.slice(ctx.argv.indexOf("compare") + 1), { from: "user" });
-      const opts = strict.opts<Record<string, unknown>>();
-      ctx.setVerbose(Boolean(opts.verbose));
-      const input = jobInput(job, opts);
+  const { container, io } = ctx;
+  let names: string[] = [];
+  registerJobCommand(
+    program,
+    ctx,
+    {
+      name: "compare",
+      description: "run a job on several backends and compare outputs, times, cold starts and cost",
+      help: "show help, including the job's and the backends' flags",
+      options: addCompareOptions,
+      backends: (first) => {
+        names = first.backends ?? listBackends(container).map((b) => b.name);
+        return names.map((n) => resolveBackend(container, n));
+      },
+    },
+    async ({ job, backends: descriptors, opts, input }) => {
       // Bad job flags are the same mistake on every backend: report them once, before anything runs.
       if (job.params) resolveParams(job.params, input);
-      if (opts.report) await checkReportDir(opts.report as string);
+      await checkReport(opts);
       const settings = runSettings(opts);
 
       const labels = uniqueLabels(names);
@@ -110,5 +102,6 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
         throw new SuperfaasError(e.code, `${failed.label}: ${withoutName(backend, e.message)}`, e.hint, { cause: e.cause ?? e });
       }
       if (broken) throw broken;
-    });
+    },
+  );
 }

@@ -5,9 +5,9 @@ import { costSweep, resolveParams, SuperfaasError, type BackendDescriptor, type 
 import { LAMBDA_PRICING, type LambdaArch } from "@superfaas/backend-lambda";
 import { costDocument, costTable, jsonChunks, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
-import { checkReportDir, noteOwnTaskCount, runSettings, saveReport, type CommandContext } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, countOption, countsOption, JOB_USAGE, jobGiven, repeated, jobInput, numberOption, strictCommand } from "./flags.js";
-import { EXAMPLES, loadJob } from "./jobs.js";
+import { noteOwnTaskCount, runSettings, saveReport, type CommandContext } from "./execute.js";
+import { addCommonOptions, backendOptions, countOption, countsOption, numberOption, repeated } from "./flags.js";
+import { checkReport, registerJobCommand } from "./job-command.js";
 import { createProgress } from "./progress.js";
 
 /** The architectures a backend with an `--arch` setting may be swept over. */
@@ -83,30 +83,24 @@ function priceFor(backend: string, arch: string | undefined, file: PriceFile, op
  * cost per task and the whole job's cost, whether the outputs agree, and the cheapest, fastest and balanced picks.
  */
 export function registerCost(program: Command, ctx: CommandContext): void {
-  addCostOptions(program.command("cost").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
-    .description("measure a job at several memory sizes (and architectures) and find the cheapest and the fastest")
-    .allowUnknownOption()
-    .allowExcessArguments(true)
-    .helpOption(false)
-    .option("-h, --help", "show help, including the job's and the backend's flags")
-    .usage(JOB_USAGE)
-    .action(async (spec: string | undefined, first: { backend?: string; job?: string; help?: boolean }, self: Command) => {
-      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
-      const { container, io } = ctx;
-      if (!first.backend && !first.help) throw new SuperfaasError("BAD_INPUT", "cost needs the platform to measure", "pass --backend lambda or --backend openwhisk");
-      const descriptor: BackendDescriptor<never> = resolveBackend(container, first.backend ?? "lambda");
-      const job = await loadJob(spec, first.job);
-      const strict = addCostOptions(strictCommand(`superfaas cost ${spec}`, io));
-      addJobOptions(strict, job);
+  const { container, io } = ctx;
+  registerJobCommand(
+    program,
+    ctx,
+    {
+      name: "cost",
+      description: "measure a job at several memory sizes (and architectures) and find the cheapest and the fastest",
+      help: "show help, including the job's and the backend's flags",
+      options: addCostOptions,
+      backends: (first) => {
+        if (!first.backend && !first.help) throw new SuperfaasError("BAD_INPUT", "cost needs the platform to measure", "pass --backend lambda or --backend openwhisk");
+        return [resolveBackend(container, first.backend ?? "lambda")];
+      },
       // --memory and --arch here are the lists to sweep; each configuration sets the backend's own.
-      addBackendOptions(strict, { ...descriptor, flags: (descriptor.flags ?? []).filter((f) => f.name !== "memory" && f.name !== "arch" && f.name !== "concurrency") });
-      if (first.help) {
-        strict.outputHelp();
-        return;
-      }
-      strict.parse(ctx.argv.slice(ctx.argv.indexOf("cost") + 1), { from: "user" });
-      const opts = strict.opts<Record<string, unknown>>();
-      ctx.setVerbose(Boolean(opts.verbose));
+      ownFlags: ["memory", "arch", "concurrency"],
+    },
+    async ({ job, backends: [d], opts, input }) => {
+      const descriptor: BackendDescriptor<never> = d!;
       const flags = descriptor.flags ?? [];
       if (!flags.some((f) => f.name === "memory")) {
         throw new SuperfaasError("BAD_INPUT", `the ${descriptor.name} backend has no memory setting to sweep`, "pass --backend lambda or --backend openwhisk");
@@ -121,9 +115,8 @@ export function registerCost(program: Command, ctx: CommandContext): void {
       const arches: (string | undefined)[] = hasArch ? [...new Set(archGiven)] : [undefined];
       const twice = [...repeated(memoryGiven).map((mb) => `${mb} MB`), ...(hasArch ? repeated(archGiven) : [])];
       if (twice.length) io.stderr.write(`cost: ${twice.join(", ")} ${twice.length === 1 ? "is" : "are"} named more than once; measuring each configuration once\n`);
-      const input = jobInput(job, opts);
       if (job.params) resolveParams(job.params, input);
-      if (opts.report) await checkReportDir(opts.report as string);
+      await checkReport(opts);
       const prices = opts.prices ? await readPrices(opts.prices as string) : {};
       const settings = runSettings(opts);
       const base = backendOptions(descriptor, opts);
@@ -195,5 +188,6 @@ export function registerCost(program: Command, ctx: CommandContext): void {
         const e = failed.error!;
         throw new SuperfaasError(e.code as ErrorCode, `at ${failed.label}: ${e.message}`, e.hint ?? "see the table above; --verbose shows more");
       }
-    });
+    },
+  );
 }

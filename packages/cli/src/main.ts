@@ -5,9 +5,10 @@ import { jsonChunks, runDocument, writeChunks } from "@superfaas/report";
 import { registerCompare } from "./compare.js";
 import { registerCost } from "./cost.js";
 import { createContainer, listBackends, resolveBackend } from "./container.js";
-import { checkReportDir, runOn, runSettings, saveReport, type Io } from "./execute.js";
-import { addBackendOptions, addJobOptions, addRunOptions, backendOptions, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput } from "./flags.js";
-import { EXAMPLES, loadJob } from "./jobs.js";
+import { runOn, runSettings, saveReport, type Io } from "./execute.js";
+import { addRunOptions, backendOptions, FLAG_NAMES } from "./flags.js";
+import { checkReport, registerJobCommand } from "./job-command.js";
+import { EXAMPLES } from "./jobs.js";
 import { registerScale } from "./scale.js";
 import { registerDurable } from "./durable.js";
 
@@ -48,38 +49,20 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
     });
 
   let exitCode = 0;
-  const runCmd = addRunOptions(program.command("run").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
-    .description("run a job and print its result (add --help after the job to see its own flags)")
-    .allowUnknownOption()
-    .allowExcessArguments(true)
-    .helpOption(false)
-    .option("-h, --help", "show help, including the job's and the backend's flags")
-    .usage(JOB_USAGE)
-    .action(async (spec: string | undefined, first: { backend: string; job?: string; help?: boolean }, self: Command) => {
-      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
-      // Second pass: now that the job and the backend are known, parse strictly with their flags too.
-      const backendDesc = resolveBackend(container, first.backend);
-      const job = await loadJob(spec, first.job);
-      const strict = addRunOptions(new Command(`superfaas run ${spec}`))
-        .exitOverride()
-        .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} })
-        .allowExcessArguments(false)
-        .argument("<job>")
-        .usage("[options]")
-        .action(() => {});
-      addJobOptions(strict, job);
-      addBackendOptions(strict, backendDesc);
-      if (first.help) {
-        strict.outputHelp();
-        return;
-      }
-      const runArgs = argv.slice(argv.indexOf("run") + 1);
-      strict.parse(runArgs, { from: "user" });
-      const opts = strict.opts<Record<string, unknown>>();
-      verbose = Boolean(opts.verbose);
-      const input = jobInput(job, opts);
-      if (opts.report) await checkReportDir(opts.report as string);
-      const outcome = await runOn(backendDesc, backendOptions(backendDesc, opts), job, input, runSettings(opts), io, job.name);
+  const context = { container, io, argv, setVerbose: (v: boolean) => void (verbose = v) };
+  registerJobCommand(
+    program,
+    context,
+    {
+      name: "run",
+      description: "run a job and print its result (add --help after the job to see its own flags)",
+      help: "show help, including the job's and the backend's flags",
+      options: addRunOptions,
+      backends: (first) => [resolveBackend(container, first.backend!)],
+    },
+    async ({ job, backends: [backendDesc], opts, input }) => {
+      await checkReport(opts);
+      const outcome = await runOn(backendDesc!, backendOptions(backendDesc!, opts), job, input, runSettings(opts), io, job.name);
       if (outcome.ok) {
         if (opts.json) await writeChunks(io.stdout, jsonChunks({ ...outcome.report, output: outcome.output }));
         else {
@@ -90,10 +73,10 @@ export async function main(argv: string[], io: Io, options: { container?: Contai
       else printPartialStats(outcome.report, err, opts.journal !== false);
       if (opts.report) await saveReport(opts.report as string, runDocument({ report: outcome.report, ...(outcome.ok ? { output: outcome.output } : {}) }), io);
       if (!outcome.ok) throw outcome.error;
-    });
-  void runCmd;
+    },
+  );
 
-  const context = { container, io, argv, setVerbose: (v: boolean) => void (verbose = v) };
+
   registerCompare(program, context);
   registerScale(program, context);
   registerCost(program, context);

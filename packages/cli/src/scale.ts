@@ -2,9 +2,9 @@ import { Option, type Command } from "commander";
 import { maxTasks, resolveParams, resolveTaskCount, SuperfaasError, type BackendDescriptor } from "@superfaas/core";
 import { jsonChunks, scaleDocument, scaleTable, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
-import { checkReportDir, runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
-import { addBackendOptions, addCommonOptions, addJobOptions, backendOptions, FLAG_NAMES, JOB_USAGE, jobGiven, jobInput, levelsOption, strictCommand } from "./flags.js";
-import { EXAMPLES, loadJob } from "./jobs.js";
+import { runOn, runSettings, saveReport, type CommandContext, type RunOutcome } from "./execute.js";
+import { addCommonOptions, backendOptions, FLAG_NAMES, levelsOption } from "./flags.js";
+import { checkReport, registerJobCommand } from "./job-command.js";
 
 function addScaleOptions(cmd: Command): Command {
   return addCommonOptions(
@@ -36,46 +36,36 @@ function checkLevels(d: BackendDescriptor<never>, levels: number[]): void {
  * parallel efficiency against the smallest level.
  */
 export function registerScale(program: Command, ctx: CommandContext): void {
-  addScaleOptions(program.command("scale").argument("[job]", `an example (${Object.keys(EXAMPLES).join(", ")}) or the path of a job module`))
-    .description("run a job at several worker counts and report speedup and parallel efficiency")
-    .allowUnknownOption()
-    .allowExcessArguments(true)
-    .helpOption(false)
-    .option("-h, --help", "show help, including the job's and the backend's flags")
-    .usage(JOB_USAGE)
-    .action(async (spec: string | undefined, first: { backend: string; job?: string; help?: boolean }, self: Command) => {
-      if (!jobGiven(spec, first.help, self, Object.keys(EXAMPLES))) return;
-      const { container, io } = ctx;
-      const descriptor = resolveBackend(container, first.backend);
-      const job = await loadJob(spec, first.job);
-      const strict = addScaleOptions(strictCommand(`superfaas scale ${spec}`, io));
-      addJobOptions(strict, job);
+  const { container, io } = ctx;
+  registerJobCommand(
+    program,
+    ctx,
+    {
+      name: "scale",
+      description: "run a job at several worker counts and report speedup and parallel efficiency",
+      help: "show help, including the job's and the backend's flags",
+      options: addScaleOptions,
+      backends: (first) => [resolveBackend(container, first.backend!)],
       // --workers here means the levels; a backend flag of that name would clash, and the level sets it anyway.
-      addBackendOptions(strict, { ...descriptor, flags: (descriptor.flags ?? []).filter((f) => f.name !== "workers" && f.name !== "concurrency") });
-      if (first.help) {
-        strict.outputHelp();
-        return;
-      }
-      strict.parse(ctx.argv.slice(ctx.argv.indexOf("scale") + 1), { from: "user" });
-      const opts = strict.opts<Record<string, unknown>>();
-      ctx.setVerbose(Boolean(opts.verbose));
+      ownFlags: ["workers", "concurrency"],
+    },
+    async ({ job, backends: [descriptor], opts, input }) => {
       const levels = opts.workers as number[] | undefined;
       if (!levels) throw new SuperfaasError("BAD_INPUT", "scale needs the levels to run at", "pass --workers with whole numbers separated by commas, e.g. --workers 1,2,4,8");
-      checkLevels(descriptor, levels);
-      const input = jobInput(job, opts);
+      checkLevels(descriptor!, levels);
       if (job.params) resolveParams(job.params, input);
-      if (opts.report) await checkReportDir(opts.report as string);
+      await checkReport(opts);
       // The same tasks at every level, or the levels would not be doing the same work: "auto" sizes for the largest
       // (within what this process can hold; an explicit count above that is refused by run() before anything runs).
       const requested = (opts.tasks as number | "auto" | undefined) ?? job.defaultTasks ?? "auto";
       const tasks = requested === "auto" ? Math.min(maxTasks(), resolveTaskCount("auto", levels[levels.length - 1]!)) : requested;
-      const baseOptions = backendOptions(descriptor, opts);
+      const baseOptions = backendOptions(descriptor!, opts);
 
       const runs: { level: number; outcome: RunOutcome }[] = [];
       for (const level of levels) {
         const settings = { ...runSettings(opts), concurrency: level, tasks };
-        const options = takesWorkers(descriptor) ? { ...baseOptions, workers: level } : baseOptions;
-        const outcome = await runOn(descriptor, options, job, input, settings, io, `${job.name} ×${level}`);
+        const options = takesWorkers(descriptor!) ? { ...baseOptions, workers: level } : baseOptions;
+        const outcome = await runOn(descriptor!, options, job, input, settings, io, `${job.name} ×${level}`);
         if (!outcome.ok && outcome.error.code === "CANCELLED") throw outcome.error;
         runs.push({ level, outcome });
       }
@@ -95,5 +85,6 @@ export function registerScale(program: Command, ctx: CommandContext): void {
         const e = failed.outcome.error.reworded(FLAG_NAMES);
         throw new SuperfaasError(e.code, `at ${failed.level} workers: ${e.message}`, e.hint, { cause: e.cause ?? e });
       }
-    });
+    },
+  );
 }
