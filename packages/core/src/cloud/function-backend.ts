@@ -9,7 +9,8 @@ import type { RunResources } from "../run/journal/index.js";
 import { bundleJob, type Bundle } from "../remote/bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
 import { stableJson } from "../job/json.js";
-import { openEnvelope, openEnvelopeWithStore } from "../remote/runtime.js";
+import { openEnvelopeWithStore } from "../remote/runtime.js";
+import { encodeTaskRequest, openEnvelope, type StoreKeys } from "../remote/wire.js";
 import { utf8Bytes } from "../data/store.js";
 import type { Answer, AttemptContinuation, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
 
@@ -53,8 +54,7 @@ interface Deployment {
 interface Current {
   name: string;
   deployment: Deployment;
-  /** The run's prefix, escaped for a JSON string, e.g. `superfaas/<runId>/`. */
-  prefixJson: string;
+  /** The run's prefix in the store, e.g. `superfaas/<runId>/`. */
   prefix: string;
 }
 
@@ -150,7 +150,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       );
     }
     await deployment.pending;
-    this.current = { name, deployment, prefix, prefixJson: JSON.stringify(prefix).slice(1, -1) };
+    this.current = { name, deployment, prefix };
   }
 
   /**
@@ -186,28 +186,26 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
     const run = this.current;
     if (!run) return Promise.reject(new SuperfaasError("INTERNAL", `${this.name} backend used before prepare()`, "call run(), which prepares the backend"));
     const limit = this.platform.facts.inlinePayloadBytes;
-    // The body is put together by hand: the task is serialised once, for its size and for the request alike.
-    let body = `{"taskIndex":${req.taskIndex},"attempt":${req.attempt}`;
+    // The task is serialised once, for its size and for the request alike (remote/wire.ts builds the request).
+    let json: string | undefined;
     if (req.task !== undefined) {
-      const json = JSON.stringify(req.task);
+      json = JSON.stringify(req.task);
       // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no counting.
       if (json.length * 3 > limit && utf8Bytes(json) > limit) return this.invokeOffloaded(req, json, run, signal);
-      body += `,"task":${json}`;
     }
-    return this.send(run, this.finishBody(body, run), signal, req.taskIndex);
+    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, json === undefined ? undefined : { json }, this.storeKeys(run)), signal, req.taskIndex);
   }
 
   /** A task over the inline limit goes by reference: uploaded once, then sent as any other. */
   private async invokeOffloaded(req: InvokeRequest, json: string, run: Current, signal: AbortSignal): Promise<InvokeResult> {
     const key = await this.offload(req, json, run, signal);
-    return this.send(run, this.finishBody(`{"taskIndex":${req.taskIndex},"attempt":${req.attempt},"taskRef":${JSON.stringify(key)}`, run), signal, req.taskIndex);
+    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, { ref: key }, this.storeKeys(run)), signal, req.taskIndex);
   }
 
-  private finishBody(body: string, run: Current): string {
-    if (this.platform.store) {
-      body += `,"resultKey":"${run.prefixJson}results/${++this.seq}.json","ownerKey":"${run.prefixJson}${OWNER_OBJECT}","maxInlineBytes":${this.platform.facts.inlinePayloadBytes}`;
-    }
-    return `${body}}`;
+  /** With a store: where this attempt's partial goes when it is too large to come back inline, and the run's marker. */
+  private storeKeys(run: Current): StoreKeys | undefined {
+    if (!this.platform.store) return undefined;
+    return { resultKey: `${run.prefix}results/${++this.seq}.json`, ownerKey: `${run.prefix}${OWNER_OBJECT}`, maxInlineBytes: this.platform.facts.inlinePayloadBytes };
   }
 
   /**

@@ -1,4 +1,5 @@
 // What runs on the remote side and how it gets there: the task runtime, the entry API function entries import, and
 // the bundler that packs a job with an entry.
 export * from "./bundle.js";
-export { runTask, openEnvelope, openEnvelopeWithStore, type TaskPayload, type TaskEnvelope, type RemoteError } from "./runtime.js";
+export { runTask, openEnvelopeWithStore } from "./runtime.js";
+export { openEnvelope, type TaskPayload, type TaskEnvelope, type RemoteError } from "./wire.js";

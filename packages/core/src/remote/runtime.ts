@@ -7,37 +7,10 @@ import type { InvokeResult } from "../backend.js";
 import { utf8Bytes, type ObjectStore } from "../data/store.js";
 import { readRange, s3AccessFromEnv, type S3Access } from "../data/object-reader.js";
 
+import { checkTaskRequest, failureEnvelope, JOB_LOAD_ERROR, openEnvelope, type TaskEnvelope, type TaskPayload } from "./wire.js";
+
 export { findJob } from "../job/job.js";
-
-/** What a backend sends to the remote side for one attempt. */
-export interface TaskPayload {
-  /** The task itself, or absent when it travels through the object store under `taskRef`. */
-  task?: unknown;
-  taskRef?: string;
-  taskIndex: number;
-  attempt: number;
-  /** Where to put the partial if it is over `maxInlineBytes` (cloud backends only). */
-  resultKey?: string;
-  maxInlineBytes?: number;
-  /**
-   * The run's owner marker in the store. A partial stored after the marker is gone belongs to a run that has ended
-   * (cancelled, disposed) and whose prefix is being emptied: the attempt deletes it again so nothing is left behind.
-   */
-  ownerKey?: string;
-}
-
-/** An error as it crosses the wire. */
-export interface RemoteError {
-  name: string;
-  message: string;
-  stack?: string;
-  retryable: boolean;
-}
-
-/** The remote side's answer for one attempt; always a JSON object, whatever happened. */
-export type TaskEnvelope =
-  | { ok: true; partial?: unknown; partialRef?: string; workerId: string; coldStart: boolean; durationMs: number; bytesRead?: number }
-  | { ok: false; error: RemoteError; workerId: string; coldStart: boolean; durationMs: number };
+export { openEnvelope, type RemoteError, type TaskEnvelope, type TaskPayload } from "./wire.js";
 
 let attemptsInThisWorker = 0;
 
@@ -67,9 +40,7 @@ function guardProcess(): void {
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(typeof err === "string" ? err : (JSON.stringify(err) ?? String(err))));
 
-function failure(e: Error, retryable: boolean, workerId: string, coldStart: boolean, durationMs: number): TaskEnvelope {
-  return { ok: false, workerId, coldStart, durationMs, error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), retryable } };
-}
+const failure = failureEnvelope;
 
 /**
  * Runs the job's `map` for one attempt and wraps the outcome, so errors cross the wire with message and stack.
@@ -87,6 +58,9 @@ export async function runTask(
   const coldStart = attemptsInThisWorker++ === 0;
   const t0 = performance.now();
   const done = () => performance.now() - t0;
+  // Someone else's event (a test invoke from the console, another tool): one clear error, not a crash inside map.
+  const bad = checkTaskRequest(payload);
+  if (bad) return failure(new Error(`${bad}: this function runs superfaas tasks; invoke it through superfaas`), false, workerId, coldStart, done());
   let loaded: Job;
   try {
     loaded = typeof job === "function" ? await job() : job;
@@ -94,7 +68,7 @@ export async function runTask(
     const e = asError(err);
     // The scheduler words a JobLoadError as the module's failure, not map's.
     const load = new Error(`${e.name}: ${e.message}`);
-    load.name = "JobLoadError";
+    load.name = JOB_LOAD_ERROR;
     if (e.stack) load.stack = e.stack;
     return failure(load, false, workerId, coldStart, done());
   }
@@ -163,26 +137,4 @@ export async function openEnvelopeWithStore(envelope: unknown, store: ObjectStor
     throw new TaskError(`could not fetch the partial from the object store (${partialRef}): ${(err as Error).message}`, { retryable: true, origin: "platform", cause: err });
   }
   return { ...rest, partial: JSON.parse(text) };
-}
-
-/** Turns an envelope back into a result, or throws the remote error as a `TaskError` (orchestrating side). */
-export function openEnvelope(envelope: unknown): InvokeResult {
-  const env = envelope as Partial<TaskEnvelope> | null;
-  if (!env || typeof env !== "object" || typeof env.ok !== "boolean") {
-    throw new TaskError(`the function returned an unexpected answer: ${JSON.stringify(envelope)?.slice(0, 200)}`, {
-      retryable: true,
-      origin: "platform",
-    });
-  }
-  if (env.ok === false) {
-    const e = env.error!;
-    throw new TaskError(e.message, {
-      retryable: e.retryable,
-      origin: "remote",
-      remoteName: e.name,
-      ...(e.stack ? { remoteStack: e.stack } : {}),
-    });
-  }
-  // The envelope already has the shape of an InvokeResult (partial, workerId, coldStart, durationMs): no copy.
-  return env as InvokeResult;
 }

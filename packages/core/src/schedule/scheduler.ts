@@ -2,6 +2,7 @@ import { formatSeconds, optionError, SuperfaasError, TaskError, type OptionNames
 import type { Backend, InvokeResult } from "../backend.js";
 import type { TaskRecord } from "./task-record.js";
 import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
+import { JOB_LOAD_ERROR } from "../remote/wire.js";
 
 /** How the scheduler drives a backend. */
 export interface ScheduleOptions {
@@ -482,7 +483,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     rec.status = "failed";
     rec.finishedAt = now();
     emit("failed", index, rec.attempts, err.message);
-    const loading = err.origin === "remote" && err.name === "JobLoadError";
+    const loading = err.origin === "remote" && err.name === JOB_LOAD_ERROR;
     const where = loading
       ? `task ${index} could not load the job module: ${err.message}`
       : err.origin === "remote"
