@@ -160,12 +160,17 @@ describe("openwhisk faults", () => {
     // First attempts run 900 ms (under the 1 s action limit), later ones 20 ms: killed once all three first attempts
     // run in their containers, each task needs a second attempt.
     const tasks = [0, 1, 2].map((value): FixtureTask => ({ op: "straggle", value, firstMs: 900, ms: 20 }));
+    const completed = emulator.stats.completed;
+    const runningNow = () => emulator.containers().flatMap((c) => [...c.running] as { params: { taskIndex: number } }[]);
     const running = go(tasks);
-    await until("three activations running in their containers", () => emulator.containers().reduce((n, c) => n + c.running.size, 0) === 3);
+    // All three at once as a rule; on a loaded machine one may end before the last starts: then kill what runs.
+    await until("the first attempts running in their containers", () => runningNow().length === 3 || (runningNow().length > 0 && emulator.stats.completed > completed));
+    const killed = runningNow().map((a) => a.params.taskIndex);
     emulator.killContainers();
     const { output, report } = await running;
     expect(values(output)).toEqual([0, 1, 2]);
-    expect(report.tasks.every((t) => t.attempts >= 2)).toBe(true);
+    expect(killed.length).toBeGreaterThanOrEqual(1);
+    for (const i of killed) expect(report.tasks[i]!.attempts, `task ${i}, killed mid-run`).toBeGreaterThanOrEqual(2);
   });
 
   it(SHARES_FIT, () => {
