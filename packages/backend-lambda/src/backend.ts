@@ -3,8 +3,6 @@ import { resolveLambdaConfig, type LambdaConfig, type LambdaOptions } from "./co
 import type { LambdaInvoker } from "./invoke.js";
 import { LambdaPlatform } from "./platform.js";
 
-export { LAMBDA_PAYLOAD_LIMIT, LAMBDA_INLINE_LIMIT, lambdaFunctionName, functionError } from "./platform.js";
-
 /** Usage the backend saw, failed attempts included (core's FunctionUsage). */
 export type LambdaUsage = FunctionUsage;
 

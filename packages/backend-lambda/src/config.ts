@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { SuperfaasError } from "@superfaas/core";
-import { LAMBDA_PRICING, type LambdaArch, type LambdaPrice } from "./pricing.js";
+import { LAMBDA_PRICING, type LambdaArch, type LambdaPrice } from "./cost.js";
 
-// The architectures, their prices and the price table live in pricing.ts, with its source and date.
-export { LAMBDA_PRICING, LAMBDA_PRICING_DATE, type LambdaArch, type LambdaPrice } from "./pricing.js";
+// The architectures, their prices and the price table live in cost.ts, with its source and date.
+export { LAMBDA_PRICING, LAMBDA_PRICING_DATE, type LambdaArch, type LambdaPrice } from "./cost.js";
 
 /** Static AWS credentials; without them the SDK's default chain applies (env, profiles, SSO, instance roles). */
 export interface AwsCredentials {
@@ -203,10 +203,4 @@ export function resolveLambdaConfig(o: LambdaOptions = {}): LambdaConfig {
     functionDataEndpoint: candidate.functionS3Endpoint,
     s3: candidate.bucket ? { bucket: candidate.bucket, endpoint: s3Endpoint, functionEndpoint: candidate.functionS3Endpoint } : undefined,
   };
-}
-
-/** Estimated cost in US dollars: billed GB-seconds at the architecture's price, plus the per-request charge. */
-export function estimateLambdaCost(usage: { invocations: number; billedMs: number }, memoryMb: number, price: LambdaPrice): number {
-  const gbSeconds = (usage.billedMs / 1000) * (memoryMb / 1024);
-  return gbSeconds * price.gbSecondUsd + usage.invocations * price.requestUsd;
 }

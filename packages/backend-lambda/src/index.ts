@@ -2,10 +2,13 @@ import { functionBackendFlags, type BackendDescriptor } from "@superfaas/core";
 import { LambdaBackend } from "./backend.js";
 import type { LambdaArch, LambdaOptions } from "./config.js";
 
-export { LambdaBackend, LAMBDA_PAYLOAD_LIMIT, LAMBDA_INLINE_LIMIT, lambdaFunctionName, functionError, type LambdaUsage } from "./backend.js";
+export { LambdaBackend, type LambdaUsage } from "./backend.js";
+export { LAMBDA_PAYLOAD_LIMIT, LAMBDA_INLINE_LIMIT } from "./invoke.js";
+export { lambdaFunctionName } from "./deploy.js";
+export { functionError } from "./classify.js";
+export { estimateLambdaCost } from "./cost.js";
 export {
   resolveLambdaConfig,
-  estimateLambdaCost,
   LAMBDA_PRICING,
   LAMBDA_PRICING_DATE,
   MINIMAL_ROLE_HINT,

@@ -1,5 +1,17 @@
+// Lambda's invocation: one attempt is one synchronous Invoke with the log tail, sent by LambdaInvoker on one of its two
+// paths (the SDK's `client.send()`, or the direct path of invoke-direct.ts), and its answer read into core's Answer.
 import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
-import { Exchange, type SdkHttpRequest, type SdkHttpResponse, UndiciHttpHandler } from "./http.js";
+import { describeAnswer, isHtml, TaskError, type Answer, type AttemptContinuation } from "@superfaas/core";
+import { FunctionFailure } from "./classify.js";
+import { learnDirect, same, sendDirect, type Direct, type HttpRequestLike, type Otherwise, type StackContext, type Then } from "./invoke-direct.js";
+import { decodeLogResult, parseReportLine } from "./report.js";
+
+export type { Otherwise, Then } from "./invoke-direct.js";
+
+/** Lambda's limit on a synchronous invocation's request and response payloads (6 MB). */
+export const LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** Largest task or partial sent inline; the margin covers the envelope around it. */
+export const LAMBDA_INLINE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024;
 
 /**
  * How an invocation travels: "sdk" is `client.send(new InvokeCommand(...))` through the client's whole middleware
@@ -7,125 +19,6 @@ import { Exchange, type SdkHttpRequest, type SdkHttpResponse, UndiciHttpHandler 
  * resolves per call (endpoint, auth scheme, signing region and name, user agent) taken from a call it already made.
  */
 export type InvokePath = "sdk" | "direct";
-
-// The parts of the client's resolved configuration the direct path calls. They are the client's own (its protocol
-// instance for restJson1, the SigV4 signer factory of @aws-sdk/core, the request handler it was given), typed here
-// only as far as they are used.
-interface HttpRequestLike {
-  hostname: string;
-  port?: number;
-  headers: Record<string, string>;
-  body?: unknown;
-}
-interface HttpResponseLike {
-  statusCode: number;
-  headers: Record<string, string | undefined>;
-}
-interface EndpointV1 {
-  protocol: string;
-  hostname: string;
-  port: number | undefined;
-  path: string;
-  query?: Record<string, string>;
-}
-interface OperationSchema {
-  name: string;
-  namespace: string;
-  traits: unknown;
-  input: unknown;
-  output: unknown;
-}
-interface Protocol {
-  serializeRequest(operation: OperationSchema, input: unknown, context: unknown): Promise<HttpRequestLike>;
-  deserializeResponse(operation: OperationSchema, context: unknown, response: HttpResponseLike): Promise<unknown>;
-}
-interface Signer {
-  sign(request: HttpRequestLike, options: { signingDate: Date; signingRegion?: string; signingService?: string }): Promise<HttpRequestLike>;
-}
-interface ClientConfig {
-  protocol?: unknown;
-  signer?: (authScheme?: unknown) => Promise<Signer>;
-  requestHandler: { handle(request: HttpRequestLike, options: { abortSignal?: AbortSignal }): Promise<{ response: HttpResponseLike }> };
-  systemClockOffset: number;
-  disableClockSkewCorrection?: () => Promise<boolean>;
-}
-/** What the middleware stack put in the handler context of an Invoke. */
-interface StackContext {
-  commandName?: string;
-  endpointV2?: { url: URL; headers?: Record<string, string[]>; properties?: { authSchemes?: unknown[] } };
-  __smithy_context?: {
-    operationSchema?: unknown;
-    selectedHttpAuthScheme?: { httpAuthOption?: { schemeId?: string; signingProperties?: { signingRegion?: string; signingName?: string } } };
-  };
-}
-
-/** Everything the direct path needs, resolved once. */
-interface Direct {
-  protocol: Protocol;
-  operation: OperationSchema;
-  /** Serde context: the client's configuration with the endpoint fixed. */
-  context: Record<string, unknown>;
-  signer: Signer;
-  signingRegion: string | undefined;
-  signingService: string | undefined;
-  host: string;
-  userAgent: string | undefined;
-  amzUserAgent: string | undefined;
-  sampleClock: boolean;
-}
-
-const same = <T>(out: T): T => out;
-
-/** What an invocation goes on with once answered, and once failed (see `LambdaInvoker.invokeThen`). */
-export type Then<T, A> = (out: InvokeCommandOutput, arg: A) => T | Promise<T>;
-export type Otherwise<T, A> = (err: unknown, arg: A) => T | Promise<T>;
-
-/** One invocation on the direct path while its answer is awaited; on the answer it goes on to deserialise. */
-class DirectCall<T, A> extends Exchange {
-  resolve!: (out: T | Promise<T>) => void;
-  reject!: (err: unknown) => void;
-  sentAt = 0;
-
-  constructor(
-    signal: AbortSignal,
-    private readonly invoker: LambdaInvoker,
-    private readonly d: Direct,
-    private readonly then: Then<T, A>,
-    private readonly arg: A,
-    private readonly otherwise: Otherwise<T, A> | undefined,
-  ) {
-    super(signal);
-  }
-
-  protected done(response: SdkHttpResponse): void {
-    const out = this.invoker.finish(this.d, response, this.sentAt);
-    const { then, arg, otherwise } = this;
-    if ((then as unknown) === same && !otherwise) this.resolve(out as Promise<T>);
-    else this.resolve(out.then((o) => then(o, arg), otherwise && ((e: unknown) => otherwise(e, arg))));
-  }
-
-  /** The request failed (or could not be signed): rejects, or goes on with `otherwise`. */
-  protected fail(err: unknown): void {
-    const otherwise = this.otherwise;
-    if (!otherwise) {
-      this.reject(err);
-      return;
-    }
-    try {
-      this.resolve(otherwise(err, this.arg));
-    } catch (e) {
-      this.reject(e);
-    }
-  }
-
-  /** Signing failed: the request never went out. */
-  unsent(err: unknown): void {
-    this.fail(err);
-  }
-}
-
-/** Errors as the SDK's deserializer middleware hands them on: `$metadata` from the response when the protocol set none. */
-type ResponseError = Error & { $metadata?: { httpStatusCode?: number; requestId?: string } };
 
 /**
  * Invokes Lambda functions through one `LambdaClient`. The first invocations go through `client.send()`, whose
@@ -142,8 +35,6 @@ export class LambdaInvoker {
   private direct: Direct | undefined;
   private learning: Promise<void> | undefined;
   private learnDirect: boolean;
-  /** The latest x-amz-date sent: requests signed within the same second share the string undici keeps with each. */
-  private lastDate = "";
 
   constructor(
     private readonly client: LambdaClient,
@@ -183,48 +74,10 @@ export class LambdaInvoker {
    */
   invokeThen<T, A>(input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise?: Otherwise<T, A>): Promise<T> {
     const direct = this.direct;
-    if (direct) return this.send(direct, input, signal, then, arg, otherwise);
+    if (direct) return sendDirect(direct, input, signal, then, arg, otherwise);
     const sent = this.client.send(new InvokeCommand(input), { abortSignal: signal });
     if ((then as unknown) === same && !otherwise) return sent as Promise<T>;
     return sent.then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
-  }
-
-  private send<T, A>(d: Direct, input: InvokeCommandInput, signal: AbortSignal, then: Then<T, A>, arg: A, otherwise: Otherwise<T, A> | undefined): Promise<T> {
-    const handler = (this.client.config as unknown as ClientConfig).requestHandler;
-    if (!(handler instanceof UndiciHttpHandler)) {
-      return this.sendThrough(d, input, signal).then((out) => then(out, arg), otherwise && ((e: unknown) => otherwise(e, arg)));
-    }
-    // While the answer is awaited, an invocation holds its DirectCall (undici's handler and the signal's listener in
-    // one), the promise it settles and undici's own request: the serialised and signed requests are garbage by then.
-    const call = new DirectCall<T, A>(signal, this, d, then, arg, otherwise);
-    const out = new Promise<T>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-    });
-    this.sign(d, input).then(
-      (signed) => {
-        call.sentAt = Date.now();
-        handler.dispatch(signed as unknown as SdkHttpRequest, call);
-      },
-      (err: unknown) => {
-        // The request never went out. The direct path leans on SDK internals (protocol, operation schema, signer): a
-        // failure there is no reason to fail the task, so this invocation and every later one take client.send(),
-        // which fails on its own terms if the cause was not ours (credentials, say).
-        this.abandonDirect(err);
-        if (signal.aborted) return call.unsent(signal.reason);
-        this.client.send(new InvokeCommand(input), { abortSignal: signal }).then(
-          (o) => {
-            try {
-              call.resolve(then(o, arg));
-            } catch (e) {
-              call.reject(e);
-            }
-          },
-          (e: unknown) => call.unsent(e),
-        );
-      },
-    );
-    return out;
   }
 
   /** Why the direct path was given up for the rest of this invoker's life, if it was. */
@@ -238,107 +91,63 @@ export class LambdaInvoker {
     this.abandoned = err;
   }
 
-  /** Any other request handler: its own `handle()`. */
-  private async sendThrough(d: Direct, input: InvokeCommandInput, signal: AbortSignal): Promise<InvokeCommandOutput> {
-    const config = this.client.config as unknown as ClientConfig;
-    const signed = await this.sign(d, input);
-    const sentAt = Date.now();
-    const { response } = await config.requestHandler.handle(signed, { abortSignal: signal });
-    return this.finish(d, response, sentAt);
-  }
-
-  /** The request as the stack would hand it to the request handler: serialised, with the build step's headers, signed. */
-  private async sign(d: Direct, input: InvokeCommandInput): Promise<HttpRequestLike> {
-    const request = await d.protocol.serializeRequest(d.operation, input, d.context);
-    // What the build-step middlewares add: content-length, host and the user agent.
-    const headers = request.headers;
-    const body = request.body;
-    if (body instanceof Uint8Array) headers["content-length"] = String(body.byteLength);
-    else if (typeof body === "string") headers["content-length"] = String(Buffer.byteLength(body));
-    headers.host = d.host;
-    if (d.userAgent) headers["user-agent"] = d.userAgent;
-    if (d.amzUserAgent) headers["x-amz-user-agent"] = d.amzUserAgent;
-    const signingDate = new Date(d.sampleClock ? Date.now() + (this.client.config as unknown as ClientConfig).systemClockOffset : Date.now());
-    const signed = await d.signer.sign(request, { signingDate, signingRegion: d.signingRegion, signingService: d.signingService });
-    const h = signed.headers;
-    const date = h["x-amz-date"];
-    if (date === this.lastDate) h["x-amz-date"] = this.lastDate;
-    else if (date !== undefined) this.lastDate = date;
-    return signed;
-  }
-
-  /** The answer as the deserializer middleware hands it on: the output, or the modelled exception with `$metadata`. */
-  finish(d: Direct, response: HttpResponseLike, sentAt: number): Promise<InvokeCommandOutput> {
-    if (d.sampleClock) sampleClockOffset(this.client.config as unknown as ClientConfig, response, sentAt);
-    return (d.protocol.deserializeResponse(d.operation, d.context, response) as Promise<InvokeCommandOutput>).catch((err: unknown) => {
-      const e = err as ResponseError & { $fault?: unknown };
-      // A modelled exception carries $fault; anything else is the protocol code failing on a real answer. The
-      // invocation ran (it is not sent again), but later ones take client.send().
-      if (!e || typeof e !== "object" || !("$fault" in e)) this.abandonDirect(err);
-      if (e && typeof e === "object" && !("$metadata" in e)) {
-        e.$metadata = { httpStatusCode: response.statusCode, requestId: response.headers["x-amzn-requestid"] };
-      }
-      throw err;
-    });
-  }
-
   /** Reads what the stack resolved for an Invoke; the direct path takes over once the signer is built. */
   private async learn(context: StackContext, request: HttpRequestLike): Promise<void> {
-    const config = this.client.config as unknown as ClientConfig;
-    const smithy = context.__smithy_context;
-    const schema = smithy?.operationSchema;
-    const auth = smithy?.selectedHttpAuthScheme?.httpAuthOption;
-    const endpoint = context.endpointV2;
-    const protocol = config.protocol as Partial<Protocol> | undefined;
-    const authSchemes = endpoint?.properties?.authSchemes;
-    const usable =
-      context.commandName === "InvokeCommand" &&
-      Array.isArray(schema) &&
-      schema.length >= 6 &&
-      typeof protocol?.serializeRequest === "function" &&
-      typeof protocol.deserializeResponse === "function" &&
-      typeof config.signer === "function" &&
-      auth?.schemeId === "aws.auth#sigv4" &&
-      endpoint?.url instanceof URL &&
-      Object.keys(endpoint.headers ?? {}).length === 0 &&
-      (authSchemes?.length ?? 0) <= 1;
-    if (!usable) {
-      this.learnDirect = false;
-      return;
-    }
-    try {
-      const signer = await config.signer!(authSchemes?.[0]);
-      const sampleClock = (await config.disableClockSkewCorrection?.()) !== true;
-      const [, namespace, name, traits, input, output] = schema as unknown[];
-      const url = endpoint.url;
-      const ep: EndpointV1 = { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname };
-      if (url.search) ep.query = Object.fromEntries(url.searchParams);
-      const endpointV1 = Promise.resolve(ep);
-      this.direct = {
-        protocol: protocol as Protocol,
-        operation: { name: name as string, namespace: namespace as string, traits, input, output },
-        context: { ...(config as unknown as Record<string, unknown>), endpoint: () => endpointV1 },
-        signer,
-        signingRegion: auth.signingProperties?.signingRegion,
-        signingService: auth.signingProperties?.signingName,
-        host: ep.port !== undefined ? `${ep.hostname}:${ep.port}` : ep.hostname,
-        userAgent: request.headers["user-agent"],
-        amzUserAgent: request.headers["x-amz-user-agent"],
-        sampleClock,
-      };
-    } catch {
-      this.learnDirect = false;
-    }
+    const direct = await learnDirect(this.client, (err) => this.abandonDirect(err), context, request);
+    if (direct) this.direct = direct;
+    else this.learnDirect = false;
   }
 }
 
-/** The SDK's clock-skew correction: the offset of the server's Date header, unless a cache answered (Age) or the call took over 15 minutes. */
-function sampleClockOffset(config: ClientConfig, response: HttpResponseLike, sentAt: number): void {
-  const date = response.headers.date;
-  if (!date || response.headers.age !== undefined) return;
-  const serverTime = Date.parse(date);
-  if (Number.isNaN(serverTime)) return;
-  const now = Date.now();
-  if (now - sentAt > 900_000) return;
-  config.systemClockOffset = serverTime - now;
+/** One attempt's Invoke: synchronous, with the log tail (its REPORT line has the figures). */
+const invokeInput = (name: string, body: string): InvokeCommandInput => ({
+  FunctionName: name,
+  InvocationType: "RequestResponse",
+  LogType: "Tail",
+  Payload: Buffer.from(body, "utf8"),
+});
+
+const answered = <T>(out: InvokeCommandOutput, next: AttemptContinuation<T>) => next.answered(toAnswer(out, next.taskIndex));
+const failed = <T>(err: unknown, next: AttemptContinuation<T>) => next.failed(err);
+
+/** What an Invoke answered: the REPORT line's figures, and the envelope or the function's failure. */
+function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
+  const log = decodeLogResult(out.LogResult);
+  const report = parseReportLine(log);
+  const p = out.Payload;
+  // A view on the response bytes, decoded once (no copy into a new Buffer first).
+  const text = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8") : "";
+  const answer: Answer = { platformId: report?.requestId ?? out.$metadata.requestId };
+  if (report) {
+    answer.durationMs = report.durationMs;
+    answer.billedMs = report.billedMs;
+    answer.coldStart = report.initMs !== undefined;
+    if (report.initMs !== undefined) answer.initMs = report.initMs;
+    if (report.maxMemoryUsedMb !== undefined) answer.maxMemoryUsedMb = report.maxMemoryUsedMb;
+  }
+  if (out.FunctionError) {
+    answer.failure = new FunctionFailure(text, report, taskIndex, log);
+    return answer;
+  }
+  try {
+    answer.envelope = JSON.parse(text);
+  } catch {
+    // Our handler always returns JSON: an HTML page is a proxy's or another server's, and says so rather than its markup.
+    answer.failure = isHtml(text)
+      ? new TaskError(`lambda: an invocation was answered with ${describeAnswer({ ...(out.StatusCode !== undefined ? { status: out.StatusCode } : {}), body: text })}, not the function's JSON: the endpoint is not a Lambda API`, { retryable: false, origin: "platform" })
+      : new TaskError(`lambda returned an answer that is not JSON: ${text.slice(0, 200)}`, { retryable: true, origin: "platform" });
+  }
+  return answer;
+}
+
+/** Sends one attempt's body to function `name` and reads the answer (CloudPlatform.send). */
+export function sendInvocation(invoker: LambdaInvoker, name: string, body: string, signal: AbortSignal): Promise<Answer> {
+  // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in a failure's message.
+  return invoker.invokeThen(invokeInput(name, body), signal, toAnswer, Number.parseInt(body.slice(13), 10));
+}
+
+/** `sendInvocation` going on with `next` (CloudPlatform.sendThen). */
+export function sendInvocationThen<T>(invoker: LambdaInvoker, name: string, body: string, signal: AbortSignal, next: AttemptContinuation<T>): Promise<T> {
+  // Not an async function, and no continuation of its own: `next` rides with the invocation until it is answered.
+  return invoker.invokeThen(invokeInput(name, body), signal, answered, next, failed);
 }

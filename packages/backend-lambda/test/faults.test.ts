@@ -187,7 +187,7 @@ describe("lambda faults and the data plane (emulator + s3rver)", () => {
     expect(report.totals.billedMs).toBe(billed);
     expect(report.totals.coldStarts).toBe(emu.coldStarts - before.coldStarts);
     expect(report.totals.coldStarts).toBeGreaterThanOrEqual(2);
-    const { estimateLambdaCost } = await import("../src/config.js");
+    const { estimateLambdaCost } = await import("../src/cost.js");
     const c = noBucket.config;
     expect(report.totals.costUsd).toBeCloseTo(estimateLambdaCost({ invocations: 8, billedMs: billed }, c.memory, c.price), 15);
     // The timed-out attempts are most of the bill: leaving them out would have understated it.

@@ -1,3 +1,5 @@
+// What Lambda runs cost: the price table, and the estimate from the billed time the REPORT lines give.
+
 // The project's Lambda price table. Source: https://aws.amazon.com/lambda/pricing/, US East (N. Virginia), on-demand,
 // first tier; the same figures since arm64 (Graviton2) functions were first priced in September 2021. Checked on
 // 2026-12-02 against the project's PLATFORMS.md and public copies of that page (this machine cannot reach it):
@@ -29,3 +31,9 @@ export const LAMBDA_PRICING: Readonly<Record<LambdaArch, Readonly<LambdaPrice>>>
 
 /** When the figures above were last checked. */
 export const LAMBDA_PRICING_DATE = "2026-12-02";
+
+/** Estimated cost in US dollars: billed GB-seconds at the architecture's price, plus the per-request charge. */
+export function estimateLambdaCost(usage: { invocations: number; billedMs: number }, memoryMb: number, price: LambdaPrice): number {
+  const gbSeconds = (usage.billedMs / 1000) * (memoryMb / 1024);
+  return gbSeconds * price.gbSecondUsd + usage.invocations * price.requestUsd;
+}
