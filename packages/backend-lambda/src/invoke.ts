@@ -1,7 +1,7 @@
 // Lambda's invocation: one attempt is one synchronous Invoke with the log tail, sent by LambdaInvoker on one of its two
 // paths (the SDK's `client.send()`, or the direct path of invoke-direct.ts), and its answer read into core's Answer.
 import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
-import { describeAnswer, isHtml, TaskError, type Answer, type AttemptContinuation } from "@superfaas/core";
+import { describeAnswer, isHtml, taskIndexOf, TaskError, type Answer, type AttemptContinuation } from "@superfaas/core";
 import { FunctionFailure } from "./classify.js";
 import { learnDirect, same, sendDirect, type Direct, type HttpRequestLike, type Otherwise, type StackContext, type Then } from "./invoke-direct.js";
 import { decodeLogResult, parseReportLine } from "./report.js";
@@ -143,7 +143,7 @@ function toAnswer(out: InvokeCommandOutput, taskIndex: number): Answer {
 /** Sends one attempt's body to function `name` and reads the answer (CloudPlatform.send). */
 export function sendInvocation(invoker: LambdaInvoker, name: string, body: string, signal: AbortSignal): Promise<Answer> {
   // The body starts `{"taskIndex":N,` (see FunctionBackend.invoke): the index names the task in a failure's message.
-  return invoker.invokeThen(invokeInput(name, body), signal, toAnswer, Number.parseInt(body.slice(13), 10));
+  return invoker.invokeThen(invokeInput(name, body), signal, toAnswer, taskIndexOf(body));
 }
 
 /** `sendInvocation` going on with `next` (CloudPlatform.sendThen). */

@@ -2,4 +2,4 @@
 // the bundler that packs a job with an entry.
 export * from "./bundle.js";
 export { runTask, openEnvelopeWithStore } from "./runtime.js";
-export { openEnvelope, type TaskPayload, type TaskEnvelope, type RemoteError } from "./wire.js";
+export { encodeTaskRequest, openEnvelope, taskIndexOf, type TaskPayload, type TaskEnvelope, type RemoteError } from "./wire.js";
