@@ -384,11 +384,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       }
       threshold?.add(performance.now() - a.t0);
       if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
-      if (opts.onResult) {
-        // The slot is free now; the task counts as done once the hook has recorded its partial.
-        opts.onResult(index, result.partial, () => committed(index, n));
-        pump();
-      } else succeeded(index, n);
+      won(index, n, result.partial);
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
@@ -424,15 +420,19 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     pump();
   };
 
-  const succeeded = (index: number, n: number) => {
-    done++;
-    emit("succeeded", index, n);
+  // The one place a won task becomes done (counted, reported "succeeded", part of the end of the pass): a task is done
+  // only once its result is durable. With no `onResult` it is at once; with one (the run journal) it is when the hook
+  // calls back, the partial written. The attempt's slot is refilled at once either way.
+  const won = (index: number, n: number, partial: unknown) => {
+    if (!opts.onResult) return countDone(index, n, true);
+    opts.onResult(index, partial, () => countDone(index, n, false));
     pump();
   };
-  // A journaled result: its attempt's slot was refilled when it arrived, so only the count and the end remain.
-  const committed = (index: number, n: number) => {
+  const countDone = (index: number, n: number, refill: boolean) => {
     done++;
     emit("succeeded", index, n);
+    if (refill) return pump();
+    // The slot was refilled when the result arrived: only the backups' timer and the end of the pass remain.
     if (threshold?.armed) speculate();
     settleIfIdle();
   };
