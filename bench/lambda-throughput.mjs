@@ -4,7 +4,7 @@
 // second of the client's own CPU time (the "one core" figure), the heap each task in flight keeps alive, and the
 // peak growth of the client's RSS.
 //
-// The emulator runs in a process of its own (packages/testing/src/lambda/serve.mjs) with `runner:
+// The emulator runs in a process of its own (packages/testing/dist/lambda/serve.js, built) with `runner:
 // "inline"` (handlers called inside the emulator's process, no child process per environment) and limits high
 // enough never to throttle, so process.cpuUsage() and the heap of this process are the client's alone: scheduler,
 // AWS SDK (serialisation, SigV4, middleware), HTTP keep-alive, REPORT parsing. The emulator's CPU is not counted.
@@ -28,7 +28,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..", "packages", "backend-lambda");
 const lambdaDist = join(pkg, "dist", "index.js");
-const emulatorServer = join(here, "..", "packages", "testing", "src", "lambda", "serve.mjs");
+const emulatorServer = join(here, "..", "packages", "testing", "dist", "lambda", "serve.js");
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

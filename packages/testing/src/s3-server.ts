@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import S3rver from "s3rver";
-import { SignatureError, sigV4Verifier } from "./lambda/sigv4.mjs";
+import { SignatureError, sigV4Verifier } from "./lambda/sigv4.js";
 
 /** A store configuration as `@superfaas/store-s3` takes it (its S3StoreConfig). */
 export interface S3TestStoreConfig {

@@ -1,6 +1,6 @@
 // One testbed style for both clouds: a loopback platform server, an S3 test server when asked, and the options that
 // aim a backend at them (the backend packages make the backend: this package depends on none of them).
-import { startLambdaEmulator, type LambdaEmulator, type LambdaEmulatorOptions } from "./lambda/lambda-emulator.mjs";
+import { startLambdaEmulator, type LambdaEmulator, type LambdaEmulatorOptions } from "./lambda/lambda-emulator.js";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./openwhisk/server.mjs";
 import { startS3Server, type S3TestServer } from "./s3-server.js";
 

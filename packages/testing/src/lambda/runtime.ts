@@ -1,54 +1,61 @@
 // One execution environment of the loopback Lambda emulator: a Node.js process that holds one unzipped function,
 // loads its handler once (the "init" phase) and then runs one invocation at a time, as Lambda's Node.js runtime
 // does. It talks to the emulator over the IPC channel; everything the function prints is forwarded in order, so
-// the log tail the emulator builds has the function's lines between START and END.
+// the log tail the emulator builds has the function's lines between START and END. It runs as the built
+// dist/lambda/runtime.js (environment.ts forks it).
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { format } from "node:util";
+import type { Inject } from "./model.js";
 
-const send = (msg) => {
-  if (process.connected) process.send(msg);
+/** What the emulator sends: load the handler, or run one invocation. */
+type Order = { type: "init"; delayMs?: number } | { type: "invoke"; requestId: string; event: string; arn: string; timeoutMs: number; id?: unknown; inject?: Inject };
+type Handler = (event: unknown, context: unknown, callback?: (err: unknown, value?: unknown) => void) => unknown;
+
+const send = (msg: Record<string, unknown>): void => {
+  if (process.connected) process.send?.(msg);
 };
 
 let requestId = "";
-const emit = (text) => send({ type: "log", text });
+const emit = (text: string) => send({ type: "log", text });
 for (const stream of [process.stdout, process.stderr]) {
-  stream.write = (chunk, encoding, cb) => {
+  stream.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown) => {
     emit(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
     if (typeof encoding === "function") encoding();
     else if (typeof cb === "function") cb();
     return true;
-  };
+  }) as typeof stream.write;
 }
 // The Node.js runtime prefixes every console line with the time, the request id and the level; with
 // LoggingConfig.LogFormat = JSON each line is a JSON object of those fields instead.
 const json = process.env.AWS_LAMBDA_LOG_FORMAT === "JSON";
-for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
+const levels = [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]] as const;
+for (const [method, level] of levels) {
   console[method] = json
-    ? (...args) => emit(`${JSON.stringify({ timestamp: new Date().toISOString(), level, requestId: requestId || undefined, message: format(...args) })}\n`)
-    : (...args) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
+    ? (...args: unknown[]) => emit(`${JSON.stringify({ timestamp: new Date().toISOString(), level, requestId: requestId || undefined, message: format(...args) })}\n`)
+    : (...args: unknown[]) => emit(`${new Date().toISOString()}\t${requestId || "undefined"}\t${level}\t${format(...args)}\n`);
 }
 
 // The emulator owns this process: when it goes away, so do we.
 process.on("disconnect", () => process.exit(0));
 
-const errorShape = (err) => {
+const errorShape = (err: unknown): { errorType: string; errorMessage: string; trace: string[] } => {
   if (err instanceof Error) return { errorType: err.name || "Error", errorMessage: err.message, trace: String(err.stack ?? "").split("\n") };
   return { errorType: typeof err, errorMessage: typeof err === "string" ? err : JSON.stringify(err) ?? String(err), trace: [] };
 };
 
-let handler;
+let handler: Handler;
 let peakRss = process.memoryUsage.rss();
 
 // Like aws-lambda-ric 4.x (nodejs22.x): no uncaughtException/unhandledRejection handler of the runtime's own. An error
 // thrown outside the handler's await ends the process as Node.js does (its stack on stderr, exit status 1), and the
 // invocation in flight ends as Runtime.ExitError with the message only in the log. (3.x posted the error first.)
 
-async function init(msg) {
+async function init(msg: Extract<Order, { type: "init" }>): Promise<void> {
   const t0 = performance.now();
-  const root = process.env.LAMBDA_TASK_ROOT;
+  const root = process.env.LAMBDA_TASK_ROOT ?? "";
   const spec = process.env._HANDLER ?? "index.handler";
   const dot = spec.lastIndexOf(".");
   if (dot <= 0) return send({ type: "initError", errorType: "Runtime.MalformedHandlerName", errorMessage: `Bad handler ${spec}: missing module or function name` });
@@ -60,7 +67,7 @@ async function init(msg) {
     return send({ type: "initError", errorType: "Runtime.ImportModuleError", errorMessage: `Error: Cannot find module '${moduleName}'\nRequire stack:\n- /var/runtime/index.mjs` });
   }
   if (msg.delayMs) await new Promise((r) => setTimeout(r, msg.delayMs));
-  let mod;
+  let mod: Record<string, unknown> | undefined;
   try {
     mod = file.endsWith(".mjs") ? await import(pathToFileURL(file).href) : createRequire(file)(file);
   } catch (err) {
@@ -68,15 +75,16 @@ async function init(msg) {
     const type = err instanceof SyntaxError ? "Runtime.UserCodeSyntaxError" : e.errorType;
     return send({ type: "initError", errorType: type, errorMessage: `${e.errorType}: ${e.errorMessage}`, trace: e.trace });
   }
-  handler = mod?.[fnName] ?? mod?.default?.[fnName];
-  if (typeof handler !== "function") {
+  const found = mod?.[fnName] ?? (mod?.default as Record<string, unknown> | undefined)?.[fnName];
+  if (typeof found !== "function") {
     return send({ type: "initError", errorType: "Runtime.HandlerNotFound", errorMessage: `${spec} is undefined or not exported` });
   }
+  handler = found as Handler;
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   send({ type: "ready", initMs: performance.now() - t0 });
 }
 
-async function invoke(msg) {
+async function invoke(msg: Extract<Order, { type: "invoke" }>): Promise<void> {
   requestId = msg.requestId;
   const t0 = performance.now();
   const deadline = Date.now() + msg.timeoutMs;
@@ -91,7 +99,7 @@ async function invoke(msg) {
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
-  let reply;
+  let reply: Record<string, unknown>;
   try {
     const inject = msg.inject;
     if (inject?.kind === "exit") {
@@ -105,7 +113,7 @@ async function invoke(msg) {
     const result =
       handler.length >= 3
         ? await new Promise((resolve, reject) => {
-            const r = handler(event, context, (err, value) => (err ? reject(err) : resolve(value)));
+            const r = handler(event, context, (err, value) => (err ? reject(err) : resolve(value))) as PromiseLike<unknown> | undefined;
             if (r && typeof r.then === "function") r.then(resolve, reject);
           })
         : await handler(event, context);
@@ -118,13 +126,13 @@ async function invoke(msg) {
   send({ ...reply, durationMs: performance.now() - t0, maxMemoryMb: Math.ceil(peakRss / (1024 * 1024)) });
 }
 
-function injectedFailure(message, name) {
+function injectedFailure(message: string | undefined, name: string | undefined): never {
   const err = new Error(message ?? "injected function error");
   if (name) err.name = name;
   throw err;
 }
 
-process.on("message", (msg) => {
+process.on("message", (msg: Order | null) => {
   if (msg?.type === "init") void init(msg);
   else if (msg?.type === "invoke") void invoke(msg);
 });

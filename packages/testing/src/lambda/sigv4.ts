@@ -3,6 +3,7 @@
 // the secret of the access key it names, over exactly the headers it says it signed, and the two signatures must be
 // equal. Nothing here computes a signature by hand.
 import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { Sha256 } from "@smithy/core/checksum";
 import { SignatureV4 } from "@smithy/signature-v4";
 
@@ -12,25 +13,37 @@ const MAX_SKEW_MS = 5 * 60 * 1000;
 
 /** Why a request was refused: AWS's status, error type and message. */
 export class SignatureError extends Error {
-  constructor(status, type, message) {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
-    this.status = status;
-    this.type = type;
   }
+}
+
+/** Resolves when a request's signature is right; rejects with a SignatureError otherwise. */
+export type SignatureVerifier = (req: IncomingMessage, body: Buffer) => Promise<void>;
+
+/** Credentials a verifier knows. */
+export interface VerifierCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
 }
 
 const MISMATCH =
   "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /** `20261125T165420Z` → Date, or undefined. */
-function amzDate(s) {
+function amzDate(s: string | undefined): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s ?? "");
-  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
+  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
 }
 
 /** The query string as the SDK's HttpRequest holds it: decoded names to decoded values (arrays when repeated). */
-function parseQuery(raw) {
-  const query = {};
+function parseQuery(raw: string): Record<string, string | string[] | null> {
+  const query: Record<string, string | string[] | null> = {};
   if (!raw) return query;
   for (const pair of raw.split("&")) {
     if (!pair) continue;
@@ -38,7 +51,7 @@ function parseQuery(raw) {
     const k = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
     const v = eq < 0 ? null : decodeURIComponent(pair.slice(eq + 1));
     const prev = query[k];
-    query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    query[k] = (prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]) as string | string[] | null;
   }
   return query;
 }
@@ -46,10 +59,9 @@ function parseQuery(raw) {
 /**
  * Makes a verifier for one region and service that knows the given credentials (the keys the server's callers hold).
  * `verify(req, body)` resolves when the signature is right and rejects with a SignatureError otherwise.
- * @param {{region: string, service: string, credentials: {accessKeyId: string, secretAccessKey: string, sessionToken?: string}[], now?: () => number}} o
  */
-export function sigV4Verifier(o) {
-  const known = new Map();
+export function sigV4Verifier(o: { region: string; service: string; credentials: VerifierCredentials[]; now?: () => number }): SignatureVerifier {
+  const known = new Map<string, { sessionToken: string | undefined; signer: SignatureV4 }>();
   for (const c of o.credentials) {
     known.set(c.accessKeyId, {
       sessionToken: c.sessionToken,
@@ -67,10 +79,6 @@ export function sigV4Verifier(o) {
   }
   const now = o.now ?? Date.now;
 
-  /**
-   * @param {import("node:http").IncomingMessage} req
-   * @param {Buffer} body
-   */
   return async function verify(req, body) {
     const header = req.headers.authorization;
     if (header === undefined) throw new SignatureError(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
@@ -78,7 +86,8 @@ export function sigV4Verifier(o) {
     if (!m) {
       throw new SignatureError(400, "IncompleteSignatureException", `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization=${String(header).slice(0, 64)}`);
     }
-    const [, accessKeyId, shortDate, region, service, signedList, signature] = m;
+    // Every group of AUTH matches when the whole does.
+    const [, accessKeyId, shortDate, region, service, signedList, signature] = m as unknown as [string, string, string, string, string, string, string];
     const key = known.get(accessKeyId);
     if (!key) throw new SignatureError(403, "UnrecognizedClientException", "The security token included in the request is invalid.");
     if (region !== o.region) throw new SignatureError(403, "InvalidSignatureException", `Credential should be scoped to a valid region, not '${region}'.`);
@@ -87,13 +96,13 @@ export function sigV4Verifier(o) {
     if (!signed.includes("host")) throw new SignatureError(403, "InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.");
     const longDate = req.headers["x-amz-date"];
     const date = amzDate(typeof longDate === "string" ? longDate : undefined);
-    if (!date || !signed.includes("x-amz-date")) {
+    if (!date || longDate === undefined || !signed.includes("x-amz-date")) {
       throw new SignatureError(400, "IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
     }
     if (longDate.slice(0, 8) !== shortDate) throw new SignatureError(403, "InvalidSignatureException", `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != '${longDate.slice(0, 8)}'`);
     const skew = date.getTime() - now();
     if (Math.abs(skew) > MAX_SKEW_MS) {
-      const fmt = (ms) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, "");
+      const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, "");
       throw new SignatureError(
         403,
         "InvalidSignatureException",
@@ -106,7 +115,7 @@ export function sigV4Verifier(o) {
     if ((key.sessionToken ?? undefined) !== (token ?? undefined) || (token !== undefined && !signed.includes("x-amz-security-token"))) {
       throw new SignatureError(403, "UnrecognizedClientException", "The security token included in the request is invalid.");
     }
-    const headers = {};
+    const headers: Record<string, string> = {};
     for (const name of signed) {
       const v = req.headers[name];
       if (v === undefined) throw new SignatureError(403, "InvalidSignatureException", MISMATCH);

@@ -1,7 +1,4 @@
-/** Largest synchronous request payload Lambda accepts (6 MiB). */
-export declare const REQUEST_LIMIT: number;
-/** Largest synchronous response payload (6,291,556 bytes). */
-export declare const RESPONSE_LIMIT: number;
+// What startLambdaEmulator takes and the handle it gives: the public types of the loopback Lambda.
 
 /** How to start the loopback Lambda emulator. */
 export interface LambdaEmulatorOptions {
@@ -129,9 +126,5 @@ export interface LambdaEmulator {
   close(): Promise<void>;
 }
 
-/** Starts the emulator on loopback. */
-export declare function startLambdaEmulator(options?: LambdaEmulatorOptions): Promise<LambdaEmulator>;
-
+/** Which runtime the process environments run: AWS's runtime interface client, or the emulator's own loop. */
 export type LambdaRuntimeClient = "aws-lambda-ric" | "emulator-loop";
-/** Whether Node.js 22 and aws-lambda-ric were installed and built (packages/testing/lambda-ric). */
-export declare const RIC_AVAILABLE: boolean;
