@@ -19,7 +19,7 @@ export interface LambdaEmulatorOptions {
   idleTimeoutMs?: number;
   /** Extra time every cold start takes before the handler loads (default 0). */
   initDelayMs?: number;
-  /** Most memory the account may give a function, in MB (default 10,240; new AWS accounts are held at 3,008). */
+  /** Most memory the account may give a function, in MB (default 3,008, where new AWS accounts are held; 10,240 once raised). */
   maxMemoryMb?: number;
   /** Scaling rate per function: new environments per window (default 1,000 per 10 s, as Lambda). */
   scaling?: { environments?: number; perMs?: number };

@@ -51,8 +51,11 @@ export const DEFAULTS = {
   /** An idle environment is shut down after this long, ms. */
   idleTimeoutMs: 60_000,
   initDelayMs: 0,
-  /** Most memory a function of the account may have, MB (an account may be held lower: new ones are at 3,008). */
-  maxMemoryMb: MEMORY.max,
+  /**
+   * Most memory a function of the account may have, MB: 3,008, where new accounts are held until their quota is raised
+   * (PLATFORMS.md), the strictest an account is; pass maxMemoryMb: 10240 for one whose quota was raised.
+   */
+  maxMemoryMb: 3008,
   /** Lambda's scaling rate: at most this many new environments of one function per window. */
   scaling: { environments: 1000, perMs: 10_000 },
 } as const;
