@@ -114,7 +114,8 @@ describe("local backend", () => {
   it("stops a worker stuck in a busy loop when its attempt times out", async () => {
     const backend = localBackend({ workers: 1 });
     try {
-      const { output } = await run(hostile, { tasks: ["busy"] }, { backend, timeoutMs: 300, retries: 1, backoff: { baseMs: 10, maxMs: 10 } });
+      // The retry runs in a new worker, which loads the job first: 1.5 s leaves room for that on a loaded machine.
+      const { output } = await run(hostile, { tasks: ["busy"] }, { backend, timeoutMs: 1_500, retries: 1, backoff: { baseMs: 10, maxMs: 10 } });
       expect(output).toMatchObject([{ task: "busy", attempt: 2 }]);
     } finally {
       await backend.dispose();
