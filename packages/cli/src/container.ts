@@ -1,8 +1,9 @@
 import { Container } from "inversify";
 import { SuperfaasError, type BackendDescriptor } from "@superfaas/core";
 import { localBackendDescriptor } from "@superfaas/backend-local";
-import { openWhiskBackendDescriptor } from "@superfaas/backend-openwhisk";
-import { lambdaBackendDescriptor } from "@superfaas/backend-lambda";
+// The cloud backends' descriptors only: their adapters (and the AWS SDK) load when a backend of theirs is created.
+import { openWhiskBackendDescriptor } from "@superfaas/backend-openwhisk/descriptor";
+import { lambdaBackendDescriptor } from "@superfaas/backend-lambda/descriptor";
 
 /** The service identifier under which backends are bound, each named after itself. */
 export const BACKEND = Symbol.for("superfaas.backend");

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { z } from "zod";
 import { costSweep, resolveParams, SuperfaasError, type BackendDescriptor, type ErrorCode, type SweepConfiguration, type SweepPrice } from "@superfaas/core";
-import { LAMBDA_PRICING, type LambdaArch } from "@superfaas/backend-lambda";
+import { LAMBDA_PRICING, type LambdaArch } from "@superfaas/backend-lambda/descriptor";
 import { costDocument, costTable, jsonChunks, writeChunks } from "@superfaas/report";
 import { resolveBackend } from "./container.js";
 import { noteOwnTaskCount, runSettings, saveReport, type CommandContext } from "./execute.js";
