@@ -15,12 +15,7 @@ export interface InvokeContext extends Where {
 export class ActionInvoker {
   /** The run's progress log, for the one line saying the controller's maximum wait was found lower. */
   log: ((message: string) => void) | undefined;
-  /** The most invocations sent and not yet answered: the namespace's concurrent_actions (from open). */
-  sendLimit = Number.POSITIVE_INFINITY;
   private readonly paths = new Map<string, string>();
-  /** Invocations sent and not yet answered, and those waiting for a slot. */
-  private sending = 0;
-  private readonly sendQueue: (() => void)[] = [];
 
   constructor(
     private readonly at: InvokeContext,
@@ -39,41 +34,35 @@ export class ActionInvoker {
   /** Blocking invoke; falls back to polling when the platform's blocking window (60 s) runs out first. */
   async send(name: string, body: string, signal: AbortSignal): Promise<Answer> {
     const transport = this.at.transport!;
-    // An activation counts against the namespace's concurrent_actions until it ends, polls included.
-    const wait = this.acquire(signal);
-    if (wait) await wait;
-    // The path carries the blocking timeout: both read together, after any wait for a slot.
+    // The path carries the blocking timeout (lowered when the controller allows less). The run's window keeps at most
+    // the namespace's concurrent_actions in flight (facts.platformConcurrency): no queue of slots here.
     let path = this.paths.get(name);
     if (path === undefined) this.paths.set(name, (path = transport.invokePath(name)));
-    try {
-      const startedAt = performance.now();
-      const post = (to: string) =>
-        // The signal reaches the request: an aborted attempt destroys its connection at once.
-        transport.post(to, body, signal).catch((err: unknown) => {
-          throw new Unreachable(transport.url(to), err);
-        });
-      const asked = this.blockingTimeoutMs;
-      let answer = await post(path);
-      const allowed = answer.status === 400 ? maxBlockingWait(answer.body) : undefined;
-      if (allowed !== undefined && allowed < asked) {
-        // The controller waits less than we asked for (its max-wait-for-blocking-activation is below 60 s) and refused
-        // the invocation before making an activation: ask for its maximum from now on (the invocations sent meanwhile
-        // learn the same), and send this one again.
-        this.lowerBlockingTimeout(allowed);
-        path = this.paths.get(name) ?? transport.invokePath(name);
-        this.paths.set(name, path);
-        answer = await post(path);
-      }
-      const { status, body: record } = answer;
-      // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application and
-      // developer errors, 500 for whisk internal errors. The record says more than the status does.
-      if (isRecord(record) && (status < 300 || status === 500 || status === 502)) return this.answer(record);
-      // 202: the blocking window ran out first, the activation is still running. Poll for its record.
-      if (status < 300 && isPending(record)) return this.answer(await this.poll(transport, record.activationId, startedAt, signal));
-      throw new Refused(status, record);
-    } finally {
-      this.release();
+    const startedAt = performance.now();
+    const post = (to: string) =>
+      // The signal reaches the request: an aborted attempt destroys its connection at once.
+      transport.post(to, body, signal).catch((err: unknown) => {
+        throw new Unreachable(transport.url(to), err);
+      });
+    const asked = this.blockingTimeoutMs;
+    let answer = await post(path);
+    const allowed = answer.status === 400 ? maxBlockingWait(answer.body) : undefined;
+    if (allowed !== undefined && allowed < asked) {
+      // The controller waits less than we asked for (its max-wait-for-blocking-activation is below 60 s) and refused
+      // the invocation before making an activation: ask for its maximum from now on (the invocations sent meanwhile
+      // learn the same), and send this one again.
+      this.lowerBlockingTimeout(allowed);
+      path = this.paths.get(name) ?? transport.invokePath(name);
+      this.paths.set(name, path);
+      answer = await post(path);
     }
+    const { status, body: record } = answer;
+    // 200 for a success; an activation that ran and failed comes back with its record too: 502 for application and
+    // developer errors, 500 for whisk internal errors. The record says more than the status does.
+    if (isRecord(record) && (status < 300 || status === 500 || status === 502)) return this.answer(record);
+    // 202: the blocking window ran out first, the activation is still running. Poll for its record.
+    if (status < 300 && isPending(record)) return this.answer(await this.poll(transport, record.activationId, startedAt, signal));
+    throw new Refused(status, record);
   }
 
   /** Blocking invocations ask for at most `ms` from now on (every action's path is made again). */
@@ -83,35 +72,6 @@ export class ActionInvoker {
     this.blockingTimeoutMs = ms;
     if (this.at.transport) this.at.transport.blockingTimeout = ms;
     this.paths.clear();
-  }
-
-  /** Takes a slot of the namespace's concurrent_actions: at once (undefined), or a promise of one handed over later. */
-  private acquire(signal: AbortSignal): Promise<void> | undefined {
-    if (this.sending < this.sendLimit) {
-      this.sending++;
-      return undefined;
-    }
-    return new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const go = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        const i = this.sendQueue.indexOf(go);
-        if (i >= 0) this.sendQueue.splice(i, 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.sendQueue.push(go);
-    });
-  }
-
-  /** Hands the slot to the next waiting invocation, or gives it back. */
-  private release(): void {
-    const next = this.sendQueue.shift();
-    if (next) next();
-    else this.sending--;
   }
 
   private async poll(transport: Transport, activationId: string, invokedAt: number, signal: AbortSignal): Promise<Activation> {

@@ -61,7 +61,11 @@ export class OpenWhiskPlatform implements CloudPlatform {
     const transport = this.connect(this.transport?.connections ?? this.config.maxInFlight + 4);
     this.deployment ??= await readDeployment(this.controller(transport), this.config, ctx);
     const l = this.deployment.info?.limits;
-    if (!this.config.given.maxInFlight && typeof l?.concurrent_actions === "number" && l.concurrent_actions > 0) this.facts.defaultConcurrency = l.concurrent_actions;
+    if (typeof l?.concurrent_actions === "number" && l.concurrent_actions > 0) {
+      // More activations in flight than the namespace allows would only earn 429s: the run's window stops there.
+      this.facts.platformConcurrency = l.concurrent_actions;
+      if (!this.config.given.maxInFlight) this.facts.defaultConcurrency = l.concurrent_actions;
+    }
     if (typeof l?.actions_per_minute === "number" && l.actions_per_minute > 0) this.facts.maxAutoTasks = this.facts.invocationsPerMinute = l.actions_per_minute;
   }
 
@@ -101,12 +105,6 @@ export class OpenWhiskPlatform implements CloudPlatform {
     const transport = this.connect(ctx.concurrency + 4);
     this.invoker.log = ctx.log;
     this.deployment ??= await readDeployment(this.controller(transport), c, ctx);
-    const allowed = this.deployment.info?.limits?.concurrent_actions;
-    if (typeof allowed === "number" && allowed > 0) {
-      // More attempts in flight than the namespace allows would only earn 429s: the rest wait here for a slot.
-      this.invoker.sendLimit = allowed;
-      if (ctx.concurrency > allowed) ctx.log?.(`openwhisk: the namespace allows ${allowed} activations in flight (concurrent_actions): at most ${allowed} of the ${ctx.concurrency} attempts in flight are sent at once`);
-    }
     if (c.s3 && !this.store) {
       const { S3Store } = await import("@superfaas/store-s3");
       const store = new S3Store(c.s3);

@@ -179,12 +179,15 @@ describe("openwhisk faults", () => {
 });
 
 describe("openwhisk throttling at a stock deployment's 30 concurrent invocations", () => {
-  it("completes a run twice as wide as the namespace's concurrent_actions without a 429: attempts over it wait for a slot", async () => {
+  it("completes a run asked twice as wide as the namespace's concurrent_actions without a 429: the run's window stops at it, and says so", async () => {
     await withEmulator({ invocationsPerMinute: 100_000 }, async (emulator) => {
       const backend = backendFor(emulator);
       try {
         const tasks = echo(120, 40);
-        const { output, report } = await run(conformanceJob, { tasks }, { backend, concurrency: 60, ...fast });
+        const log: string[] = [];
+        const { output, report } = await run(conformanceJob, { tasks }, { backend, concurrency: 60, ...fast, log: (m) => log.push(m) });
+        expect(report.concurrency).toBe(30);
+        expect(log).toContain("openwhisk: the platform runs at most 30 attempts at once (of the 60 asked for): 30 are kept in flight");
         expect(values(output)).toEqual(tasks.map((_, i) => i));
         expect(report.totals.throttled).toBe(0);
         expect(emulator.stats.throttled).toBe(0);

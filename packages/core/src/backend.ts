@@ -14,6 +14,12 @@ export interface BackendFacts {
   defaultConcurrency: number;
   /** A hard upper bound the platform imposes, if any. */
   maxConcurrency?: number;
+  /**
+   * The most attempts the platform runs at once for this account or namespace, when it says (OpenWhisk's
+   * concurrent_actions): a run asking for more keeps this many in flight (the rest would only be throttled), and says
+   * so. The scheduler's window is the one limiter: a backend keeps no queue of its own.
+   */
+  platformConcurrency?: number;
   /** Largest task or partial (JSON bytes) that travels inline; larger ones go through the object store. */
   inlinePayloadBytes?: number;
   /** Most tasks `tasks: "auto"` makes, when the platform bounds them (e.g. a namespace's invocations per minute). */

@@ -36,6 +36,14 @@ describe("planRun", () => {
     expect(planRun({}, facts, "local", 7)).toEqual({ concurrency: 8, tasks: 7 });
   });
 
+  it("keeps at most the platform's own concurrency in flight (one window, no queue in the backend), and says what was asked", () => {
+    const ow = { defaultConcurrency: 30, platformConcurrency: 30 };
+    expect(planRun({ concurrency: 60, tasks: 120 }, ow, "openwhisk")).toEqual({ concurrency: 30, tasks: 120, asked: 60 });
+    expect(planRun({ concurrency: 60 }, ow, "openwhisk")).toEqual({ concurrency: 30, tasks: 120, asked: 60 });
+    expect(planRun({ concurrency: 10, tasks: 5 }, ow, "openwhisk")).toEqual({ concurrency: 10, tasks: 5 });
+    expect(planRun({ tasks: 5 }, { defaultConcurrency: 100, platformConcurrency: 30 }, "openwhisk")).toEqual({ concurrency: 30, tasks: 5, asked: 100 });
+  });
+
   it("lowers a default concurrency above the backend's limit, but refuses an asked-for one, naming the option", () => {
     expect(planRun({}, { defaultConcurrency: 100, maxConcurrency: 10 }, "lambda").concurrency).toBe(10);
     const e = refusal(() => planRun({ concurrency: 11 }, { defaultConcurrency: 100, maxConcurrency: 10 }, "lambda"));

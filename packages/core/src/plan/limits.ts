@@ -48,6 +48,8 @@ export interface RunSizeOptions {
 export interface RunPlan {
   concurrency: number;
   tasks: number;
+  /** The concurrency asked for, when the platform's own limit (`facts.platformConcurrency`) lowered it. */
+  asked?: number;
 }
 
 const count = (n: number) => n.toLocaleString("en-US");
@@ -89,9 +91,12 @@ export function planRun(opts: RunSizeOptions, facts: BackendFacts, backendName: 
         : `more than this process can keep in flight (${count(ceiling)}, the most tasks it can hold)`;
     throw optionError("BAD_INPUT", (n) => ({ message: `${n.name("concurrency")} ${n.value("concurrency", c)} is ${why}`, hint: `pass ${n.name("concurrency")} ${n.value("concurrency", ceiling)} or less` }));
   }
-  const concurrency = Math.min(c ?? facts.defaultConcurrency, ceiling);
+  const wanted = Math.min(c ?? facts.defaultConcurrency, ceiling);
+  // More in flight than the platform runs at once would only be throttled: the window starts at its limit.
+  const concurrency = facts.platformConcurrency !== undefined && facts.platformConcurrency >= 1 ? Math.min(wanted, facts.platformConcurrency) : wanted;
+  const lowered = concurrency < wanted ? { asked: wanted } : {};
   const spec = opts.tasks ?? defaultTasks;
-  if (spec === "auto") return { concurrency, tasks: Math.min(taskLimit, facts.maxAutoTasks ?? taskLimit, Math.max(1, Math.round(concurrency * AUTO_TASKS_PER_WORKER))) };
+  if (spec === "auto") return { concurrency, tasks: Math.min(taskLimit, facts.maxAutoTasks ?? taskLimit, Math.max(1, Math.round(concurrency * AUTO_TASKS_PER_WORKER))), ...lowered };
   if (!whole(spec, 1)) {
     throw optionError("BAD_INPUT", (n) => ({ message: `${n.name("tasks")} must be a whole number >= 1, got ${n.value("tasks", spec)}`, hint: `pass ${n.name("tasks")} 1 or more, or "auto"` }));
   }
@@ -102,5 +107,5 @@ export function planRun(opts: RunSizeOptions, facts: BackendFacts, backendName: 
       hint: `pass ${n.name("tasks")} ${n.value("tasks", taskLimit)} or less (bigger tasks do as well: they cost per task, not per item), or give Node a larger heap with NODE_OPTIONS=--max-old-space-size=MB`,
     }));
   }
-  return { concurrency, tasks: spec };
+  return { concurrency, tasks: spec, ...lowered };
 }

@@ -67,6 +67,9 @@ export async function resolveRun<I, T, P, O>(job: Job<I, T, P, O>, input: I, opt
     await backend.discover({ ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.log ? { log: opts.log } : {}) });
     plan = planRun(opts, backend.facts, backend.name, job.defaultTasks);
   }
+  if (plan.asked !== undefined) {
+    opts.log?.(`${backend.name}: the platform runs at most ${plan.concurrency} attempts at once (of the ${plan.asked} asked for): ${plan.concurrency} are kept in flight`);
+  }
   if (!job.modulePath) {
     throw new SuperfaasError(
       "NO_JOB_EXPORT",
