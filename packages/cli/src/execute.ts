@@ -136,6 +136,12 @@ export async function runOn(
       ...(settings.stateDir !== undefined ? { stateDir: settings.stateDir } : {}),
       ...(settings.resume !== undefined ? { resume: settings.resume, force: Boolean(settings.force) } : {}),
       backendOptions: Object.fromEntries(Object.entries(options).filter(([k]) => !SECRET_FLAG.test(k))),
+      // A --concurrency above what the platform runs at once is lowered: say so once, before anything is deployed.
+      onStart: ({ concurrency, concurrencyAsked }) => {
+        if (settings.concurrency !== undefined && concurrencyAsked !== undefined) {
+          io.stderr.write(`note: --concurrency ${settings.concurrency} lowered to ${concurrency}: ${descriptor.name} runs at most ${concurrency} attempts at once here\n`);
+        }
+      },
     });
     return { ok: true, output: result.output, report: result.report };
   } catch (e) {

@@ -1,7 +1,8 @@
 // What a controller configured unlike the client's defaults does to a run, through the real `superfaas` process: a
 // controller whose longest blocking wait (max-wait-for-blocking-activation) is below what the client asks for refuses
 // every blocking invocation with 400, which the client reads as the maximum it must stay under; and the info document
-// (`GET /`), which the controller serves to anyone, is read without sending the key.
+// (`GET /`), which the controller serves to anyone, is read without sending the key; a --concurrency above the
+// namespace's concurrent_actions is lowered to it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenWhiskEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 import { built, errorLines, notBuilt, superfaas } from "./process.js";
@@ -29,6 +30,22 @@ describe.skipIf(!built)(`openwhisk: the controller's own limits${notBuilt}`, () 
     expect(em.stats.rejected).toBeGreaterThan(0);
     expect(em.stats.rejected).toBeLessThanOrEqual(2);
     expect(em.stats.completed).toBeGreaterThanOrEqual(4);
+  });
+
+  it("a --concurrency above the namespace's concurrent_actions is lowered to it, said once, and the run earns no 429", async () => {
+    // A stock namespace (30 in flight) whose per-minute limit is out of the way.
+    const wide = await startOpenWhiskEmulator({ invocationsPerMinute: 100_000 });
+    try {
+      const r = await superfaas(["run", "pi", "--points", "4e6", "--tasks", "40", "--concurrency", "45", "--json", ...connect(wide)]);
+      expect(errorLines(r.stderr)).toEqual([]);
+      expect(r.code).toBe(0);
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("note: --concurrency"))).toEqual(["note: --concurrency 45 lowered to 30: openwhisk runs at most 30 attempts at once here"]);
+      expect(JSON.parse(r.stdout).concurrency).toBe(30);
+      expect(wide.stats.throttled).toBe(0);
+      expect(wide.stats.peakInFlight).toBeLessThanOrEqual(30);
+    } finally {
+      await wide.close();
+    }
   });
 
   it("a task longer than the controller's maximum wait is polled to its end", async () => {

@@ -24,7 +24,7 @@ export async function run<I, T, P, O>(job: Job<I, T, P, O>, input: I, opts: RunO
   // The job's partition cuts the input (twice for a probe of `tasks: "auto"`).
   const planned = await planTasks(job, r);
   const journal = openJournal(job, r, planned.tasks.length);
-  r.opts.onStart?.({ runId: r.runId, ...(journal.path ? { journal: journal.path } : {}) });
+  r.opts.onStart?.({ runId: r.runId, ...(journal.path ? { journal: journal.path } : {}), concurrency: r.concurrency, ...(r.concurrencyAsked !== undefined ? { concurrencyAsked: r.concurrencyAsked } : {}) });
   const preparedAt = await deploy(job, r, journal);
   const schedOpts = scheduleOptions(r);
   // "auto": a few waves measure the backend and the job, and the input is cut again into the count they favour.

@@ -48,8 +48,11 @@ export interface RunOptions {
   force?: boolean;
   /** The backend's settings as given, without secrets: recorded so `superfaas resume` can make the same backend. */
   backendOptions?: Record<string, unknown>;
-  /** Called with the run's id and journal path as soon as the run has them, before anything is deployed. */
-  onStart?: (info: { runId: string; journal?: string }) => void;
+  /**
+   * Called with the run's id, journal path and concurrency as soon as the run has them, before anything is deployed.
+   * `concurrencyAsked` is there when the platform's own limit lowered the concurrency asked for (or the default).
+   */
+  onStart?: (info: { runId: string; journal?: string; concurrency: number; concurrencyAsked?: number }) => void;
 }
 
 /** The output of a run and its report. */

@@ -25,6 +25,8 @@ export interface ResolvedRun<I> {
   modulePath: string;
   /** Most tasks in flight at once. */
   concurrency: number;
+  /** The concurrency asked for (or the default), when the platform's own limit lowered it. */
+  concurrencyAsked?: number;
   /** The task count asked of partition() (for "auto", before the probe chooses). */
   tasks: number;
   /** Backup attempts for stragglers, when on. */
@@ -88,6 +90,7 @@ export async function resolveRun<I, T, P, O>(job: Job<I, T, P, O>, input: I, opt
     opts,
     modulePath: job.modulePath,
     concurrency: plan.concurrency,
+    ...(plan.asked !== undefined ? { concurrencyAsked: plan.asked } : {}),
     tasks: plan.tasks,
     ...(backup ? { backup } : {}),
     input: resolvedInput,
