@@ -80,11 +80,12 @@ describe("lambda configuration", () => {
     expect(err.hint).toMatch(/s3:GetObject, s3:PutObject and s3:DeleteObject/);
   });
 
-  it("turns the price flags into one pricing entry, and leaves numbers checked by the config schema", () => {
+  it("turns the price flags into one pricing entry, and leaves numbers checked by the config schema", async () => {
     const o = lambdaOptionsFromFlags({ memory: 512, functionTimeout: 60, concurrencyLimit: 50, arch: "arm64", keep: true, priceGbSecond: 0.00002 });
     expect(o).toMatchObject({ memory: 512, functionTimeout: 60, concurrencyLimit: 50, arch: "arm64", keep: true });
     expect(resolve(o).price.gbSecondUsd).toBe(0.00002);
-    expect(() => lambdaBackendDescriptor.create({ memory: Number.NaN, env: {} } as never)).toThrow(/--memory/);
+    // The factory loads the adapter first (lazily): the bad setting rejects its promise.
+    await expect(lambdaBackendDescriptor.create({ memory: Number.NaN, env: {} } as never)).rejects.toThrow(/--memory/);
   });
 
   it("declares its numeric flags so the CLI converts and checks them", () => {
