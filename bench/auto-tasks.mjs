@@ -50,7 +50,7 @@ export async function benchAutoTasksLocal({ points = Number(process.env.BENCH_AU
 
 /** The loopback OpenWhisk server with `overheadMs` per invocation, 8 activations at once, waiting work. */
 export async function benchAutoTasksOpenWhisk({ overheadMs = 50, units = Number(process.env.BENCH_AUTO_UNITS ?? 16_000), msPerUnit = 2, rounds = 2 } = {}) {
-  const { startOpenWhiskEmulator } = await import(pathToFileURL(join(here, "..", "packages", "testing", "src", "openwhisk", "server.mjs")).href);
+  const { startOpenWhiskEmulator } = await import(pathToFileURL(join(here, "..", "packages", "testing", "dist", "openwhisk", "server.js")).href);
   const { OpenWhiskBackend } = await import(pathToFileURL(join(here, "..", "packages", "backend-openwhisk", "dist", "index.js")).href);
   const c = 8;
   // Invocations per minute raised well above the sweep's, so neither the sweep nor auto is throttled.

@@ -3,13 +3,13 @@
 // figures that say whether the orchestrating side could be the bottleneck: invocations per second of wall time and
 // per second of the client's own CPU time, and the client's memory per task in flight.
 //
-// The emulator runs in a child process of its own (packages/testing/src/openwhisk/server.mjs, started here, which prints its
+// The emulator runs in a child process of its own (packages/testing/dist/openwhisk/server.js, built; started here, which prints its
 // address as one JSON line), so process.cpuUsage() and the heap of this process are the client's alone. The
 // emulator answers every invocation in its own process (`instantActions`, a benchmark-only option: no container
 // runs the action; the no-op job's answer, its task as the partial, comes back at once), so it keeps up with the
 // client; its CPU time is reported too.
 //
-// Imports the backend's built dist/ (`pnpm --filter @superfaas/backend-openwhisk run build` first).
+// Imports the backend's and the emulator's built dist/ (`pnpm exec turbo run build` first).
 // Standalone: `node bench/openwhisk-throughput.mjs [tasks] [--compare]` prints the result as JSON; with
 // --compare it also runs the hot path as it was before (the `openwhisk` npm client for every invocation),
 // alternating with the current one, and prints both.
@@ -28,7 +28,7 @@ const pkg = join(here, "..", "packages", "backend-openwhisk");
 
 /** Starts the emulator in a child process; resolves with its address and ways to read its stats and stop it. */
 async function startEmulatorProcess(options) {
-  const child = fork(join(here, "..", "packages", "testing", "src", "openwhisk", "server.mjs"), [JSON.stringify(options)], {
+  const child = fork(join(here, "..", "packages", "testing", "dist", "openwhisk", "server.js"), [JSON.stringify(options)], {
     stdio: ["pipe", "pipe", "inherit", "ipc"],
     execArgv: [],
   });

@@ -79,7 +79,7 @@ export async function benchStragglers({ tasks = 96, pointsPerTask = 12.5e6, roun
   });
 
   log("stragglers, OpenWhisk loopback server: the same, each task an activation in a container of the server's");
-  const { startOpenWhiskEmulator } = await import(pathToFileURL(join(here, "..", "packages", "testing", "src", "openwhisk", "server.mjs")).href);
+  const { startOpenWhiskEmulator } = await import(pathToFileURL(join(here, "..", "packages", "testing", "dist", "openwhisk", "server.js")).href);
   const { OpenWhiskBackend } = await import(pathToFileURL(join(here, "..", "packages", "backend-openwhisk", "dist", "index.js")).href);
   // The stock per-minute limit (60) would throttle a benchmark of a few hundred activations: raised, as deployments do.
   const emulator = await startOpenWhiskEmulator({ invocationsPerMinute: 100_000 });

@@ -1,6 +1,6 @@
 // Issue #21 item 25: how each OpenWhisk deployment throttles, and that the backend tells throttling from failure by
 // status and structure first, text last. The emulator's texts come from apache/openwhisk (commit 1fae641a, cited in
-// testing/src/openwhisk/server.mjs): the legacy controller's counted 429s, the FPC controller's bare "Too many
+// testing/src/openwhisk/messages.ts): the legacy controller's counted 429s, the FPC controller's bare "Too many
 // requests" 429, and the FPC scheduler's queue, which answers no 429 at all but records the activation as failed
 // without running it (developer error, or whisk error when fail-throttle-as-whisk-error is set).
 import { describe, expect, it } from "vitest";

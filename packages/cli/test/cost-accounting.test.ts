@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fileURLToPath } from "node:url";
 import { startLambdaEmulator, startOpenWhiskEmulator, TEST_ROLE, type LambdaEmulator, type OpenWhiskEmulator } from "@superfaas/testing";
 import { built, errorLines, notBuilt, signalWhen, superfaas } from "./process.js";
-// @ts-expect-error: a plain module of the testing package, without types
-import { straggles } from "../../testing/src/straggle.mjs";
+import { straggles } from "../../testing/src/straggle.js";
 
 const sumJob = fileURLToPath(new URL("./fixtures/sum-job.ts", import.meta.url));
 

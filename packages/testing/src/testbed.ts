@@ -1,7 +1,7 @@
 // One testbed style for both clouds: a loopback platform server, an S3 test server when asked, and the options that
 // aim a backend at them (the backend packages make the backend: this package depends on none of them).
 import { startLambdaEmulator, type LambdaEmulator, type LambdaEmulatorOptions } from "./lambda/lambda-emulator.js";
-import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./openwhisk/server.mjs";
+import { startOpenWhiskEmulator, type OpenWhiskEmulator, type OpenWhiskEmulatorOptions } from "./openwhisk/server.js";
 import { startS3Server, type S3TestServer } from "./s3-server.js";
 
 /** A running platform server (and S3 server), the options that point a backend at them, and one way to stop it all. */

@@ -8,7 +8,7 @@ import { ensureLogGroup, invocationLog } from "./logs.js";
 import type { Emulator, Environment, FunctionRecord, Inject, RunReply } from "./model.js";
 import { RESPONSE_LIMIT } from "./profile.js";
 import { RicEnv } from "./runtime-api.js";
-import { straggles } from "../straggle.mjs";
+import { straggles } from "../straggle.js";
 
 /** An invocation's answer: the HTTP status and body, X-Amz-Function-Error, and its log. */
 export interface Outcome {

@@ -14,7 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkStraggle } from "../straggle.mjs";
+import { checkStraggle } from "../straggle.js";
 import { RUNTIME_SCRIPT } from "./environment.js";
 import { faultsHandle } from "./faults.js";
 import { CLIENT_CREDENTIALS, lambdaServer } from "./http.js";

@@ -1,7 +1,7 @@
 // What every API of the emulator does with a request before it looks at it: reads the whole body (bounded: its
 // signature covers it), verifies its SigV4 signature, parses its JSON; and how it answers in JSON.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { readBody } from "../http-body.mjs";
+import { readBody } from "../http-body.js";
 import { ApiError } from "./api-error.js";
 import type { Emulator } from "./model.js";
 import { SignatureError, type SignatureVerifier } from "./sigv4.js";

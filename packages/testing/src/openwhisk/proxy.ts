@@ -4,32 +4,35 @@
 // stop the container; when the parent goes away (IPC disconnect) the container stops too, so no process outlives a
 // crashed test run.
 //
+// Runs as the built dist/openwhisk/proxy.js, one child process per container (container.ts forks it).
+//
 // argv[2]: a fresh directory this container may write to (the zip is unpacked there).
-import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { AddressInfo } from "node:net";
 import { unzipSync } from "fflate";
 
-const workDir = process.argv[2];
-if (!workDir) throw new Error("proxy.mjs needs a work directory as its first argument");
+const workDir: string = process.argv[2] ?? "";
+if (!workDir) throw new Error("proxy.js needs a work directory as its first argument");
 // argv[3]: the Node.js major version of the action's kind. The container runs on this machine's Node.js, so the
 // globals an older version lacks are taken away, and code that assumes them fails here as it would there.
 const major = Number(process.argv[3] ?? process.versions.node.split(".")[0]);
-const missing = [
+const missing: [number, string[]][] = [
   [18, ["fetch", "Headers", "Request", "Response", "FormData", "Blob", "BroadcastChannel", "ReadableStream", "WritableStream", "TransformStream"]],
   [17, ["structuredClone", "DOMException"]],
   [15, ["AbortController", "AbortSignal", "EventTarget", "Event", "AggregateError"]],
 ];
-for (const [since, names] of missing) if (major < since) for (const name of names) delete globalThis[name];
+for (const [since, names] of missing) if (major < since) for (const name of names) delete (globalThis as Record<string, unknown>)[name];
 if (major < 15) {
-  delete Promise.any;
-  delete String.prototype.replaceAll;
+  delete (Promise as { any?: unknown }).any;
+  delete (String.prototype as { replaceAll?: unknown }).replaceAll;
 }
 if (major < 16) {
-  delete Array.prototype.at;
-  delete Object.hasOwn;
+  delete (Array.prototype as { at?: unknown }).at;
+  delete (Object as { hasOwn?: unknown }).hasOwn;
 }
 /** Set on the invoker when the operator allows concurrent activations in one container. */
 const allowConcurrent = process.env.__OW_ALLOW_CONCURRENT === "true";
@@ -37,9 +40,9 @@ const allowConcurrent = process.env.__OW_ALLOW_CONCURRENT === "true";
 let running = 0;
 
 /** "fresh" until /init, then "ready" (or "failed": a container whose init failed is never used again). */
-let phase = "fresh";
+let phase: "fresh" | "initializing" | "ready" | "failed" = "fresh";
 /** The action's entry point, once initialised. */
-let main;
+let main: (params: unknown) => unknown;
 
 const MAIN_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
 /** Written to stdout and stderr after every activation: the invoker reads the logs up to these lines. */
@@ -49,16 +52,16 @@ const writeMarkers = () => {
   process.stderr.write(`${MARKER}\n`);
 };
 
-function reply(res, status, body) {
+function reply(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
-function readJson(req) {
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("error", reject);
     req.on("end", () => {
       try {
@@ -72,7 +75,7 @@ function readJson(req) {
 }
 
 /** Unpacks a base64 zip into the work directory, refusing entries that would escape it. */
-function unpack(base64) {
+function unpack(base64: string): string {
   const root = join(workDir, "action");
   mkdirSync(root, { recursive: true });
   const files = unzipSync(Buffer.from(base64, "base64"));
@@ -91,19 +94,28 @@ function unpack(base64) {
 }
 
 /** Finds `main` in a loaded module: `exports.main`, or a dotted path such as `handlers.run`. */
-function pick(mod, name) {
+function pick(mod: unknown, name: string): unknown {
   let v = mod;
-  for (const part of name.split(".")) v = v == null ? undefined : v[part];
+  for (const part of name.split(".")) v = v == null ? undefined : (v as Record<string, unknown>)[part];
   return v;
 }
 
-async function load(value) {
+/** What /init carries. */
+interface InitValue {
+  name?: string;
+  main?: string;
+  code?: string;
+  binary?: boolean;
+  env?: Record<string, unknown>;
+}
+
+async function load(value: InitValue & { code: string }): Promise<(params: unknown) => unknown> {
   const name = value.main || "main";
   if (!MAIN_NAME.test(name)) throw new Error(`Action entrypoint '${name}' is not a valid name.`);
   if (value.env && typeof value.env === "object") {
     for (const [k, v] of Object.entries(value.env)) process.env[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  let fn;
+  let fn: unknown;
   if (value.binary) {
     const dir = unpack(value.code);
     const pkgPath = join(dir, "package.json");
@@ -124,45 +136,45 @@ async function load(value) {
     fn = createRequire(file)(file).__owMain;
   }
   if (typeof fn !== "function") throw new Error(`Action entrypoint '${name}' is not a function.`);
-  return fn;
+  return fn as (params: unknown) => unknown;
 }
 
 /** An error as the runtime puts it in `{error}`: its name, message, stack and own fields. */
-function serializeError(err) {
+function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err === undefined ? {} : err;
-  const out = { name: err.name, message: err.message };
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
   if (err.stack) out.stack = err.stack;
-  for (const k of Object.keys(err)) out[k] = err[k];
+  for (const k of Object.keys(err)) out[k] = (err as unknown as Record<string, unknown>)[k];
   return out;
 }
 
-async function handleInit(req, res) {
+async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (phase !== "fresh") return reply(res, 403, { error: "Cannot initialize the action more than once." });
   phase = "initializing";
-  let body;
+  let body: Record<string, unknown>;
   try {
     body = await readJson(req);
   } catch (err) {
     phase = "failed";
-    return reply(res, 502, { error: `Initialization has failed due to: ${err.message}` });
+    return reply(res, 502, { error: `Initialization has failed due to: ${(err as Error).message}` });
   }
-  const value = body?.value ?? {};
+  const value = (body?.value ?? {}) as InitValue;
   if (typeof value.code !== "string" || !value.code) {
     phase = "fresh";
     return reply(res, 500, { error: "Missing main/no code to execute." });
   }
   try {
-    main = await load(value);
+    main = await load(value as InitValue & { code: string });
     phase = "ready";
     reply(res, 200, { OK: true });
   } catch (err) {
     phase = "failed";
     console.error("Error during initialization:", err);
-    reply(res, 502, { error: `Initialization has failed due to: ${err?.stack ?? String(err)}` });
+    reply(res, 502, { error: `Initialization has failed due to: ${(err as Error | undefined)?.stack ?? String(err)}` });
   }
 }
 
-async function handleRun(req, res) {
+async function handleRun(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (phase !== "ready") return reply(res, 500, { error: `Internal system error: container not ready, status: ${phase}` });
   // The real proxy's answer to a second simultaneous /run when the invoker does not allow concurrency.
   if (running > 0 && !allowConcurrent) return reply(res, 403, { error: "System not ready, status is running." });
@@ -174,12 +186,12 @@ async function handleRun(req, res) {
   }
 }
 
-async function runOnce(req, res) {
+async function runOnce(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req);
   for (const key of ["api_key", "namespace", "action_name", "action_version", "activation_id", "deadline", "transaction_id"]) {
     if (body[key] !== undefined) process.env[`__OW_${key.toUpperCase()}`] = String(body[key]);
   }
-  let pending;
+  let pending: unknown;
   try {
     pending = main(body.value ?? {});
   } catch (err) {
@@ -188,7 +200,7 @@ async function runOnce(req, res) {
     writeMarkers();
     return reply(res, 502, { error: `An error has occurred: ${err}` });
   }
-  let result;
+  let result: unknown;
   try {
     result = await pending;
     if (result === undefined) result = {};
@@ -201,11 +213,11 @@ async function runOnce(req, res) {
     console.error(`Result must be of type object but has type "${Array.isArray(result) ? "array" : typeof result}":`, result);
     return reply(res, 502, { error: "The action did not return a dictionary." });
   }
-  let text;
+  let text: string;
   try {
     text = JSON.stringify(result);
   } catch (err) {
-    return reply(res, 502, { error: `The action did not produce a valid JSON response: ${err.message}` });
+    return reply(res, 502, { error: `The action did not produce a valid JSON response: ${(err as Error).message}` });
   }
   res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
@@ -216,14 +228,14 @@ const server = createServer((req, res) => {
   const handler = route === "POST /init" ? handleInit : route === "POST /run" ? handleRun : undefined;
   if (!handler) return reply(res, 404, { error: `no route ${route}` });
   handler(req, res).catch((err) => {
-    if (!res.headersSent) reply(res, 500, { error: `proxy failure: ${err?.message ?? err}` });
+    if (!res.headersSent) reply(res, 500, { error: `proxy failure: ${(err as Error | undefined)?.message ?? err}` });
   });
 });
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 121_000;
 server.requestTimeout = 0;
 server.listen(0, "127.0.0.1", () => {
-  process.send?.({ port: server.address().port });
+  process.send?.({ port: (server.address() as AddressInfo).port });
 });
 process.on("disconnect", () => {
   // Orphaned (the emulator's process died without closing it): leave nothing behind.

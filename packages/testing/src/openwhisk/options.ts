@@ -1,7 +1,7 @@
-// Types of server.mjs, the loopback OpenWhisk emulator.
-import type { Server } from "node:http";
+// The OpenWhisk emulator's public types: its options, limits, counters, activation records and info document, as
+// consumers of @superfaas/testing see them. Types only.
+import type { ChildProcess } from "node:child_process";
 
-/** How the emulator is set up; every field has the stock deployment's value by default. */
 /** A runtime kind the deployment offers, as its runtimes manifest lists it. */
 export interface EmulatorKind {
   kind: string;
@@ -14,11 +14,21 @@ export interface EmulatorKind {
 export type OpenWhiskProfile = "apache" | "helm" | "custom";
 
 /** What each profile sets; every option given beside `profile` wins over it. */
-export declare const PROFILES: Record<
-  OpenWhiskProfile,
-  { kinds: EmulatorKind[]; actionConcurrency: { min: number; max: number; std: number }; allowConcurrent: boolean; concurrencyWording: "threshold" | "range" }
->;
+export interface ProfileSettings {
+  kinds: EmulatorKind[];
+  actionConcurrency: { min: number; max: number; std: number };
+  allowConcurrent: boolean;
+  concurrencyWording: "threshold" | "range";
+}
 
+/** Stragglers on demand (see `OpenWhiskEmulatorOptions.straggle`). */
+export interface StraggleSpec {
+  fraction: number;
+  factor: number;
+  seed?: number;
+}
+
+/** How the emulator is set up; every field has the stock deployment's value by default. */
 export interface OpenWhiskEmulatorOptions {
   /** The deployment to behave like (default "apache": the stock limits, kinds nodejs:18 and nodejs:20). */
   profile?: OpenWhiskProfile;
@@ -93,7 +103,7 @@ export interface OpenWhiskEmulatorOptions {
    * the answer back (factor − 1) times the run time, busy meanwhile and within the action's time limit; the activation
    * record's duration includes the wait. Not applied with `instantActions` (no container runs). Default: none.
    */
-  straggle?: { fraction: number; factor: number; seed?: number };
+  straggle?: StraggleSpec;
   /** Time added to every activation before it reaches a container (controller, bus, invoker queue), in its waitTime (default 0). */
   invokeOverheadMs?: number;
   /** How often containers' resident memory is checked against their action's memory limit, in ms (default 20). */
@@ -164,7 +174,7 @@ export interface OpenWhiskEmulatorStats {
   byStatus: Record<ActivationStatus, number>;
 }
 
-/** A container: one child process running proxy.mjs. */
+/** A container: one child process running proxy.js. */
 export interface EmulatorContainer {
   id: string;
   key: string;
@@ -173,52 +183,8 @@ export interface EmulatorContainer {
   running: Set<unknown>;
   /** Set (to the reason) once its action was deleted or updated: it runs what it runs to the end, then goes. */
   retiring?: string;
-  child: import("node:child_process").ChildProcess | undefined;
+  child: ChildProcess | undefined;
 }
 
-export declare class OpenWhiskEmulator {
-  constructor(options?: OpenWhiskEmulatorOptions);
-  readonly options: Required<OpenWhiskEmulatorOptions>;
-  readonly limits: OpenWhiskEmulatorLimits;
-  /** Offered kinds and `nodejs:default`, each to the kind it runs as. */
-  readonly kinds: Map<string, string>;
-  /** The controller's info document, as GET / answers it. */
-  info(): ControllerInfo;
-  readonly namespace: string;
-  readonly auth: string;
-  readonly stats: OpenWhiskEmulatorStats;
-  readonly activations: Map<string, ActivationRecord>;
-  readonly server: Server;
-  /** `http://127.0.0.1:PORT`, once listening. */
-  readonly url: string;
-  readonly port: number;
-  /** apihost, auth and namespace for OpenWhiskBackend. */
-  readonly clientOptions: { apihost: string; auth: string; namespace: string };
-  listen(): Promise<this>;
-  /** The next invocations are throttled: "concurrent"/"minute" answer 429; "queue" records the activation as the FPC MemoryQueue does (failed, not run). */
-  throttleNext(count?: number, opts?: { reason?: "concurrent" | "minute" | "queue"; whiskError?: boolean }): void;
-  /** The next invocations answer a 5xx (502/504 as a proxy's HTML page, others as JSON). */
-  failNext(count?: number, opts?: { status?: number }): void;
-  /** The next activations end as "application error" with `{error: message}`, without running. */
-  applicationErrorNext(count?: number, opts?: { message?: string }): void;
-  /** The next activations wait `delayMs` (default: the blocking window + 300 ms) before they run. */
-  slowNext(count?: number, opts?: { delayMs?: number }): void;
-  /** The next activations are accepted, never run and never recorded. */
-  loseNext(count?: number): void;
-  /** The next activations' containers are killed `afterMs` after the run request reaches them. */
-  crashNext(count?: number, opts?: { afterMs?: number }): void;
-  /** The next activations' containers are killed for exceeding their memory `afterMs` after the run request reaches them. */
-  exhaustMemoryNext(count?: number, opts?: { afterMs?: number }): void;
-  clearFaults(): void;
-  /** Sets (or with undefined, clears) the `straggle` rule; it picks from the next activation on, as if newly started. */
-  setStraggle(spec: { fraction: number; factor: number; seed?: number } | undefined): void;
-  /** Kills every container, as an invoker restart would. */
-  killContainers(): void;
-  /** Every live container. */
-  containers(): EmulatorContainer[];
-  /** Stops the server and every container, and removes their files. */
-  close(): Promise<void>;
-}
-
-/** Starts an emulator and resolves once it listens. */
-export declare function startOpenWhiskEmulator(options?: OpenWhiskEmulatorOptions): Promise<OpenWhiskEmulator>;
+/** The options in force: the defaults, then the profile's, then those given. */
+export type OpenWhiskEmulatorSettings = Omit<Required<OpenWhiskEmulatorOptions>, "auth" | "straggle"> & { auth?: string; straggle: StraggleSpec | undefined };
