@@ -2,10 +2,12 @@ import type { SuperfaasError, TaskError } from "../errors.js";
 import type { Backend, InvokeResult } from "../backend.js";
 import type { TaskRecord } from "./task-record.js";
 import type { BackupPolicy, BackupTotals } from "./speculation.js";
-import { Abort, type Attempt, type InFlight } from "./attempt.js";
+import { Abort, Attempts, type Attempt, type InFlight } from "./attempt.js";
 import { RetryPolicy } from "./backoff.js";
 import { Backups } from "./backups.js";
 import { cancelledFailure, taskFailure, throttledFailure, toTaskError } from "./failures.js";
+import { TaskQueue } from "./queue.js";
+import { Tally } from "./tally.js";
 import { ConcurrencyWindow } from "./window.js";
 
 export { backoffDelay, DEFAULT_THROTTLE_TIMEOUT_MS } from "./backoff.js";
@@ -99,70 +101,36 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const queuedAt = now();
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
   const throttleCount = new Uint32Array(total);
-  const ready: number[] = [];
-  // On a resume, the tasks still to run, in task order; otherwise every index in order.
-  let fresh: number[] | undefined;
+  const queue = new TaskQueue(total, opts.completed);
+  // On a resume, the tasks finished before are done already.
   if (opts.completed?.size) {
-    fresh = [];
     for (let i = 0; i < total; i++) {
-      if (opts.completed.has(i)) {
-        partials[i] = opts.completed.get(i);
-        records[i]!.status = "succeeded";
-      } else fresh.push(i);
+      if (!opts.completed.has(i)) continue;
+      partials[i] = opts.completed.get(i);
+      records[i]!.status = "succeeded";
     }
   }
-  const freshTotal = fresh ? fresh.length : total;
-  let nextFresh = 0;
   let inFlight = 0;
-  let done = total - freshTotal;
-  let attempts = 0;
-  let retries = 0;
-  let throttled = 0;
-  let coldStarts = 0;
-  let bytesRead = 0;
-  let peak = 0;
+  let done = total - queue.fresh;
   const window = new ConcurrencyWindow(opts.concurrency);
   let failure: SuperfaasError | undefined;
   // When an attempt was last answered with anything but a throttle (or the pass began), relative to the origin: the
   // throttle timeout counts from it. One number for the run, set from times the records take anyway.
   let lastAnswered = now();
-  const abandoned = { count: 0, inFlightMs: 0, limitMs: opts.timeoutMs, since: Date.now(), answered: 0 };
-  // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
-  // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
-  // An abort settles the attempt directly: a listener on every attempt's AbortSignal (an EventTarget) costs more
-  // than a no-op task.
-  const controllers = new Map<AbortController, InFlight>();
+  const flights = new Attempts(backend, opts.timeoutMs, records, finishAttempt, opts.backup && ((a, billedMs) => backups!.billedLate(a, billedMs)));
+  const tally = new Tally(flights.abandoned);
   const backups = opts.backup
-    ? new Backups(opts.backup, opts.concurrency, freshTotal, total, opts.invocationsPerMinute, {
+    ? new Backups(opts.backup, opts.concurrency, queue.fresh, total, opts.invocationsPerMinute, {
         records,
-        running: controllers,
-        mayBackUp: () => !(failure || ready.length || nextFresh < freshTotal || window.shrunk),
+        running: flights.running,
+        mayBackUp: () => !(failure || queue.waiting || window.shrunk),
         hasSlot: () => inFlight < window.slots,
         start: (index) => attempt(index, true),
-        abandon: ([c, a], reason) => abortAttempt(c, reason, a),
+        abandon: ([c, a], reason) => flights.abort(c, reason, a),
         now,
       })
     : undefined;
   const rate = backups?.rate;
-  const abortAttempt = (c: AbortController, reason: Abort, a: InFlight) => {
-    c.abort(reason);
-    if (a.state !== "running") return;
-    a.state = "abandoned";
-    // The client stops waiting here; the platform may run (and bill) the attempt on.
-    a.abandonedMs = performance.now() - a.t0;
-    abandoned.count++;
-    abandoned.inFlightMs += a.abandonedMs;
-    // As if the backend had rejected: after whatever the caller is iterating over.
-    queueMicrotask(() => finishAttempt(c, a, undefined, reason));
-  };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const sweep = setInterval(
-    () => {
-      const t = performance.now();
-      for (const [c, a] of controllers) if (t >= a.deadline) abortAttempt(c, new Abort("timeout"), a);
-    },
-    Math.min(1_000, Math.max(5, opts.timeoutMs / 20)),
-  );
 
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -177,10 +145,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const fail = (err: SuperfaasError) => {
     if (failure) return;
     failure = err;
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-    const reason = new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed");
-    for (const [c, a] of controllers) abortAttempt(c, reason, a);
+    queue.clear();
+    flights.abortAll(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
     for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
     settleIfIdle();
   };
@@ -191,7 +157,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
 
   const pump = () => {
     while (!failure && inFlight < window.slots) {
-      const index = ready.length ? ready.shift()! : nextFresh < freshTotal ? (fresh ? fresh[nextFresh++]! : nextFresh++) : -1;
+      const index = queue.next();
       if (index < 0) break;
       void attempt(index);
     }
@@ -204,58 +170,23 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const attempt = (index: number, backup = false): Attempt => {
     const rec = records[index]!;
     const n = ++rec.attempts;
-    attempts++;
+    tally.attempts++;
     inFlight++;
-    if (inFlight > peak) peak = inFlight;
+    if (inFlight > tally.peak) tally.peak = inFlight;
     rec.status = "running";
     if (rec.startedAt === undefined) rec.startedAt = now();
     if (backup) onProgress?.({ type: "started", taskIndex: index, attempt: n, done, total, inFlight, elapsedMs: now(), backup: true });
     else emit("started", index, n);
-    const controller = new AbortController();
     const t0 = performance.now();
     if (rate) rate.record(t0);
-    const a: InFlight = { index, n, deadline: t0 + opts.timeoutMs, state: "running", t0, backup };
-    controllers.set(controller, a);
-    // The backend's answer or the abort (timeout, cancel, run failure), whichever comes first, settles the attempt,
-    // so a backend that ignores its signal cannot hang the run.
-    let answer: Promise<InvokeResult>;
-    try {
-      answer = backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal);
-    } catch (error) {
-      answer = Promise.reject(error);
-    }
-    answer.then(
-      (result) => {
-        if (a.state !== "running") return lateAnswer(a, result.billedMs);
-        a.state = "answered";
-        finishAttempt(controller, a, result, undefined);
-      },
-      (error: unknown) => {
-        if (a.state !== "running") return lateAnswer(a, (error as TaskError | undefined)?.billedMs);
-        a.state = "answered";
-        finishAttempt(controller, a, undefined, error);
-      },
-    );
-    return [controller, a];
+    return flights.start(tasks[index], index, n, backup, t0);
   };
 
-  // An attempt given up on answered after all (the platform ran it to the end): its partial is ignored, its billed
-  // time is not, and it is no longer an estimate.
-  const lateAnswer = (a: InFlight, billedMs: number | undefined) => {
-    if (billedMs === undefined || a.abandonedMs === undefined) return;
-    const rec = records[a.index]!;
-    rec.billedMs = (rec.billedMs ?? 0) + billedMs;
-    abandoned.count--;
-    abandoned.inFlightMs -= a.abandonedMs;
-    abandoned.answered++;
-    a.abandonedMs = undefined;
-    backups?.billedLate(a, billedMs);
-  };
-
-  const finishAttempt = (controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) => {
+  // Hoisted: the attempts in flight report to it.
+  function finishAttempt(controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown): void {
     const { index, n } = a;
     const rec = records[index]!;
-    controllers.delete(controller);
+    flights.running.delete(controller);
     inFlight--;
     if (a.backup) backups!.inFlight--;
     if (failure || a.state === "lost") {
@@ -275,28 +206,22 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       partials[index] = result.partial;
       rec.status = "succeeded";
       rec.finishedAt = lastAnswered = now();
-      recordAnswer(rec, result);
-      if (result.coldStart) coldStarts++;
-      if (result.billedMs !== undefined) abandoned.answered++;
-      if (result.bytesRead) bytesRead += result.bytesRead;
+      tally.answer(rec, result);
       backups?.won(a, rec);
       window.grow();
       won(index, n, result.partial);
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
-  };
+  }
 
-  // A failed attempt's answer in its task's record (and the run's counts); the time it was recorded is returned.
+  // A failed attempt's answer in its task's record and the run's counts; the time it was recorded is returned. An
+  // attempt refused for load never ran: the platform is busy, so the window shrinks.
   const noteFailure = (rec: TaskRecord, n: number, err: TaskError) => {
     const at = now();
     if (!err.throttled) lastAnswered = at;
-    (rec.errors ??= []).push({ attempt: n, at, message: err.message, retryable: err.retryable });
-    if (err.billedMs !== undefined) {
-      rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
-      abandoned.answered++;
-    }
-    if (err.coldStart) coldStarts++;
+    else window.shrink();
+    tally.failure(rec, n, at, err);
     return at;
   };
 
@@ -304,13 +229,8 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const raceFailure = (a: InFlight, err: TaskError) => {
     const rec = records[a.index]!;
     noteFailure(rec, a.n, err);
-    if (err.throttled) {
-      // Refused for load, never ran: the platform is busy, so the window shrinks as for any 429.
-      throttled++;
-      window.shrink();
-      // Not charged, as for any throttled attempt, unless a later attempt already took the next number (numbers stay unique).
-      if (a.n === rec.attempts) rec.attempts--;
-    }
+    // A throttled attempt is not charged, unless a later attempt already took the next number (numbers stay unique).
+    if (err.throttled && a.n === rec.attempts) rec.attempts--;
     backups!.raceFailed(a, rec, err.throttled, err.billedMs);
     pump();
   };
@@ -337,58 +257,39 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     const at = noteFailure(rec, n, err);
     let delay: number | undefined;
     if (err.throttled) {
-      throttled++;
-      window.shrink();
       rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
-      if (at - lastAnswered > retry.throttleTimeoutMs) {
-        // Nothing but throttling for that long: the platform's limit is far below what the run asks for.
-        rec.status = "failed";
-        rec.finishedAt = at;
-        emit("failed", index, rec.attempts, err.message);
-        return fail(throttledFailure(backend.name, at - lastAnswered, retry.throttleTimeoutMs, err));
-      }
+      // Nothing but throttling for too long: the platform's limit is far below what the run asks for.
+      const quietMs = at - lastAnswered;
+      if (quietMs > retry.throttleTimeoutMs) return giveUp(index, err, throttledFailure(backend.name, quietMs, retry.throttleTimeoutMs, err), at);
       delay = retry.afterThrottle(err, ++throttleCount[index]!);
-      if (delay === undefined) return giveUp(index, err, true);
+      if (delay === undefined) return giveUp(index, err, taskFailure(index, err, rec.attempts, true, opts.timeoutMs));
     } else {
       // A backup's attempt is not a retry: it does not use up the task's budget.
       delay = retry.afterFailure(err, rec.attempts, rec.attempts - (backups ? backups.of(index) : 0));
-      if (delay === undefined) return giveUp(index, err, false);
+      if (delay === undefined) return giveUp(index, err, taskFailure(index, err, rec.attempts, false, opts.timeoutMs));
     }
-    retries++;
+    tally.retries++;
     rec.status = "pending";
     emit("retrying", index, n, err.message, err.throttled);
-    const t = setTimeout(() => {
-      timers.delete(t);
-      ready.push(index);
-      pump();
-    }, delay);
-    timers.add(t);
+    queue.retryAfter(index, delay, pump);
     pump();
   };
 
-  const giveUp = (index: number, err: TaskError, throttledTooOften: boolean) => {
+  // The task failed for good after `err`, and the run with `failure`.
+  const giveUp = (index: number, err: TaskError, runError: SuperfaasError, at = now()) => {
     const rec = records[index]!;
     rec.status = "failed";
-    rec.finishedAt = now();
+    rec.finishedAt = at;
     emit("failed", index, rec.attempts, err.message);
-    fail(taskFailure(index, err, rec.attempts, throttledTooOften, opts.timeoutMs));
+    fail(runError);
   };
 
   pump();
   await finished;
-  clearInterval(sweep);
+  flights.stop();
   backups?.stop();
   opts.signal?.removeEventListener("abort", onRunAbort);
+  const { attempts, retries, throttled, coldStarts, bytesRead, peak } = tally;
+  const abandoned = flights.abandoned;
   return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, abandoned, ...(backups ? { backups: backups.totals } : {}), ...(failure ? { failure } : {}) };
-}
-
-/** Copies what the platform said of a winning attempt into its task's record (billed time adds up over attempts). */
-function recordAnswer(rec: TaskRecord, result: InvokeResult): void {
-  if (result.workerId !== undefined) rec.workerId = result.workerId;
-  if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
-  if (result.durationMs !== undefined) rec.durationMs = result.durationMs;
-  if (result.billedMs !== undefined) rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
-  if (result.initMs !== undefined) rec.initMs = result.initMs;
-  if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
-  if (result.platformId !== undefined) rec.platformId = result.platformId;
 }
