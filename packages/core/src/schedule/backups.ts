@@ -1,24 +1,19 @@
 // The mechanics of backup attempts (speculation.ts holds the rules): which running attempts get a backup and when,
 // the pairs of attempts racing for one task (the first answer wins, the loser is cancelled and counted as waste), the
 // budget and the in-flight cap, the platform's per-minute cap, and the one timer that looks again for stragglers.
-import { Abort, type Attempt, type InFlight } from "./attempt.js";
+import { Abort, type Attempt, type Attempts, type InFlight } from "./attempt.js";
 import { StartsPerMinute } from "./rate.js";
 import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
 import type { TaskRecord } from "./task-record.js";
 
 /** What the backups need of the scheduling pass they run in. */
 export interface BackupHost {
-  readonly records: readonly TaskRecord[];
-  /** The attempts in flight. */
-  readonly running: ReadonlyMap<AbortController, InFlight>;
   /** Whether a backup may take a slot at all: the run goes on, no task waits for a slot, the platform does not throttle. */
   mayBackUp(): boolean;
   /** Whether the concurrency window has a free slot. */
   hasSlot(): boolean;
   /** Starts a backup attempt of task `index`. */
   start(index: number): Attempt;
-  /** Stops waiting for an attempt (it is cancelled with `reason`). */
-  abandon(attempt: Attempt, reason: Abort): void;
   /** Time since the run's origin, as the records count it. */
   now(): number;
 }
@@ -39,17 +34,21 @@ export class Backups {
   private readonly budget: number;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** `tasks` is the count of tasks to run in this pass, `total` the count of the run's tasks (resumed ones included). */
+  /**
+   * `tasks` is the count of tasks to run in this pass, `records` the records of all the run's tasks (resumed ones
+   * included), `flights` the attempts in flight.
+   */
   constructor(
     policy: BackupPolicy,
     concurrency: number,
-    tasks: number,
-    total: number,
     invocationsPerMinute: number | undefined,
+    tasks: number,
+    private readonly records: readonly TaskRecord[],
+    private readonly flights: Attempts,
     private readonly host: BackupHost,
   ) {
     this.threshold = new StragglerThreshold(policy, tasks);
-    this.backedUp = new Uint8Array(total);
+    this.backedUp = new Uint8Array(records.length);
     this.maxInFlight = maxBackupsInFlight(policy, concurrency);
     this.budget = backupBudget(policy, tasks);
     this.rate = invocationsPerMinute === undefined ? undefined : new StartsPerMinute(invocationsPerMinute);
@@ -85,9 +84,9 @@ export class Backups {
       this.timer = setTimeout(this.speculate, Math.max(1, rate.nextRoomAt - t));
       return;
     }
-    for (const [c, a] of host.running) {
+    for (const [c, a] of this.flights.running) {
       if (!host.hasSlot() || this.inFlight >= this.maxInFlight || this.totals.launched >= this.budget) return;
-      if (a.backup || a.state !== "running" || this.backedUp[a.index] || host.records[a.index]!.status !== "running") continue;
+      if (a.backup || a.state !== "running" || this.backedUp[a.index] || this.records[a.index]!.status !== "running") continue;
       if (t - a.t0 >= limit) {
         if (rate && !rate.hasRoom(t)) return;
         this.launch([c, a]);
@@ -101,7 +100,7 @@ export class Backups {
     this.backedUp[index] = 1;
     this.totals.launched++;
     this.inFlight++;
-    this.host.records[index]!.backup = { startedAt: this.host.now(), won: false };
+    this.records[index]!.backup = { startedAt: this.host.now(), won: false };
     this.pairs.set(index, { first, backup: this.host.start(index) });
   }
 
@@ -122,7 +121,7 @@ export class Backups {
     a.wasteMs = performance.now() - a.t0;
     this.totals.wasted++;
     this.totals.wastedMs += a.wasteMs;
-    this.host.abandon(loser, new Abort("superseded"));
+    this.flights.abort(loser[0], new Abort("superseded"), a);
     a.state = "lost";
   }
 

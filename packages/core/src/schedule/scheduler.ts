@@ -102,14 +102,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
   const throttleCount = new Uint32Array(total);
   const queue = new TaskQueue(total, opts.completed);
-  // On a resume, the tasks finished before are done already.
-  if (opts.completed?.size) {
-    for (let i = 0; i < total; i++) {
-      if (!opts.completed.has(i)) continue;
-      partials[i] = opts.completed.get(i);
-      records[i]!.status = "succeeded";
-    }
-  }
+  if (opts.completed?.size) markCompleted(opts.completed, partials, records);
   let inFlight = 0;
   let done = total - queue.fresh;
   const window = new ConcurrencyWindow(opts.concurrency);
@@ -120,13 +113,10 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const flights = new Attempts(backend, opts.timeoutMs, records, finishAttempt, opts.backup && ((a, billedMs) => backups!.billedLate(a, billedMs)));
   const tally = new Tally(flights.abandoned);
   const backups = opts.backup
-    ? new Backups(opts.backup, opts.concurrency, queue.fresh, total, opts.invocationsPerMinute, {
-        records,
-        running: flights.running,
+    ? new Backups(opts.backup, opts.concurrency, opts.invocationsPerMinute, queue.fresh, records, flights, {
         mayBackUp: () => !(failure || queue.waiting || window.shrunk),
         hasSlot: () => inFlight < window.slots,
         start: (index) => attempt(index, true),
-        abandon: ([c, a], reason) => flights.abort(c, reason, a),
         now,
       })
     : undefined;
@@ -292,4 +282,13 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const { attempts, retries, throttled, coldStarts, bytesRead, peak } = tally;
   const abandoned = flights.abandoned;
   return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, abandoned, ...(backups ? { backups: backups.totals } : {}), ...(failure ? { failure } : {}) };
+}
+
+/** On a resume, the tasks finished in an earlier session are done already: their partials are the ones reduced. */
+function markCompleted(completed: ReadonlyMap<number, unknown>, partials: unknown[], records: TaskRecord[]): void {
+  for (let i = 0; i < records.length; i++) {
+    if (!completed.has(i)) continue;
+    partials[i] = completed.get(i);
+    records[i]!.status = "succeeded";
+  }
 }
