@@ -173,7 +173,7 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   };
 
   // Hoisted: the attempts in flight report to it.
-  function finishAttempt(controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown): void {
+  function finishAttempt(controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) {
     const { index, n } = a;
     const rec = records[index]!;
     flights.running.delete(controller);
