@@ -14,7 +14,7 @@ describe("RetryPolicy", () => {
 
   it("retries a retryable failure while the attempts charged are within the retries, with the backoff of its attempt", () => {
     const p = new RetryPolicy(2, backoff, undefined, undefined);
-    const err = new TaskError("flaky", { retryable: true });
+    const err = new TaskError("flaky", { origin: "platform", retryable: true });
     for (const n of [1, 2]) {
       const d = p.afterFailure(err, n, n)!;
       expect(d).toBeGreaterThanOrEqual(backoff.baseMs * 2 ** (n - 1) / 2);
@@ -27,21 +27,21 @@ describe("RetryPolicy", () => {
 
   it("never retries a permanent failure, and no more often than the error allows", () => {
     const p = new RetryPolicy(5, backoff, undefined, undefined);
-    expect(p.afterFailure(new TaskError("bug", { retryable: false }), 1, 1)).toBeUndefined();
-    const capped = new TaskError("limited", { retryable: true, maxRetries: 1 });
+    expect(p.afterFailure(new TaskError("bug", { origin: "platform", retryable: false }), 1, 1)).toBeUndefined();
+    const capped = new TaskError("limited", { origin: "platform", retryable: true, maxRetries: 1 });
     expect(p.afterFailure(capped, 1, 1)).toBeDefined();
     expect(p.afterFailure(capped, 2, 2)).toBeUndefined();
   });
 
   it("waits at least the platform's retry-after", () => {
     const p = new RetryPolicy(5, backoff, undefined, undefined);
-    expect(p.afterFailure(new TaskError("busy", { retryable: true, retryAfterMs: 5_000 }), 1, 1)).toBe(5_000);
-    expect(p.afterThrottle(new TaskError("429", { retryable: true, throttled: true, retryAfterMs: 7_000 }), 1)).toBe(7_000);
+    expect(p.afterFailure(new TaskError("busy", { origin: "platform", retryable: true, retryAfterMs: 5_000 }), 1, 1)).toBe(5_000);
+    expect(p.afterThrottle(new TaskError("429", { origin: "platform", retryable: true, throttled: true, retryAfterMs: 7_000 }), 1)).toBe(7_000);
   });
 
   it("backs off throttles with an exponent that stops growing after the 6th, and gives up past the most throttles", () => {
     const p = new RetryPolicy(0, { baseMs: 1, maxMs: 1_000_000 }, 10, undefined);
-    const err = new TaskError("429", { retryable: true, throttled: true });
+    const err = new TaskError("429", { origin: "platform", retryable: true, throttled: true });
     expect(p.afterThrottle(err, 6)).toBeGreaterThanOrEqual(16);
     expect(p.afterThrottle(err, 10)).toBeLessThanOrEqual(32);
     expect(p.afterThrottle(err, 11)).toBeUndefined();
