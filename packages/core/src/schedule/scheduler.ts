@@ -1,8 +1,17 @@
-import { formatSeconds, optionError, SuperfaasError, TaskError, type OptionNames, type OutOfMemory } from "../errors.js";
+import type { SuperfaasError, TaskError } from "../errors.js";
 import type { Backend, InvokeResult } from "../backend.js";
 import type { TaskRecord } from "./task-record.js";
-import { backupBudget, maxBackupsInFlight, StragglerThreshold, type BackupPolicy, type BackupTotals } from "./speculation.js";
-import { JOB_LOAD_ERROR } from "../remote/wire.js";
+import type { BackupPolicy, BackupTotals } from "./speculation.js";
+import { Abort, Attempts, type Attempt, type InFlight } from "./attempt.js";
+import { RetryPolicy } from "./backoff.js";
+import { Backups } from "./backups.js";
+import { cancelledFailure, taskFailure, throttledFailure, toTaskError } from "./failures.js";
+import { TaskQueue } from "./queue.js";
+import { Tally } from "./tally.js";
+import { ConcurrencyWindow } from "./window.js";
+
+export { backoffDelay, DEFAULT_THROTTLE_TIMEOUT_MS } from "./backoff.js";
+export { outOfMemoryFailure, throttledFailure } from "./failures.js";
 
 /** How the scheduler drives a backend. */
 export interface ScheduleOptions {
@@ -78,40 +87,6 @@ export interface ScheduleResult {
   failure?: SuperfaasError;
 }
 
-const DEFAULT_BACKOFF = { baseMs: 200, maxMs: 10_000 };
-/** How long a run rides out nothing but throttling before it fails (see `ScheduleOptions.throttleTimeoutMs`). */
-export const DEFAULT_THROTTLE_TIMEOUT_MS = 180_000;
-
-/** Delay before retry number `n` (1-based): exponential with "equal jitter", never below `floorMs`. */
-export function backoffDelay(n: number, backoff = DEFAULT_BACKOFF, floorMs = 0, random = Math.random): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, n - 1));
-  return Math.max(floorMs, ceiling / 2 + random() * (ceiling / 2));
-}
-
-/** An attempt in flight: settled once, by the backend's answer or by an abort. */
-interface InFlight {
-  index: number;
-  n: number;
-  deadline: number;
-  settled: boolean;
-  /** `performance.now()` when it started; only read by the backup policy. */
-  t0: number;
-  /** A backup attempt, started beside the task's running one. */
-  backup: boolean;
-  /** Lost its race to the task's other attempt: its answer, if any ever comes, only adds to the waste. */
-  lost?: boolean;
-  /** Time counted as wasted for it when it lost (until the cancel; replaced by its billed time if that arrives). */
-  wasteMs?: number;
-  /** Given up by the client before its answer (counted in `abandoned` until a late answer brings its billed time). */
-  gaveUp?: number;
-}
-
-type Attempt = [AbortController, InFlight];
-
-class Abort {
-  constructor(readonly kind: "timeout" | "cancelled" | "run-failed" | "superseded") {}
-}
-
 /**
  * Runs every task on the backend: at most `concurrency` attempts in flight (lowered while the platform
  * throttles, raised again as attempts succeed), per-attempt timeouts, retries with backoff for retryable
@@ -121,89 +96,31 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const origin = opts.origin ?? performance.now();
   const now = () => performance.now() - origin;
   const total = tasks.length;
-  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
-  const maxThrottle = opts.maxThrottleRetries ?? 200;
-  const throttleTimeoutMs = opts.throttleTimeoutMs ?? DEFAULT_THROTTLE_TIMEOUT_MS;
+  const retry = new RetryPolicy(opts.retries, opts.backoff, opts.maxThrottleRetries, opts.throttleTimeoutMs);
   const partials: unknown[] = new Array(total);
   const queuedAt = now();
   const records: TaskRecord[] = Array.from({ length: total }, (_, index) => ({ index, queuedAt, attempts: 0, status: "pending" }));
   const throttleCount = new Uint32Array(total);
-  const ready: number[] = [];
-  // On a resume, the tasks still to run, in task order; otherwise every index in order.
-  let fresh: number[] | undefined;
-  if (opts.completed?.size) {
-    fresh = [];
-    for (let i = 0; i < total; i++) {
-      if (opts.completed.has(i)) {
-        partials[i] = opts.completed.get(i);
-        records[i]!.status = "succeeded";
-      } else fresh.push(i);
-    }
-  }
-  const freshTotal = fresh ? fresh.length : total;
-  let nextFresh = 0;
+  const queue = new TaskQueue(total, opts.completed);
+  if (opts.completed?.size) markCompleted(opts.completed, partials, records);
   let inFlight = 0;
-  let done = total - freshTotal;
-  let attempts = 0;
-  let retries = 0;
-  let throttled = 0;
-  let coldStarts = 0;
-  let bytesRead = 0;
-  let peak = 0;
-  // Additive-increase/multiplicative-decrease window, so throttling slows the run down instead of failing it.
-  let window = Math.max(1, opts.concurrency);
+  let done = total - queue.fresh;
+  const window = new ConcurrencyWindow(opts.concurrency);
   let failure: SuperfaasError | undefined;
   // When an attempt was last answered with anything but a throttle (or the pass began), relative to the origin: the
   // throttle timeout counts from it. One number for the run, set from times the records take anyway.
   let lastAnswered = now();
-  // Backup attempts (speculation): at most one per task, each beside the task's running attempt, first answer wins.
-  const policy = opts.backup;
-  const threshold = policy ? new StragglerThreshold(policy, freshTotal) : undefined;
-  const backedUp = policy ? new Uint8Array(total) : undefined;
-  const pairs = new Map<number, { first: Attempt; backup: Attempt }>();
-  const maxBackups = policy ? maxBackupsInFlight(policy, opts.concurrency) : 0;
-  const budget = policy ? backupBudget(policy, freshTotal) : 0;
-  const backups = { launched: 0, won: 0, wasted: 0, wastedMs: 0 };
-  const abandoned = { count: 0, inFlightMs: 0, limitMs: opts.timeoutMs, since: Date.now(), answered: 0 };
-  let backupsInFlight = 0;
-  let specTimer: ReturnType<typeof setTimeout> | undefined;
-  // Start times of the last minute's attempts, kept only when backups must respect a per-minute cap (a sliding minute
-  // holds at least as many as the platform's fixed one, so staying under it here never earns a 429 there).
-  const perMinute = policy ? opts.invocationsPerMinute : undefined;
-  const recentStarts: number[] = [];
-  let recentHead = 0;
-  const roomThisMinute = (t: number) => {
-    while (recentHead < recentStarts.length && recentStarts[recentHead]! <= t - 60_000) recentHead++;
-    if (recentHead > 1024 && recentHead * 2 > recentStarts.length) {
-      recentStarts.splice(0, recentHead);
-      recentHead = 0;
-    }
-    return recentStarts.length - recentHead < perMinute!;
-  };
-  // In-flight attempts and their deadlines. One sweeping timer enforces them all (a timer per attempt costs more
-  // than the attempt itself when tasks are tiny); deadlines fire within 5% of the timeout.
-  // An abort settles the attempt directly: a listener on every attempt's AbortSignal (an EventTarget) costs more
-  // than a no-op task.
-  const controllers = new Map<AbortController, InFlight>();
-  const abortAttempt = (c: AbortController, reason: Abort, a: InFlight) => {
-    c.abort(reason);
-    if (a.settled) return;
-    a.settled = true;
-    // The client stops waiting here; the platform may run (and bill) the attempt on.
-    a.gaveUp = performance.now() - a.t0;
-    abandoned.count++;
-    abandoned.inFlightMs += a.gaveUp;
-    // As if the backend had rejected: after whatever the caller is iterating over.
-    queueMicrotask(() => finishAttempt(c, a, undefined, reason));
-  };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const sweep = setInterval(
-    () => {
-      const t = performance.now();
-      for (const [c, a] of controllers) if (t >= a.deadline) abortAttempt(c, new Abort("timeout"), a);
-    },
-    Math.min(1_000, Math.max(5, opts.timeoutMs / 20)),
-  );
+  const flights = new Attempts(backend, opts.timeoutMs, records, finishAttempt, opts.backup && ((a, billedMs) => backups!.billedLate(a, billedMs)));
+  const tally = new Tally(flights.abandoned);
+  const backups = opts.backup
+    ? new Backups(opts.backup, opts.concurrency, opts.invocationsPerMinute, queue.fresh, records, flights, {
+        mayBackUp: () => !(failure || queue.waiting || window.shrunk),
+        hasSlot: () => inFlight < window.slots,
+        start: (index) => attempt(index, true),
+        now,
+      })
+    : undefined;
+  const rate = backups?.rate;
 
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -218,63 +135,24 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const fail = (err: SuperfaasError) => {
     if (failure) return;
     failure = err;
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-    const reason = new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed");
-    for (const [c, a] of controllers) abortAttempt(c, reason, a);
+    queue.clear();
+    flights.abortAll(new Abort(err.code === "CANCELLED" ? "cancelled" : "run-failed"));
     for (const r of records) if (r.status === "pending" || r.status === "running") r.status = "cancelled";
     settleIfIdle();
   };
 
-  const onRunAbort = () =>
-    fail(new SuperfaasError("CANCELLED", `run cancelled after ${done} of ${total} tasks`, "nothing was reduced; run again to get a result"));
+  const onRunAbort = () => fail(cancelledFailure(done, total));
   if (opts.signal?.aborted) onRunAbort();
   else opts.signal?.addEventListener("abort", onRunAbort, { once: true });
 
   const pump = () => {
-    while (!failure && inFlight < Math.floor(window)) {
-      const index = ready.length ? ready.shift()! : nextFresh < freshTotal ? (fresh ? fresh[nextFresh++]! : nextFresh++) : -1;
+    while (!failure && inFlight < window.slots) {
+      const index = queue.next();
       if (index < 0) break;
       void attempt(index);
     }
-    if (threshold?.armed) speculate();
+    if (backups?.armed) backups.speculate();
     settleIfIdle();
-  };
-
-  // Starts backups of the attempts that have run past the straggler threshold, within the concurrency bound, the
-  // in-flight cap and the budget, and re-arms one timer for the next attempt that will cross it. Queued work goes
-  // first (a backup only takes a slot nothing else wants), and nothing starts while the platform throttles (the
-  // window is below the concurrency): a backup then would only add to the load that slows the run.
-  const speculate = () => {
-    if (specTimer) clearTimeout(specTimer);
-    specTimer = undefined;
-    if (failure || ready.length || nextFresh < freshTotal || window < opts.concurrency) return;
-    const limit = threshold!.thresholdMs;
-    const t = performance.now();
-    let soonest = Infinity;
-    if (perMinute !== undefined && !roomThisMinute(t)) {
-      // Full for now: look again when the oldest attempt of the last minute leaves it.
-      specTimer = setTimeout(speculate, Math.max(1, recentStarts[recentHead]! + 60_000 - t));
-      return;
-    }
-    for (const [c, a] of controllers) {
-      if (inFlight >= Math.floor(window) || backupsInFlight >= maxBackups || backups.launched >= budget) return;
-      if (a.backup || a.settled || backedUp![a.index] || records[a.index]!.status !== "running") continue;
-      if (t - a.t0 >= limit) {
-        if (perMinute !== undefined && !roomThisMinute(t)) return;
-        launchBackup([c, a]);
-      } else soonest = Math.min(soonest, a.t0 + limit);
-    }
-    if (soonest < Infinity) specTimer = setTimeout(speculate, Math.max(1, soonest - t));
-  };
-
-  const launchBackup = (first: Attempt) => {
-    const index = first[1].index;
-    backedUp![index] = 1;
-    backups.launched++;
-    backupsInFlight++;
-    records[index]!.backup = { startedAt: now(), won: false };
-    pairs.set(index, { first, backup: attempt(index, true) });
   };
 
   // Not an async function: an attempt in flight holds its record of a few fields and one continuation on the
@@ -282,83 +160,35 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
   const attempt = (index: number, backup = false): Attempt => {
     const rec = records[index]!;
     const n = ++rec.attempts;
-    attempts++;
+    tally.attempts++;
     inFlight++;
-    if (inFlight > peak) peak = inFlight;
+    if (inFlight > tally.peak) tally.peak = inFlight;
     rec.status = "running";
     if (rec.startedAt === undefined) rec.startedAt = now();
     if (backup) onProgress?.({ type: "started", taskIndex: index, attempt: n, done, total, inFlight, elapsedMs: now(), backup: true });
     else emit("started", index, n);
-    const controller = new AbortController();
     const t0 = performance.now();
-    if (perMinute !== undefined) recentStarts.push(t0);
-    const a: InFlight = { index, n, deadline: t0 + opts.timeoutMs, settled: false, t0, backup };
-    controllers.set(controller, a);
-    // The backend's answer or the abort (timeout, cancel, run failure), whichever comes first, settles the attempt,
-    // so a backend that ignores its signal cannot hang the run.
-    let answer: Promise<InvokeResult>;
-    try {
-      answer = backend.invoke({ task: tasks[index], taskIndex: index, attempt: n, timeoutMs: opts.timeoutMs }, controller.signal);
-    } catch (error) {
-      answer = Promise.reject(error);
-    }
-    answer.then(
-      (result) => {
-        if (a.settled) return lateAnswer(a, result.billedMs);
-        a.settled = true;
-        finishAttempt(controller, a, result, undefined);
-      },
-      (error: unknown) => {
-        if (a.settled) return lateAnswer(a, (error as TaskError | undefined)?.billedMs);
-        a.settled = true;
-        finishAttempt(controller, a, undefined, error);
-      },
-    );
-    return [controller, a];
+    if (rate) rate.record(t0);
+    return flights.start(tasks[index], index, n, backup, t0);
   };
 
-  // An attempt given up on answered after all (the platform ran it to the end): its partial is ignored, its billed
-  // time is not, and it is no longer an estimate.
-  const lateAnswer = (a: InFlight, billedMs: number | undefined) => {
-    if (billedMs === undefined || a.gaveUp === undefined) return;
-    const rec = records[a.index]!;
-    rec.billedMs = (rec.billedMs ?? 0) + billedMs;
-    abandoned.count--;
-    abandoned.inFlightMs -= a.gaveUp;
-    abandoned.answered++;
-    a.gaveUp = undefined;
-    if (!a.lost) return;
-    backups.wastedMs += billedMs - (a.wasteMs ?? 0);
-    a.wasteMs = billedMs;
-  };
-
-  // The other attempt of a task that was won: cancelled, and what it ran so far counted as waste.
-  const lose = ([c, a]: Attempt) => {
-    a.lost = true;
-    a.wasteMs = performance.now() - a.t0;
-    backups.wasted++;
-    backups.wastedMs += a.wasteMs;
-    abortAttempt(c, new Abort("superseded"), a);
-  };
-
-  const finishAttempt = (controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) => {
+  // Hoisted: the attempts in flight report to it.
+  function finishAttempt(controller: AbortController, a: InFlight, result: InvokeResult | undefined, error: unknown) {
     const { index, n } = a;
     const rec = records[index]!;
-    controllers.delete(controller);
+    flights.running.delete(controller);
     inFlight--;
-    if (a.backup) backupsInFlight--;
-    if (failure || a.lost) {
-      if (a.lost) pump(); // its slot is free
+    if (a.backup) backups!.inFlight--;
+    if (failure || a.state === "lost") {
+      if (a.state === "lost") pump(); // its slot is free
       else settleIfIdle();
       return;
     }
-    const pair = pairs.size ? pairs.get(index) : undefined;
-    if (pair) {
-      // A race of two attempts of this task ends: the first result wins, and a failure of either leaves the other
-      // running (a backup that fails must not fail a task whose first attempt may still succeed, nor the reverse).
-      pairs.delete(index);
-      const other = pair.first[1] === a ? pair.backup : pair.first;
-      if (result) lose(other);
+    // A race of two attempts of this task ends: the first result wins, and a failure of either leaves the other
+    // running (a backup that fails must not fail a task whose first attempt may still succeed, nor the reverse).
+    const other = backups?.endRace(a);
+    if (other) {
+      if (result) backups!.lose(other);
       else return raceFailure(a, toTaskError(error, opts.timeoutMs));
     }
     if (result) {
@@ -366,57 +196,32 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
       partials[index] = result.partial;
       rec.status = "succeeded";
       rec.finishedAt = lastAnswered = now();
-      if (result.workerId !== undefined) rec.workerId = result.workerId;
-      if (result.coldStart !== undefined) rec.coldStart = result.coldStart;
-      if (result.coldStart) coldStarts++;
-      if (result.durationMs !== undefined) rec.durationMs = result.durationMs;
-      if (result.billedMs !== undefined) {
-        rec.billedMs = (rec.billedMs ?? 0) + result.billedMs;
-        abandoned.answered++;
-      }
-      if (result.initMs !== undefined) rec.initMs = result.initMs;
-      if (result.waitMs !== undefined) rec.waitMs = result.waitMs;
-      if (result.platformId !== undefined) rec.platformId = result.platformId;
-      if (result.bytesRead) bytesRead += result.bytesRead;
-      if (a.backup) {
-        backups.won++;
-        rec.backup!.won = true;
-      }
-      threshold?.add(performance.now() - a.t0);
-      if (window < opts.concurrency) window = Math.min(opts.concurrency, window + 1 / Math.max(1, window));
+      tally.answer(rec, result);
+      backups?.won(a, rec);
+      window.grow();
       won(index, n, result.partial);
       return;
     }
     handleFailure(index, n, toTaskError(error, opts.timeoutMs));
+  }
+
+  // A failed attempt's answer in its task's record and the run's counts; the time it was recorded is returned. An
+  // attempt refused for load never ran: the platform is busy, so the window shrinks.
+  const noteFailure = (rec: TaskRecord, n: number, err: TaskError) => {
+    const at = now();
+    if (!err.throttled) lastAnswered = at;
+    else window.shrink();
+    tally.failure(rec, n, at, err);
+    return at;
   };
 
   // One of two attempts of a task failed while the other runs on: recorded and billed, neither retried nor fatal.
   const raceFailure = (a: InFlight, err: TaskError) => {
     const rec = records[a.index]!;
-    const at = now();
-    if (!err.throttled) lastAnswered = at;
-    (rec.errors ??= []).push({ attempt: a.n, at, message: err.message, retryable: err.retryable });
-    if (err.billedMs !== undefined) {
-      rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
-      abandoned.answered++;
-    }
-    if (err.coldStart) coldStarts++;
-    if (err.throttled) {
-      // Refused for load, never ran: the platform is busy, so the window shrinks as for any 429, and a backup refused
-      // so is as if never started (the task may get one once the throttling is over).
-      throttled++;
-      window = Math.max(1, window / 2);
-      // Not charged, as for any throttled attempt, unless a later attempt already took the next number (numbers stay unique).
-      if (a.n === rec.attempts) rec.attempts--;
-      if (a.backup) {
-        backups.launched--;
-        backedUp![a.index] = 0;
-        delete rec.backup;
-      }
-    } else if (a.backup) {
-      backups.wasted++;
-      backups.wastedMs += err.billedMs ?? performance.now() - a.t0;
-    }
+    noteFailure(rec, a.n, err);
+    // A throttled attempt is not charged, unless a later attempt already took the next number (numbers stay unique).
+    if (err.throttled && a.n === rec.attempts) rec.attempts--;
+    backups!.raceFailed(a, rec, err.throttled, err.billedMs);
     pump();
   };
 
@@ -433,153 +238,57 @@ export async function schedule(tasks: readonly unknown[], backend: Backend, opts
     emit("succeeded", index, n);
     if (refill) return pump();
     // The slot was refilled when the result arrived: only the backups' timer and the end of the pass remain.
-    if (threshold?.armed) speculate();
+    if (backups?.armed) backups.speculate();
     settleIfIdle();
   };
 
   const handleFailure = (index: number, n: number, err: TaskError) => {
     const rec = records[index]!;
-    const at = now();
-    if (!err.throttled) lastAnswered = at;
-    (rec.errors ??= []).push({ attempt: n, at, message: err.message, retryable: err.retryable });
-    if (err.billedMs !== undefined) {
-      rec.billedMs = (rec.billedMs ?? 0) + err.billedMs;
-      abandoned.answered++;
-    }
-    if (err.coldStart) coldStarts++;
-    let delay: number;
+    const at = noteFailure(rec, n, err);
+    let delay: number | undefined;
     if (err.throttled) {
-      throttled++;
-      window = Math.max(1, window / 2);
       rec.attempts--; // a throttled attempt never ran: it does not use up the retry budget
-      if (at - lastAnswered > throttleTimeoutMs) {
-        // Nothing but throttling for that long: the platform's limit is far below what the run asks for.
-        rec.status = "failed";
-        rec.finishedAt = at;
-        emit("failed", index, rec.attempts, err.message);
-        return fail(throttledFailure(backend.name, at - lastAnswered, throttleTimeoutMs, err));
-      }
-      if (++throttleCount[index]! > maxThrottle) return giveUp(index, err, "throttled too often");
-      delay = backoffDelay(Math.min(throttleCount[index]!, 6), backoff, err.retryAfterMs ?? 0);
-    } else if (err.retryable && rec.attempts - (backedUp?.[index] ?? 0) <= (err.maxRetries === undefined ? opts.retries : Math.min(opts.retries, err.maxRetries))) {
-      delay = backoffDelay(rec.attempts, backoff, err.retryAfterMs ?? 0);
+      // Nothing but throttling for too long: the platform's limit is far below what the run asks for.
+      const quietMs = at - lastAnswered;
+      if (quietMs > retry.throttleTimeoutMs) return giveUp(index, err, throttledFailure(backend.name, quietMs, retry.throttleTimeoutMs, err), at);
+      delay = retry.afterThrottle(err, ++throttleCount[index]!);
+      if (delay === undefined) return giveUp(index, err, taskFailure(index, err, rec.attempts, true, opts.timeoutMs));
     } else {
-      return giveUp(index, err, err.retryable ? `gave up after ${rec.attempts} attempts` : "");
+      // A backup's attempt is not a retry: it does not use up the task's budget.
+      delay = retry.afterFailure(err, rec.attempts, rec.attempts - (backups ? backups.of(index) : 0));
+      if (delay === undefined) return giveUp(index, err, taskFailure(index, err, rec.attempts, false, opts.timeoutMs));
     }
-    retries++;
+    tally.retries++;
     rec.status = "pending";
     emit("retrying", index, n, err.message, err.throttled);
-    const t = setTimeout(() => {
-      timers.delete(t);
-      ready.push(index);
-      pump();
-    }, delay);
-    timers.add(t);
+    queue.retryAfter(index, delay, pump);
     pump();
   };
 
-  const giveUp = (index: number, err: TaskError, why: string) => {
+  // The task failed for good after `err`, and the run with `failure`.
+  const giveUp = (index: number, err: TaskError, runError: SuperfaasError, at = now()) => {
     const rec = records[index]!;
     rec.status = "failed";
-    rec.finishedAt = now();
+    rec.finishedAt = at;
     emit("failed", index, rec.attempts, err.message);
-    const loading = err.origin === "remote" && err.name === JOB_LOAD_ERROR;
-    const where = loading
-      ? `task ${index} could not load the job module: ${err.message}`
-      : err.origin === "remote"
-        ? `task ${index} failed in map: ${err.name}: ${err.message}`
-        : `task ${index} failed: ${err.message}`;
-    const message = why ? `${where} (${why})` : where;
-    if (err.outOfMemory) {
-      fail(outOfMemoryFailure(index, err.outOfMemory, err));
-      return;
-    }
-    if (err.origin === "timeout") {
-      const timeoutMs = opts.timeoutMs;
-      // The limit that fired: the platform's own (a function's time limit) or the run's deadline for an attempt.
-      const limit = err.timeLimit;
-      const raise = (n: OptionNames) =>
-        !limit
-          ? `raise ${n.name("timeoutMs")} (now ${n.value("timeoutMs", timeoutMs)}), or `
-          : limit.maxSeconds !== undefined && limit.seconds >= limit.maxSeconds
-            ? `${limit.setting} is at the platform's most already (${limit.maxSeconds}): `
-            : `raise ${limit.setting} (now ${limit.seconds}${limit.maxSeconds !== undefined ? `, at most ${limit.maxSeconds}` : ""}), or `;
-      fail(optionError("TASK_TIMEOUT", (n) => ({ message, hint: `${raise(n)}split the work into more tasks with ${n.name("tasks")}` }), { cause: err }));
-      return;
-    }
-    if (err.origin === "remote" && err.name === "DataEndpointError") {
-      // Where the data is cannot be reached from where tasks run: the run's settings, not the job's code.
-      fail(
-        new SuperfaasError(
-          "BAD_INPUT",
-          `task ${index} could not read its data: ${err.message}`,
-          "give the backend the S3 endpoint as its tasks reach it (AWS_ENDPOINT_URL_S3 or --s3-endpoint; on lambda --function-s3-endpoint when the functions reach it by another address)",
-          { cause: err },
-        ),
-      );
-      return;
-    }
-    fail(
-      new SuperfaasError(
-        "TASK_FAILED",
-        message,
-        loading
-          ? "fix what the job module throws while it loads (its stack is shown with --verbose)"
-          : err.origin === "remote"
-            ? "fix the job's map function (the remote stack is in the report and shown with --verbose)"
-            : "check the backend's configuration and health, then run again",
-        { cause: err },
-      ),
-    );
+    fail(runError);
   };
 
   pump();
   await finished;
-  clearInterval(sweep);
-  if (specTimer) clearTimeout(specTimer);
+  flights.stop();
+  backups?.stop();
   opts.signal?.removeEventListener("abort", onRunAbort);
-  return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, abandoned, ...(policy ? { backups } : {}), ...(failure ? { failure } : {}) };
+  const { attempts, retries, throttled, coldStarts, bytesRead, peak } = tally;
+  const abandoned = flights.abandoned;
+  return { partials, records, attempts, retries, throttled, coldStarts, bytesRead, peakConcurrency: peak, abandoned, ...(backups ? { backups: backups.totals } : {}), ...(failure ? { failure } : {}) };
 }
 
-/**
- * The run's error when the platform refused every attempt for load for longer than the throttle timeout: it names the
- * platform's limit that refused them (from the backend's TaskError) and what to change.
- */
-export function throttledFailure(backendName: string, quietMs: number, throttleTimeoutMs: number, err: TaskError): SuperfaasError {
-  const limit = err.throttleLimit ?? `the limits of ${backendName} on invocations`;
-  return optionError(
-    "THROTTLED",
-    (n) => ({
-      message: `${backendName} refused every invocation for load for ${formatSeconds(quietMs)}, longer than ${n.name("throttleTimeoutMs")} ${n.value("throttleTimeoutMs", throttleTimeoutMs)} (last answer: ${err.message})`,
-      hint: `raise ${limit}, or lower ${n.name("concurrency")} or ${n.name("tasks")}`,
-    }),
-    { cause: err },
-  );
-}
-
-/**
- * The run's error for a task that ran out of memory: it names the task, the memory it had and the setting that raises
- * it. It was not retried: the same memory would run out again.
- */
-export function outOfMemoryFailure(index: number, oom: OutOfMemory, cause?: unknown): SuperfaasError {
-  const raise = oom.maxMb !== undefined && oom.memoryMb >= oom.maxMb ? undefined : `raise ${oom.setting} above ${oom.memoryMb}${oom.maxMb !== undefined ? ` (at most ${oom.maxMb})` : ""}`;
-  return optionError(
-    "OUT_OF_MEMORY",
-    (n) => ({
-      message: `task ${index} ran out of memory: ${oom.what} ${oom.memoryMb} MB (${oom.evidence}); not retried, the same memory would run out again`,
-      hint: `${raise ? `${raise}, or ` : `${oom.setting} is at the platform's most already: `}split the work into more, smaller tasks with ${n.name("tasks")}`,
-    }),
-    { cause },
-  );
-}
-
-function toTaskError(err: unknown, timeoutMs: number): TaskError {
-  if (err instanceof TaskError) return err;
-  if (err instanceof Abort && err.kind === "timeout") {
-    // In seconds, the unit of the CLI's --timeout, so a message never shows one unit and a flag the other.
-    return new TaskError(`attempt timed out after ${formatSeconds(timeoutMs)}`, { retryable: true, origin: "timeout" });
+/** On a resume, the tasks finished in an earlier session are done already: their partials are the ones reduced. */
+function markCompleted(completed: ReadonlyMap<number, unknown>, partials: unknown[], records: TaskRecord[]): void {
+  for (let i = 0; i < records.length; i++) {
+    if (!completed.has(i)) continue;
+    partials[i] = completed.get(i);
+    records[i]!.status = "succeeded";
   }
-  // A backend that lets a raw error escape has hit something unexpected on its side: treat it as transient.
-  const message = err instanceof Error ? err.message : String(err);
-  return new TaskError(message, { retryable: true, origin: "platform", cause: err });
 }
