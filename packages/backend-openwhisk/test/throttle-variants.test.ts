@@ -29,27 +29,18 @@ async function throttledRun(em: OpenWhiskEmulator, n: number, how: Parameters<Op
 }
 
 describe("openwhisk throttling, as each controller and scheduler does it", () => {
-  it("legacy controller: a counted 429 is throttling, retried without spending retries", async () => {
-    await withEmulator({}, async (em) => {
+  it.each([
+    ["legacy controller: a counted 429", "legacy", /^openwhisk throttled the invocation: Too many concurrent requests in flight \(count: \d+, allowed: \d+\)\.$/],
+    ['FPC controller: a 429 "Too many requests" (no count, no "minute")', "fpc", /^openwhisk throttled the invocation: Too many requests$/],
+  ] as const)("%s is throttling of concurrency, retried without spending retries", async (_name, scheduler, said) => {
+    await withEmulator({ scheduler }, async (em) => {
       const { result, throttled } = await throttledRun(em, 2, { reason: "concurrent" });
       expect(throttled).toBe(2);
       const { output, report } = result as Awaited<ReturnType<typeof run>>;
       expect(values(output)).toEqual([0, 1, 2]);
       expect(report.totals.throttled).toBe(2);
       expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1, 1]);
-      expect(report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message)).toEqual(Array(2).fill(expect.stringMatching(/^openwhisk throttled the invocation: Too many concurrent requests in flight \(count: \d+, allowed: \d+\)\.$/)));
-    });
-  });
-
-  it('FPC controller: a 429 "Too many requests" (no count, no "minute") is throttling of concurrency', async () => {
-    await withEmulator({ scheduler: "fpc" }, async (em) => {
-      const { result, throttled } = await throttledRun(em, 2, { reason: "concurrent" });
-      expect(throttled).toBe(2);
-      const { output, report } = result as Awaited<ReturnType<typeof run>>;
-      expect(values(output)).toEqual([0, 1, 2]);
-      expect(report.totals.throttled).toBe(2);
-      expect(report.tasks.map((t) => t.attempts)).toEqual([1, 1, 1]);
-      expect(report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message)).toEqual(Array(2).fill("openwhisk throttled the invocation: Too many requests"));
+      expect(report.tasks.flatMap((t) => t.errors ?? []).map((e) => e.message)).toEqual(Array(2).fill(expect.stringMatching(said)));
     });
   });
 
