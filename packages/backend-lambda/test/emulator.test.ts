@@ -132,7 +132,9 @@ describe("the loopback Lambda emulator, driven by @aws-sdk/client-lambda", () =>
 
   it("runs one invocation at a time per environment and starts more for concurrent ones", async () => {
     const before = emu.stats.environmentsStarted;
-    const results = await Promise.all([1, 2, 3].map(() => invoke("fn", { sleep: 150 })));
+    // Each runs long enough (under the function's 1 s Timeout) that none is done before the last one arrives, even on
+    // a loaded machine: a free environment would take it, as on Lambda.
+    const results = await Promise.all([1, 2, 3].map(() => invoke("fn", { sleep: 700 })));
     const streams = new Set(results.map((r) => JSON.parse(r.text).stream));
     expect(streams.size).toBe(3);
     expect(emu.stats.environmentsStarted - before).toBeGreaterThanOrEqual(2);
@@ -311,7 +313,7 @@ describe("the loopback Lambda emulator's stragglers", () => {
     const client = new LambdaClient({ endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials, maxAttempts: 1 });
     try {
       await client.send(
-        new CreateFunctionCommand({ FunctionName: "slow", Role: TEST_ROLE, Runtime: "nodejs22.x", Handler: "index.handler", Code: { ZipFile: code(HANDLER) }, Timeout: 1, MemorySize: 256 }),
+        new CreateFunctionCommand({ FunctionName: "slow", Role: TEST_ROLE, Runtime: "nodejs22.x", Handler: "index.handler", Code: { ZipFile: code(HANDLER) }, Timeout: 2, MemorySize: 256 }),
       );
       await waitUntilFunctionActiveV2({ client, minDelay: 0.05, maxDelay: 0.1, maxWaitTime: 10 }, { FunctionName: "slow" });
       const send = async (event: unknown) => {
@@ -325,8 +327,8 @@ describe("the loopback Lambda emulator's stragglers", () => {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(580);
       expect(ok.report?.durationMs).toBeGreaterThanOrEqual(580);
       expect(ok.report?.billedMs).toBeGreaterThanOrEqual(580);
-      // A 400 ms handler slowed 3x passes the 1 s Timeout: Sandbox.Timedout, as Lambda would end it.
-      const late = await send({ sleep: 400 });
+      // An 800 ms handler slowed 3x passes the 2 s Timeout: Sandbox.Timedout, as Lambda would end it.
+      const late = await send({ sleep: 800 });
       expect(late.out.FunctionError).toBe("Unhandled");
       expect(JSON.parse(late.text)).toMatchObject({ errorType: "Sandbox.Timedout" });
       expect(emu.stats.straggled).toBe(2);
