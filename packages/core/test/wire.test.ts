@@ -3,25 +3,26 @@
 import { describe, expect, it } from "vitest";
 import { TaskError } from "../src/errors.js";
 import { runTask } from "../src/remote/runtime.js";
-import { checkTaskRequest, encodeTaskRequest, failureEnvelope, JOB_LOAD_ERROR, openEnvelope, taskIndexOf } from "../src/remote/wire.js";
+import { checkTaskRequest, encodeTaskRequest, failureEnvelope, JOB_LOAD_ERROR, openEnvelope, StoreKeys, taskIndexOf } from "../src/remote/wire.js";
 import { defineJob } from "../src/job/job.js";
 
 const keys = { resultKey: 'superfaas/r"1/results/7.json', ownerKey: "superfaas/r1/owner.json", maxInlineBytes: 1_000_000 };
+const storeFields = new StoreKeys('superfaas/r"1/', keys.ownerKey, keys.maxInlineBytes).fields(7);
 
 describe("the request of one attempt", () => {
   it("round-trips inline tasks, tasks by reference and the store's keys, as the platform's JSON parser reads them", () => {
     const task = { text: "é\u2028\"quoted\"", n: [1, 2, 3] };
-    const inline = JSON.parse(encodeTaskRequest(12, 2, { json: JSON.stringify(task) }, keys));
+    const inline = JSON.parse(encodeTaskRequest(12, 2, JSON.stringify(task), undefined, storeFields));
     expect(inline).toEqual({ taskIndex: 12, attempt: 2, task, ...keys });
     expect(checkTaskRequest(inline)).toBeUndefined();
-    const byRef = JSON.parse(encodeTaskRequest(0, 1, { ref: "superfaas/r1/tasks/0.json" }));
+    const byRef = JSON.parse(encodeTaskRequest(0, 1, undefined, "superfaas/r1/tasks/0.json"));
     expect(byRef).toEqual({ taskIndex: 0, attempt: 1, taskRef: "superfaas/r1/tasks/0.json" });
     expect(checkTaskRequest(byRef)).toBeUndefined();
     expect(JSON.parse(encodeTaskRequest(3, 1, undefined))).toEqual({ taskIndex: 3, attempt: 1 });
   });
 
   it("gives the task index back without parsing the body, and NaN for a body it did not make", () => {
-    for (const i of [0, 7, 123_456_789]) expect(taskIndexOf(encodeTaskRequest(i, 1, { json: '{"taskIndex":99}' }))).toBe(i);
+    for (const i of [0, 7, 123_456_789]) expect(taskIndexOf(encodeTaskRequest(i, 1, '{"taskIndex":99}'))).toBe(i);
     expect(taskIndexOf('{"attempt":1,"taskIndex":4}')).toBeNaN();
     expect(taskIndexOf("")).toBeNaN();
   });

@@ -10,7 +10,7 @@ import { bundleJob, type Bundle } from "../remote/bundle.js";
 import { SuperfaasError, TaskError } from "../errors.js";
 import { stableJson } from "../job/json.js";
 import { openEnvelopeWithStore } from "../remote/runtime.js";
-import { encodeTaskRequest, openEnvelope, type StoreKeys } from "../remote/wire.js";
+import { encodeTaskRequest, openEnvelope, StoreKeys } from "../remote/wire.js";
 import { utf8Bytes } from "../data/store.js";
 import type { Answer, AttemptContinuation, CloudPlatform, FunctionSpec, OwnerMarker } from "./platform.js";
 
@@ -56,6 +56,8 @@ interface Current {
   deployment: Deployment;
   /** The run's prefix in the store, e.g. `superfaas/<runId>/`. */
   prefix: string;
+  /** With a store: the run's result and owner keys, encoded once for every attempt's request. */
+  keys?: StoreKeys;
 }
 
 const noop = () => undefined;
@@ -150,7 +152,7 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       );
     }
     await deployment.pending;
-    this.current = { name, deployment, prefix };
+    this.current = { name, deployment, prefix, ...(this.platform.store ? { keys: new StoreKeys(prefix, `${prefix}${OWNER_OBJECT}`, this.platform.facts.inlinePayloadBytes) } : {}) };
   }
 
   /**
@@ -193,19 +195,13 @@ export class FunctionBackend<P extends CloudPlatform = CloudPlatform> implements
       // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no counting.
       if (json.length * 3 > limit && utf8Bytes(json) > limit) return this.invokeOffloaded(req, json, run, signal);
     }
-    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, json === undefined ? undefined : { json }, this.storeKeys(run)), signal, req.taskIndex);
+    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, json, undefined, run.keys?.fields(++this.seq)), signal, req.taskIndex);
   }
 
   /** A task over the inline limit goes by reference: uploaded once, then sent as any other. */
   private async invokeOffloaded(req: InvokeRequest, json: string, run: Current, signal: AbortSignal): Promise<InvokeResult> {
     const key = await this.offload(req, json, run, signal);
-    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, { ref: key }, this.storeKeys(run)), signal, req.taskIndex);
-  }
-
-  /** With a store: where this attempt's partial goes when it is too large to come back inline, and the run's marker. */
-  private storeKeys(run: Current): StoreKeys | undefined {
-    if (!this.platform.store) return undefined;
-    return { resultKey: `${run.prefix}results/${++this.seq}.json`, ownerKey: `${run.prefix}${OWNER_OBJECT}`, maxInlineBytes: this.platform.facts.inlinePayloadBytes };
+    return this.send(run, encodeTaskRequest(req.taskIndex, req.attempt, undefined, key, run.keys?.fields(++this.seq)), signal, req.taskIndex);
   }
 
   /**

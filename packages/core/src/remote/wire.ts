@@ -37,23 +37,32 @@ export type TaskEnvelope =
 /** The name a remote error has when the job's module failed to load (the scheduler words it as the module's failure). */
 export const JOB_LOAD_ERROR = "JobLoadError";
 
-/** Where a task too large to travel inline is, and where a partial too large to come back inline goes. */
-export interface StoreKeys {
-  resultKey: string;
-  ownerKey: string;
-  maxInlineBytes: number;
+/**
+ * Where an attempt's partial goes when it is too large to come back inline, and the run's owner marker: encoded once
+ * per run, so that each attempt adds only the number of its result key (no object, no escaping per attempt).
+ */
+export class StoreKeys {
+  private readonly prefixJson: string;
+  private readonly tail: string;
+  constructor(prefix: string, ownerKey: string, maxInlineBytes: number) {
+    this.prefixJson = JSON.stringify(prefix).slice(1, -1);
+    this.tail = `,"ownerKey":${JSON.stringify(ownerKey)},"maxInlineBytes":${maxInlineBytes}`;
+  }
+  /** The request's store fields for the `seq`-th result key of the run (`<prefix>results/<seq>.json`). */
+  fields(seq: number): string {
+    return `,"resultKey":"${this.prefixJson}results/${seq}.json"${this.tail}`;
+  }
 }
 
 /**
  * One attempt's request as JSON text, built by hand on the hot path: the task is serialised once by the caller (it
- * needs the size too) and passed here as `taskJson`; or `taskRef` when it went through the store. The text always
- * starts with `{"taskIndex":N,` so that `taskIndexOf` can read the index back without parsing the body.
+ * needs the size too) and passed here as `taskJson`; or `taskRef` when it went through the store; `storeFields` is
+ * `StoreKeys.fields(seq)` with a store. The text always starts with `{"taskIndex":N,` so that `taskIndexOf` can read
+ * the index back without parsing the body.
  */
-export function encodeTaskRequest(taskIndex: number, attempt: number, task: { json: string } | { ref: string } | undefined, keys?: StoreKeys): string {
-  let body = `{"taskIndex":${taskIndex},"attempt":${attempt}`;
-  if (task) body += "json" in task ? `,"task":${task.json}` : `,"taskRef":${JSON.stringify(task.ref)}`;
-  if (keys) body += `,"resultKey":${JSON.stringify(keys.resultKey)},"ownerKey":${JSON.stringify(keys.ownerKey)},"maxInlineBytes":${keys.maxInlineBytes}`;
-  return `${body}}`;
+export function encodeTaskRequest(taskIndex: number, attempt: number, taskJson: string | undefined, taskRef?: string, storeFields = ""): string {
+  const task = taskJson !== undefined ? `,"task":${taskJson}` : taskRef !== undefined ? `,"taskRef":${JSON.stringify(taskRef)}` : "";
+  return `{"taskIndex":${taskIndex},"attempt":${attempt}${task}${storeFields}}`;
 }
 
 const INDEX_PREFIX = '{"taskIndex":';

@@ -1,5 +1,6 @@
 // Stragglers on demand: a platform-side slowdown of a chosen fraction of invocations, so backup tasks can be tested and
-// benchmarked. The local backend uses it; the loopback OpenWhisk and Lambda servers carry the same rule in plain ESM.
+// benchmarked. The local backend uses it; the loopback OpenWhisk and Lambda servers keep their own copy of the rule
+// (testing/src/straggle.ts): they stand in for platforms that know nothing of superfaas and import none of it.
 import { SuperfaasError } from "../errors.js";
 
 /** Slow `fraction` of invocations by `factor`: the work runs, then its answer is held back (factor − 1) × its run time. */
